@@ -1,0 +1,178 @@
+package io.fedstream.schemas;
+
+import com.fasterxml.jackson.annotation.JsonCreator;
+import com.fasterxml.jackson.annotation.JsonProperty;
+import com.fasterxml.jackson.core.type.TypeReference;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import java.io.IOException;
+import java.io.Serializable;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Set;
+import java.util.SplittableRandom;
+
+/**
+ * The contract of one federation: which adapter tensors it exchanges, with which shapes, and how
+ * version 0 is initialised. The aggregation job creates version 0 from it and validates every
+ * update against it; workers print it from their model configuration ({@code ./fedstream spec}).
+ *
+ * <p>Stored as JSON: {@code {"id": "demo", "seed": 42, "tensors": [{"name": "l0.lora_A", "shape":
+ * [4, 32], "init": "normal", "scale": 0.02}, ...]}}.
+ */
+public final class FederationSpec implements Serializable {
+    private static final long serialVersionUID = 1L;
+    private static final ObjectMapper JSON =
+            new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+
+    private final String id;
+    private final long seed;
+    private final List<TensorSpec> tensors;
+
+    @JsonCreator
+    public FederationSpec(
+            @JsonProperty("id") String id,
+            @JsonProperty("seed") long seed,
+            @JsonProperty("tensors") List<TensorSpec> tensors) {
+        this.id = Objects.requireNonNull(id, "id");
+        this.seed = seed;
+        this.tensors = List.copyOf(Objects.requireNonNull(tensors, "tensors"));
+        if (id.isBlank()) {
+            throw new IllegalArgumentException("federation id is blank");
+        }
+        if (this.tensors.isEmpty()) {
+            throw new IllegalArgumentException("federation " + id + " has no tensors");
+        }
+        Set<String> names = new HashSet<>();
+        for (TensorSpec t : this.tensors) {
+            if (!names.add(t.name())) {
+                throw new IllegalArgumentException(
+                        "federation " + id + " names tensor " + t.name() + " twice");
+            }
+        }
+    }
+
+    @JsonProperty
+    public String id() {
+        return id;
+    }
+
+    @JsonProperty
+    public long seed() {
+        return seed;
+    }
+
+    @JsonProperty
+    public List<TensorSpec> tensors() {
+        return tensors;
+    }
+
+    /** Total number of parameters over all tensors. */
+    public long parameterCount() {
+        long n = 0;
+        for (TensorSpec t : tensors) {
+            n += t.size();
+        }
+        return n;
+    }
+
+    /**
+     * The deterministic initial values of every tensor (version 0): the same spec gives the same
+     * bytes on every machine. Each tensor draws from its own stream, seeded by the federation seed
+     * and the tensor's position, so adding a tensor at the end does not change the others.
+     */
+    public Map<String, float[]> initialValues() {
+        Map<String, float[]> values = new LinkedHashMap<>();
+        for (int i = 0; i < tensors.size(); i++) {
+            TensorSpec t = tensors.get(i);
+            float[] v = new float[t.size()];
+            SplittableRandom rnd = new SplittableRandom(seed * 0x9E3779B97F4A7C15L + i);
+            switch (t.init()) {
+                case "normal" -> {
+                    for (int j = 0; j < v.length; j++) {
+                        v[j] = (float) (gaussian(rnd) * t.scale());
+                    }
+                }
+                case "uniform" -> {
+                    for (int j = 0; j < v.length; j++) {
+                        v[j] = (float) ((rnd.nextDouble() * 2 - 1) * t.scale());
+                    }
+                }
+                default -> {
+                    // zeros
+                }
+            }
+            values.put(t.name(), v);
+        }
+        return values;
+    }
+
+    // Box-Muller with a fixed algorithm, so values do not depend on the JDK's nextGaussian.
+    private static double gaussian(SplittableRandom rnd) {
+        double u1 = rnd.nextDouble();
+        double u2 = rnd.nextDouble();
+        return Math.sqrt(-2 * Math.log(1 - u1)) * Math.cos(2 * Math.PI * u2);
+    }
+
+    public String toJson() {
+        try {
+            return JSON.writeValueAsString(this);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    public static FederationSpec fromJson(String json) {
+        try {
+            return JSON.readValue(json, FederationSpec.class);
+        } catch (IOException e) {
+            throw new IllegalArgumentException("not a federation spec: " + e.getMessage(), e);
+        }
+    }
+
+    /** Reads a JSON file holding one spec or an array of specs. */
+    public static List<FederationSpec> readAll(Path file) {
+        try {
+            String text = Files.readString(file).strip();
+            if (text.startsWith("[")) {
+                return JSON.readValue(text, new TypeReference<List<FederationSpec>>() {});
+            }
+            return List.of(JSON.readValue(text, FederationSpec.class));
+        } catch (IOException e) {
+            throw new IllegalArgumentException(
+                    "cannot read federation specs from " + file + ": " + e.getMessage(), e);
+        }
+    }
+
+    public static void writeAll(Path file, List<FederationSpec> specs) {
+        try {
+            Files.writeString(file, JSON.writeValueAsString(specs));
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    @Override
+    public boolean equals(Object o) {
+        return o instanceof FederationSpec f
+                && id.equals(f.id)
+                && seed == f.seed
+                && tensors.equals(f.tensors);
+    }
+
+    @Override
+    public int hashCode() {
+        return Objects.hash(id, seed, tensors);
+    }
+
+    @Override
+    public String toString() {
+        return "FederationSpec{" + id + ", seed=" + seed + ", " + tensors + "}";
+    }
+}

@@ -1,0 +1,15 @@
+package io.fedstream.schemas;
+
+/** Default topic names. Every one of them can be overridden in the job's and workers' config. */
+public final class Topics {
+    /** {@link io.fedstream.schemas.avro.AdapterUpdate}s from sites, keyed by federation id. */
+    public static final String ADAPTER_UPDATES = "adapter-updates";
+
+    /** {@link io.fedstream.schemas.avro.GlobalModel}s from the job, keyed by federation id. */
+    public static final String GLOBAL_MODELS = "global-models";
+
+    /** {@link io.fedstream.schemas.avro.RejectedUpdate}s: the dead letters, keyed by site id. */
+    public static final String REJECTED_UPDATES = "rejected-updates";
+
+    private Topics() {}
+}
