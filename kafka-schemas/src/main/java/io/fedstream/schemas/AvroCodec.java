@@ -115,10 +115,18 @@ public final class AvroCodec<T extends SpecificRecord> {
             throw new NotAvroException("no Avro single-object header (C3 01): " + e.getMessage());
         } catch (MissingSchemaException e) {
             throw new UnknownSchemaException(
-                    "writer schema not known to this " + type.getSimpleName() + " decoder: " + e.getMessage());
+                    "writer schema not known to this "
+                            + type.getSimpleName()
+                            + " decoder: "
+                            + e.getMessage());
         } catch (IOException | RuntimeException e) {
             throw new MalformedRecordException(
-                    "not a valid " + type.getSimpleName() + ": " + e.getClass().getSimpleName() + ": " + e.getMessage());
+                    "not a valid "
+                            + type.getSimpleName()
+                            + ": "
+                            + e.getClass().getSimpleName()
+                            + ": "
+                            + e.getMessage());
         }
     }
 
@@ -130,7 +138,9 @@ public final class AvroCodec<T extends SpecificRecord> {
                 if (in == null) {
                     return out;
                 }
-                out.add(new Schema.Parser().parse(new String(in.readAllBytes(), StandardCharsets.UTF_8)));
+                out.add(
+                        new Schema.Parser()
+                                .parse(new String(in.readAllBytes(), StandardCharsets.UTF_8)));
             } catch (IOException e) {
                 throw new UncheckedIOException("cannot read " + path, e);
             }

@@ -28,7 +28,8 @@ public final class TensorCodec {
             throw new IllegalArgumentException(
                     "tensor " + name + ": " + values.length + " values for shape " + dims);
         }
-        ByteBuffer bytes = ByteBuffer.allocate(values.length * Float.BYTES).order(ByteOrder.LITTLE_ENDIAN);
+        ByteBuffer bytes =
+                ByteBuffer.allocate(values.length * Float.BYTES).order(ByteOrder.LITTLE_ENDIAN);
         bytes.asFloatBuffer().put(values);
         return Tensor.newBuilder()
                 .setName(name)

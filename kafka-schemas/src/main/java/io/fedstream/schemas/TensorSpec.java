@@ -36,10 +36,15 @@ public final class TensorSpec implements Serializable {
         for (int d : shape) {
             if (d <= 0) {
                 throw new IllegalArgumentException(
-                        "tensor " + name + " has a non-positive dimension: " + Arrays.toString(shape));
+                        "tensor "
+                                + name
+                                + " has a non-positive dimension: "
+                                + Arrays.toString(shape));
             }
         }
-        if (!this.init.equals("zeros") && !this.init.equals("normal") && !this.init.equals("uniform")) {
+        if (!this.init.equals("zeros")
+                && !this.init.equals("normal")
+                && !this.init.equals("uniform")) {
             throw new IllegalArgumentException(
                     "tensor " + name + ": init must be zeros, normal or uniform, not " + init);
         }
@@ -117,6 +122,10 @@ public final class TensorSpec implements Serializable {
 
     @Override
     public String toString() {
-        return name + Arrays.toString(shape) + "~" + init + (init.equals("zeros") ? "" : "(" + scale + ")");
+        return name
+                + Arrays.toString(shape)
+                + "~"
+                + init
+                + (init.equals("zeros") ? "" : "(" + scale + ")");
     }
 }

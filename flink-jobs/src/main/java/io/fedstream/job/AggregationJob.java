@@ -1,0 +1,200 @@
+package io.fedstream.job;
+
+import static io.fedstream.job.FedStreamOptions.*;
+
+import io.fedstream.schemas.AvroCodec;
+import io.fedstream.schemas.FederationSpec;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import org.apache.flink.api.common.eventtime.WatermarkStrategy;
+import org.apache.flink.api.common.typeinfo.Types;
+import org.apache.flink.api.connector.sink2.Sink;
+import org.apache.flink.api.connector.source.Source;
+import org.apache.flink.configuration.Configuration;
+import org.apache.flink.configuration.ReadableConfig;
+import org.apache.flink.connector.base.DeliveryGuarantee;
+import org.apache.flink.connector.kafka.sink.KafkaSink;
+import org.apache.flink.connector.kafka.source.KafkaSource;
+import org.apache.flink.connector.kafka.source.enumerator.initializer.OffsetsInitializer;
+import org.apache.flink.core.execution.CheckpointingMode;
+import org.apache.flink.streaming.api.datastream.DataStream;
+import org.apache.flink.streaming.api.datastream.SingleOutputStreamOperator;
+import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
+import org.apache.flink.util.ParameterTool;
+import org.apache.kafka.clients.consumer.OffsetResetStrategy;
+
+/**
+ * The FedStream aggregation job:
+ *
+ * <pre>
+ * updates source ─► validate ──────────────► keyBy(federation) ─► rounds ─► global-models sink
+ *                      └─ rejected ─┐                               │
+ *                                   ├─◄────────── rejected ─────────┘
+ *                                   └─► rejected-updates sink
+ * </pre>
+ *
+ * <p>Source and sinks are passed in ({@link Io}), so tests can drive the same pipeline; {@link
+ * Io#kafka} gives the production ones: a read_committed KafkaSource and two exactly-once
+ * transactional KafkaSinks.
+ */
+public final class AggregationJob {
+    private AggregationJob() {}
+
+    /** The job's connections to the outside world. */
+    public record Io(
+            Source<RawRecord, ?, ?> updates,
+            Sink<OutRecord> globalModels,
+            Sink<OutRecord> rejected,
+            LatestVersionLookup lookup) {
+
+        /** Kafka source and exactly-once sinks as configured. */
+        public static Io kafka(ReadableConfig conf) {
+            String bootstrap = conf.get(BOOTSTRAP_SERVERS);
+            String maxRecord = Long.toString(conf.get(MAX_RECORD_SIZE).getBytes());
+            KafkaSource<RawRecord> source =
+                    KafkaSource.<RawRecord>builder()
+                            .setBootstrapServers(bootstrap)
+                            .setTopics(conf.get(UPDATES_TOPIC))
+                            .setGroupId(conf.get(CONSUMER_GROUP))
+                            .setStartingOffsets(
+                                    OffsetsInitializer.committedOffsets(
+                                            OffsetResetStrategy.EARLIEST))
+                            .setDeserializer(new RawRecordDeserializer())
+                            .setProperty("isolation.level", "read_committed")
+                            .setProperty("max.partition.fetch.bytes", maxRecord)
+                            .setProperty("fetch.max.bytes", maxRecord)
+                            .setProperty("commit.offsets.on.checkpoint", "true")
+                            .build();
+            Properties lookupProps = new Properties();
+            lookupProps.put("bootstrap.servers", bootstrap);
+            lookupProps.put("max.partition.fetch.bytes", maxRecord);
+            lookupProps.put("fetch.max.bytes", maxRecord);
+            return new Io(
+                    source,
+                    exactlyOnceSink(conf, conf.get(GLOBAL_MODELS_TOPIC), "global"),
+                    exactlyOnceSink(conf, conf.get(REJECTED_TOPIC), "rejected"),
+                    new KafkaLatestVersionLookup(lookupProps, conf.get(GLOBAL_MODELS_TOPIC)));
+        }
+
+        private static KafkaSink<OutRecord> exactlyOnceSink(
+                ReadableConfig conf, String topic, String idSuffix) {
+            return KafkaSink.<OutRecord>builder()
+                    .setBootstrapServers(conf.get(BOOTSTRAP_SERVERS))
+                    .setRecordSerializer(new OutRecordSerializer(topic))
+                    .setDeliveryGuarantee(DeliveryGuarantee.EXACTLY_ONCE)
+                    .setTransactionalIdPrefix(conf.get(TRANSACTIONAL_ID_PREFIX) + "-" + idSuffix)
+                    .setProperty(
+                            "transaction.timeout.ms",
+                            Long.toString(conf.get(TRANSACTION_TIMEOUT).toMillis()))
+                    .setProperty(
+                            "max.request.size", Long.toString(conf.get(MAX_RECORD_SIZE).getBytes()))
+                    .build();
+        }
+    }
+
+    /** The round policy the configuration describes. */
+    public static RoundPolicy roundPolicy(ReadableConfig conf) {
+        return new RoundPolicy(
+                conf.get(ROUND_QUORUM),
+                conf.get(ROUND_TIMEOUT),
+                conf.get(ROUND_MIN_UPDATES),
+                FedStreamOptions.stalenessFunction(conf),
+                conf.get(STALENESS_MAX),
+                conf.get(SERVER_LEARNING_RATE));
+    }
+
+    /** The federations of the configured specs file. */
+    public static List<FederationSpec> federations(ReadableConfig conf) {
+        String file =
+                conf.getOptional(FEDERATIONS_FILE)
+                        .orElseThrow(
+                                () ->
+                                        new IllegalArgumentException(
+                                                FEDERATIONS_FILE.key()
+                                                        + " is required: a JSON file of federation"
+                                                        + " specs (see ./fedstream spec)"));
+        return FederationSpec.readAll(Path.of(file));
+    }
+
+    /** Checkpointing and parallelism as configured. */
+    public static void configureEnvironment(StreamExecutionEnvironment env, ReadableConfig conf) {
+        env.enableCheckpointing(
+                conf.get(CHECKPOINT_INTERVAL).toMillis(), CheckpointingMode.EXACTLY_ONCE);
+        env.setParallelism(conf.get(PARALLELISM));
+    }
+
+    /** Adds the pipeline to {@code env}. */
+    public static void build(
+            StreamExecutionEnvironment env,
+            ReadableConfig conf,
+            List<FederationSpec> federations,
+            Io io) {
+        AvroCodec.trustGeneratedClasses();
+        Map<String, FederationSpec> byId = new LinkedHashMap<>();
+        for (FederationSpec f : federations) {
+            if (byId.put(f.id(), f) != null) {
+                throw new IllegalArgumentException("federation " + f.id() + " is configured twice");
+            }
+        }
+        UpdateValidator validator =
+                new UpdateValidator(
+                        byId,
+                        new UpdateValidator.Limits(
+                                conf.get(MAX_EXAMPLES),
+                                conf.get(MAX_ABS_VALUE),
+                                conf.get(MAX_L2_NORM)));
+
+        DataStream<RawRecord> raw =
+                env.fromSource(io.updates(), WatermarkStrategy.noWatermarks(), "adapter-updates")
+                        .uid("updates-source");
+        SingleOutputStreamOperator<ValidUpdate> valid =
+                raw.process(new ValidateUpdates(validator))
+                        .uid("validate-updates")
+                        .name("validate updates");
+
+        DataStream<String> genesis =
+                env.fromData(Types.STRING, new ArrayList<>(byId.keySet()).toArray(String[]::new))
+                        .uid("federations")
+                        .name("configured federations")
+                        .setParallelism(1);
+
+        SingleOutputStreamOperator<OutRecord> versions =
+                genesis.keyBy(id -> id, Types.STRING)
+                        .connect(valid.keyBy(u -> u.federationId, Types.STRING))
+                        .process(
+                                new RoundAggregator(
+                                        byId,
+                                        roundPolicy(conf),
+                                        io.lookup(),
+                                        conf.get(UPDATES_TOPIC)))
+                        .uid("rounds")
+                        .name("aggregation rounds");
+
+        versions.sinkTo(io.globalModels()).uid("global-models-sink").name("global-models");
+        valid.getSideOutput(ValidateUpdates.REJECTED)
+                .union(versions.getSideOutput(RoundAggregator.REJECTED))
+                .sinkTo(io.rejected())
+                .uid("rejected-sink")
+                .name("rejected-updates");
+    }
+
+    /** Builds the configured job on {@code env} and runs it (blocking). */
+    public static void run(StreamExecutionEnvironment env, ReadableConfig conf) throws Exception {
+        configureEnvironment(env, conf);
+        build(env, conf, federations(conf), Io.kafka(conf));
+        env.execute(conf.get(JOB_NAME));
+    }
+
+    /**
+     * Entry point for {@code flink run}: every option of {@link FedStreamOptions} may be given as
+     * {@code --<key> <value>}, e.g. {@code --fedstream.round.quorum 5}.
+     */
+    public static void main(String[] args) throws Exception {
+        Configuration conf = Configuration.fromMap(ParameterTool.fromArgs(args).toMap());
+        run(StreamExecutionEnvironment.getExecutionEnvironment(conf), conf);
+    }
+}

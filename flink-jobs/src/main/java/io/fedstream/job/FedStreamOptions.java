@@ -1,0 +1,226 @@
+package io.fedstream.job;
+
+import static org.apache.flink.configuration.ConfigOptions.key;
+
+import io.fedstream.aggregation.StalenessFunction;
+import io.fedstream.schemas.Topics;
+import java.lang.reflect.Field;
+import java.lang.reflect.Modifier;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import org.apache.flink.configuration.ConfigOption;
+import org.apache.flink.configuration.MemorySize;
+import org.apache.flink.configuration.ReadableConfig;
+
+/**
+ * Every setting of the aggregation job, typed, with its default and documentation. This class is
+ * the one place the job's configuration is defined; the README's configuration table is generated
+ * from it ({@code ./fedstream job --help-config}).
+ */
+public final class FedStreamOptions {
+    private FedStreamOptions() {}
+
+    // ---- Kafka -------------------------------------------------------------------------------
+
+    public static final ConfigOption<String> BOOTSTRAP_SERVERS =
+            key("fedstream.kafka.bootstrap-servers")
+                    .stringType()
+                    .defaultValue("localhost:9092")
+                    .withDescription("Kafka bootstrap servers of the federation's cluster.");
+
+    public static final ConfigOption<String> UPDATES_TOPIC =
+            key("fedstream.topic.updates")
+                    .stringType()
+                    .defaultValue(Topics.ADAPTER_UPDATES)
+                    .withDescription("Topic the sites publish AdapterUpdates to.");
+
+    public static final ConfigOption<String> GLOBAL_MODELS_TOPIC =
+            key("fedstream.topic.global-models")
+                    .stringType()
+                    .defaultValue(Topics.GLOBAL_MODELS)
+                    .withDescription("Topic the job publishes GlobalModels to (exactly once).");
+
+    public static final ConfigOption<String> REJECTED_TOPIC =
+            key("fedstream.topic.rejected")
+                    .stringType()
+                    .defaultValue(Topics.REJECTED_UPDATES)
+                    .withDescription("Dead-letter topic for records the job did not accept.");
+
+    public static final ConfigOption<String> CONSUMER_GROUP =
+            key("fedstream.kafka.group-id")
+                    .stringType()
+                    .defaultValue("fedstream-aggregator")
+                    .withDescription(
+                            "Consumer group of the updates source. Offsets are committed on"
+                                    + " checkpoints; a job started without state resumes from them"
+                                    + " (or from the earliest offset if there are none).");
+
+    public static final ConfigOption<String> TRANSACTIONAL_ID_PREFIX =
+            key("fedstream.kafka.transactional-id-prefix")
+                    .stringType()
+                    .defaultValue("fedstream-aggregator")
+                    .withDescription(
+                            "Prefix of the sinks' Kafka transactional ids; unique per job on a"
+                                    + " cluster.");
+
+    public static final ConfigOption<Duration> TRANSACTION_TIMEOUT =
+            key("fedstream.kafka.transaction-timeout")
+                    .durationType()
+                    .defaultValue(Duration.ofMinutes(15))
+                    .withDescription(
+                            "transaction.timeout.ms of the exactly-once sinks. Must exceed the"
+                                    + " checkpoint interval plus the time to recover from a failure"
+                                    + " (or Kafka aborts the transaction and output is lost), and must"
+                                    + " not exceed the brokers' transaction.max.timeout.ms (15 min by"
+                                    + " default).");
+
+    public static final ConfigOption<MemorySize> MAX_RECORD_SIZE =
+            key("fedstream.kafka.max-record-size")
+                    .memoryType()
+                    .defaultValue(MemorySize.parse("64mb"))
+                    .withDescription(
+                            "Largest record the job reads or writes (max.request.size,"
+                                    + " max.partition.fetch.bytes). The topics' max.message.bytes must"
+                                    + " allow it.");
+
+    // ---- Federations -------------------------------------------------------------------------
+
+    public static final ConfigOption<String> FEDERATIONS_FILE =
+            key("fedstream.federations.file")
+                    .stringType()
+                    .noDefaultValue()
+                    .withDescription(
+                            "JSON file with the federation specs (one object or an array): id,"
+                                    + " seed and adapter tensors (name, shape, init). Print one with"
+                                    + " `./fedstream spec`.");
+
+    // ---- Rounds ------------------------------------------------------------------------------
+
+    public static final ConfigOption<Integer> ROUND_QUORUM =
+            key("fedstream.round.quorum")
+                    .intType()
+                    .defaultValue(3)
+                    .withDescription(
+                            "A round closes as soon as it holds this many accepted updates.");
+
+    public static final ConfigOption<Duration> ROUND_TIMEOUT =
+            key("fedstream.round.timeout")
+                    .durationType()
+                    .defaultValue(Duration.ofSeconds(60))
+                    .withDescription(
+                            "Deadline of a round, counted from its first accepted update. When it"
+                                    + " passes the round closes with what it has, once that is at least"
+                                    + " fedstream.round.min-updates.");
+
+    public static final ConfigOption<Integer> ROUND_MIN_UPDATES =
+            key("fedstream.round.min-updates")
+                    .intType()
+                    .defaultValue(1)
+                    .withDescription("Fewest updates a round closes with at its deadline.");
+
+    // ---- Aggregation -------------------------------------------------------------------------
+
+    public static final ConfigOption<Double> SERVER_LEARNING_RATE =
+            key("fedstream.aggregation.server-learning-rate")
+                    .doubleType()
+                    .defaultValue(1.0)
+                    .withDescription(
+                            "η in new = old + η·Σ wΔ / Σ w. 1 is plain FedAvg when every update is"
+                                    + " fresh.");
+
+    public static final ConfigOption<String> STALENESS_FUNCTION =
+            key("fedstream.staleness.function")
+                    .stringType()
+                    .defaultValue("polynomial")
+                    .withDescription(
+                            "Staleness discount f(s): constant (1), polynomial ((1+s)^-a) or hinge"
+                                    + " (1 if s <= b, else 1/(a(s-b)+1)).");
+
+    public static final ConfigOption<Double> STALENESS_A =
+            key("fedstream.staleness.a")
+                    .doubleType()
+                    .defaultValue(0.5)
+                    .withDescription("Parameter a of the polynomial and hinge functions.");
+
+    public static final ConfigOption<Long> STALENESS_B =
+            key("fedstream.staleness.b")
+                    .longType()
+                    .defaultValue(4L)
+                    .withDescription("Parameter b of the hinge function.");
+
+    public static final ConfigOption<Long> STALENESS_MAX =
+            key("fedstream.staleness.max")
+                    .longType()
+                    .defaultValue(10L)
+                    .withDescription(
+                            "Updates staler than this many versions are rejected (TOO_STALE).");
+
+    // ---- Validation --------------------------------------------------------------------------
+
+    public static final ConfigOption<Long> MAX_EXAMPLES =
+            key("fedstream.update.max-examples")
+                    .longType()
+                    .defaultValue(10_000_000L)
+                    .withDescription(
+                            "Largest example count an update may claim; more is rejected as weight"
+                                    + " hijacking (BAD_EXAMPLE_COUNT).");
+
+    public static final ConfigOption<Double> MAX_ABS_VALUE =
+            key("fedstream.update.max-abs-value")
+                    .doubleType()
+                    .defaultValue(1.0e4)
+                    .withDescription("Largest |value| allowed in an update (VALUE_OUT_OF_BOUNDS).");
+
+    public static final ConfigOption<Double> MAX_L2_NORM =
+            key("fedstream.update.max-l2-norm")
+                    .doubleType()
+                    .defaultValue(1.0e6)
+                    .withDescription(
+                            "Largest L2 norm of an update over all its tensors (NORM_OUT_OF_BOUNDS).");
+
+    // ---- Runtime -----------------------------------------------------------------------------
+
+    public static final ConfigOption<Duration> CHECKPOINT_INTERVAL =
+            key("fedstream.checkpoint.interval")
+                    .durationType()
+                    .defaultValue(Duration.ofSeconds(10))
+                    .withDescription(
+                            "Checkpoint interval. Global versions become visible to read_committed"
+                                    + " consumers when the checkpoint after them completes.");
+
+    public static final ConfigOption<Integer> PARALLELISM =
+            key("fedstream.parallelism")
+                    .intType()
+                    .defaultValue(1)
+                    .withDescription(
+                            "Default parallelism of the job's operators (federations are spread"
+                                    + " over the round operator's subtasks by id).");
+
+    public static final ConfigOption<String> JOB_NAME =
+            key("fedstream.job.name")
+                    .stringType()
+                    .defaultValue("fedstream-aggregation")
+                    .withDescription("Name of the job in the Flink UI.");
+
+    /** The staleness function the configuration describes. */
+    public static StalenessFunction stalenessFunction(ReadableConfig conf) {
+        return StalenessFunction.of(
+                conf.get(STALENESS_FUNCTION), conf.get(STALENESS_A), conf.get(STALENESS_B));
+    }
+
+    /** Every option declared here, in declaration order. */
+    public static List<ConfigOption<?>> all() {
+        List<ConfigOption<?>> out = new ArrayList<>();
+        for (Field f : FedStreamOptions.class.getDeclaredFields()) {
+            if (Modifier.isStatic(f.getModifiers()) && f.getType() == ConfigOption.class) {
+                try {
+                    out.add((ConfigOption<?>) f.get(null));
+                } catch (IllegalAccessException e) {
+                    throw new IllegalStateException(e);
+                }
+            }
+        }
+        return out;
+    }
+}

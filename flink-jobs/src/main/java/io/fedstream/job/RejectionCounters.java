@@ -1,0 +1,23 @@
+package io.fedstream.job;
+
+import io.fedstream.schemas.avro.RejectReason;
+import java.util.EnumMap;
+import java.util.Map;
+import org.apache.flink.metrics.Counter;
+import org.apache.flink.metrics.MetricGroup;
+
+/** One {@code updatesRejected} counter per reason, as metric group {@code reason=<CODE>}. */
+final class RejectionCounters {
+    private final MetricGroup group;
+    private final Map<RejectReason, Counter> counters = new EnumMap<>(RejectReason.class);
+
+    RejectionCounters(MetricGroup group) {
+        this.group = group;
+    }
+
+    void inc(RejectReason reason) {
+        counters.computeIfAbsent(
+                        reason, r -> group.addGroup("reason", r.name()).counter("updatesRejected"))
+                .inc();
+    }
+}

@@ -1,0 +1,66 @@
+package io.fedstream.job;
+
+import io.fedstream.aggregation.StalenessFunction;
+import java.io.Serializable;
+import java.time.Duration;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/**
+ * When a round closes and how its updates are weighted: a plain value built from the job's
+ * configuration, so operators and tests share one definition.
+ *
+ * @param quorum a round closes as soon as it holds this many updates
+ * @param timeout deadline of a round, from its first update
+ * @param minUpdates fewest updates a round closes with at its deadline
+ * @param staleness the discount f(s)
+ * @param maxStaleness updates staler than this are rejected
+ * @param serverLearningRate η
+ */
+public record RoundPolicy(
+        int quorum,
+        Duration timeout,
+        int minUpdates,
+        StalenessFunction staleness,
+        long maxStaleness,
+        double serverLearningRate)
+        implements Serializable {
+
+    public RoundPolicy {
+        if (quorum < 1 || minUpdates < 1 || minUpdates > quorum) {
+            throw new IllegalArgumentException(
+                    "need 1 <= round.min-updates <= round.quorum, got min-updates="
+                            + minUpdates
+                            + ", quorum="
+                            + quorum);
+        }
+        if (timeout.isNegative() || timeout.isZero()) {
+            throw new IllegalArgumentException("round.timeout must be positive: " + timeout);
+        }
+        if (maxStaleness < 0) {
+            throw new IllegalArgumentException("staleness.max must be >= 0: " + maxStaleness);
+        }
+        if (!(serverLearningRate > 0) || Double.isInfinite(serverLearningRate)) {
+            throw new IllegalArgumentException(
+                    "server learning rate must be positive: " + serverLearningRate);
+        }
+    }
+
+    /** The FedAvg weight of an update: examples × f(staleness). */
+    public double weight(long numExamples, long stalenessOfUpdate) {
+        return numExamples * staleness.apply(stalenessOfUpdate);
+    }
+
+    /** Everything needed to recompute a version, as recorded in its manifest. */
+    public Map<String, String> describe() {
+        Map<String, String> m = new LinkedHashMap<>();
+        m.put("server_learning_rate", Double.toString(serverLearningRate));
+        m.put("staleness", staleness.describe());
+        m.put("staleness_max", Long.toString(maxStaleness));
+        m.put("round_quorum", Integer.toString(quorum));
+        m.put("round_timeout_ms", Long.toString(timeout.toMillis()));
+        m.put("round_min_updates", Integer.toString(minUpdates));
+        m.put("accumulation", "float64, in manifest order");
+        return m;
+    }
+}

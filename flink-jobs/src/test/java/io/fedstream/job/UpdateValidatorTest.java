@@ -1,0 +1,154 @@
+package io.fedstream.job;
+
+import static io.fedstream.job.Fixtures.SPEC;
+import static io.fedstream.job.Fixtures.constantDelta;
+import static io.fedstream.job.Fixtures.raw;
+import static io.fedstream.job.Fixtures.update;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.fedstream.schemas.AvroCodec;
+import io.fedstream.schemas.TensorCodec;
+import io.fedstream.schemas.avro.AdapterUpdate;
+import io.fedstream.schemas.avro.DType;
+import io.fedstream.schemas.avro.RejectReason;
+import io.fedstream.schemas.avro.Tensor;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+class UpdateValidatorTest {
+    private final UpdateValidator validator =
+            new UpdateValidator(Map.of(SPEC.id(), SPEC), new UpdateValidator.Limits(1000, 10, 20));
+
+    private RejectReason reasonFor(RawRecord r) {
+        UpdateValidator.Outcome o = validator.validate(r);
+        assertThat(o).isInstanceOf(UpdateValidator.Rejected.class);
+        return ((UpdateValidator.Rejected) o).reason();
+    }
+
+    private RejectReason reasonFor(AdapterUpdate u) {
+        return reasonFor(raw(u));
+    }
+
+    @Test
+    void acceptsAWellFormedUpdateAndKeepsItsTensorsInSpecOrder() {
+        AdapterUpdate u = update("u1", 0, 10, constantDelta(0.5f)).build();
+        List<Tensor> reversed = new ArrayList<>(u.getTensors());
+        java.util.Collections.reverse(reversed);
+        u.setTensors(reversed);
+
+        UpdateValidator.Outcome o = validator.validate(raw(u));
+
+        assertThat(o).isInstanceOf(UpdateValidator.Accepted.class);
+        ValidUpdate v = ((UpdateValidator.Accepted) o).update();
+        assertThat(v.updateId).isEqualTo("u1");
+        assertThat(v.tensors.length).isEqualTo(2);
+        assertThat(v.tensors[0]).hasSize(6 * 4);
+        assertThat(v.tensors[1]).hasSize(2 * 4);
+        assertThat(v.sourceOffset).isEqualTo(42);
+    }
+
+    @Test
+    void bytesThatAreNotAvro() {
+        assertThat(reasonFor(raw("hello, this is not avro".getBytes(StandardCharsets.UTF_8))))
+                .isEqualTo(RejectReason.NOT_AVRO);
+        assertThat(reasonFor(raw(new byte[0]))).isEqualTo(RejectReason.NOT_AVRO);
+        assertThat(reasonFor(raw((byte[]) null))).isEqualTo(RejectReason.NOT_AVRO);
+    }
+
+    @Test
+    void anUnknownSchemaFingerprint() {
+        byte[] bytes = AvroCodec.ADAPTER_UPDATE.encode(update("u", 0, 1, constantDelta(0)).build());
+        bytes[5] ^= 0x5A; // inside the 8-byte fingerprint
+
+        assertThat(reasonFor(raw(bytes))).isEqualTo(RejectReason.UNKNOWN_SCHEMA);
+    }
+
+    @Test
+    void aTruncatedBody() {
+        byte[] bytes = AvroCodec.ADAPTER_UPDATE.encode(update("u", 0, 1, constantDelta(0)).build());
+
+        assertThat(reasonFor(raw(java.util.Arrays.copyOf(bytes, bytes.length / 2))))
+                .isEqualTo(RejectReason.MALFORMED);
+    }
+
+    @Test
+    void anUnknownFederationOrAKeyThatIsNotTheFederation() {
+        assertThat(reasonFor(update("u", 0, 1, constantDelta(0)).setFederationId("other").build()))
+                .isEqualTo(RejectReason.UNKNOWN_FEDERATION);
+        RawRecord r = raw(update("u", 0, 1, constantDelta(0)).build());
+        r.key = "other".getBytes(StandardCharsets.UTF_8);
+        assertThat(reasonFor(r)).isEqualTo(RejectReason.KEY_MISMATCH);
+    }
+
+    @Test
+    void missingExtraAndMisshapenTensors() {
+        AdapterUpdate missing = update("u", 0, 1, constantDelta(0)).build();
+        missing.setTensors(List.of(missing.getTensors().get(0)));
+        assertThat(reasonFor(missing)).isEqualTo(RejectReason.MISSING_TENSOR);
+
+        AdapterUpdate extra = update("u", 0, 1, constantDelta(0)).build();
+        List<Tensor> more = new ArrayList<>(extra.getTensors());
+        more.add(TensorCodec.float32("c", new int[] {1}, new float[] {1}));
+        extra.setTensors(more);
+        assertThat(reasonFor(extra)).isEqualTo(RejectReason.UNEXPECTED_TENSOR);
+
+        AdapterUpdate shape = update("u", 0, 1, constantDelta(0)).build();
+        shape.getTensors().set(0, TensorCodec.float32("a", new int[] {3, 2}, new float[6]));
+        assertThat(reasonFor(shape)).isEqualTo(RejectReason.WRONG_SHAPE);
+
+        AdapterUpdate size = update("u", 0, 1, constantDelta(0)).build();
+        size.getTensors().get(1).setData(ByteBuffer.wrap(new byte[7]));
+        assertThat(reasonFor(size)).isEqualTo(RejectReason.WRONG_SIZE);
+
+        AdapterUpdate dtype = update("u", 0, 1, constantDelta(0)).build();
+        dtype.getTensors().get(1).setDtype(DType.BFLOAT16); // 8 bytes are 4 bfloat16, not 2
+        assertThat(reasonFor(dtype)).isEqualTo(RejectReason.WRONG_SIZE);
+    }
+
+    @Test
+    void nonFiniteValuesAndValuesOrNormsBeyondTheBounds() {
+        float[][] nan = constantDelta(0);
+        nan[0][3] = Float.NaN;
+        assertThat(reasonFor(update("u", 0, 1, nan).build())).isEqualTo(RejectReason.NON_FINITE);
+        float[][] inf = constantDelta(0);
+        inf[1][1] = Float.POSITIVE_INFINITY;
+        assertThat(reasonFor(update("u", 0, 1, inf).build())).isEqualTo(RejectReason.NON_FINITE);
+        float[][] big = constantDelta(0);
+        big[0][0] = 11;
+        assertThat(reasonFor(update("u", 0, 1, big).build()))
+                .isEqualTo(RejectReason.VALUE_OUT_OF_BOUNDS);
+        // 8 elements of 9: norm = sqrt(8 * 81) = 25.5 > 20, every |value| <= 10
+        assertThat(reasonFor(update("u", 0, 1, constantDelta(9)).build()))
+                .isEqualTo(RejectReason.NORM_OUT_OF_BOUNDS);
+    }
+
+    @Test
+    void weightHijackingByExampleCount() {
+        assertThat(reasonFor(update("u", 0, 0, constantDelta(0)).build()))
+                .isEqualTo(RejectReason.BAD_EXAMPLE_COUNT);
+        assertThat(reasonFor(update("u", 0, -5, constantDelta(0)).build()))
+                .isEqualTo(RejectReason.BAD_EXAMPLE_COUNT);
+        assertThat(reasonFor(update("u", 0, 1001, constantDelta(0)).build()))
+                .isEqualTo(RejectReason.BAD_EXAMPLE_COUNT);
+    }
+
+    @Test
+    void rejectionsCarryWhatIsKnownOfTheSender() {
+        UpdateValidator.Outcome o =
+                validator.validate(
+                        raw(update("u9", 0, 0, constantDelta(0)).setSiteId("s3").build()));
+
+        assertThat(o)
+                .isEqualTo(
+                        new UpdateValidator.Rejected(
+                                RejectReason.BAD_EXAMPLE_COUNT,
+                                "num_examples 0 is outside [1, 1000]",
+                                "f",
+                                "s3",
+                                "u9"));
+    }
+}
