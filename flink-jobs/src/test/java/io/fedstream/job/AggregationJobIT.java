@@ -1,0 +1,283 @@
+package io.fedstream.job;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.fedstream.embedded.EmbeddedKafka;
+import io.fedstream.schemas.AvroCodec;
+import io.fedstream.schemas.FederationSpec;
+import io.fedstream.schemas.TensorCodec;
+import io.fedstream.schemas.TensorSpec;
+import io.fedstream.schemas.Topics;
+import io.fedstream.schemas.avro.AdapterUpdate;
+import io.fedstream.schemas.avro.Contribution;
+import io.fedstream.schemas.avro.GlobalModel;
+import io.fedstream.schemas.avro.RejectReason;
+import io.fedstream.schemas.avro.RejectedUpdate;
+import io.fedstream.schemas.avro.Tensor;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import java.util.SplittableRandom;
+import java.util.function.Predicate;
+import org.apache.flink.configuration.Configuration;
+import org.apache.flink.configuration.RestartStrategyOptions;
+import org.apache.flink.core.execution.JobClient;
+import org.apache.flink.runtime.testutils.MiniClusterResourceConfiguration;
+import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
+import org.apache.flink.test.junit5.MiniClusterExtension;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
+
+/** The whole job on a real broker and a Flink MiniCluster at parallelism 2. */
+class AggregationJobIT {
+
+    @RegisterExtension
+    static final MiniClusterExtension FLINK =
+            new MiniClusterExtension(
+                    new MiniClusterResourceConfiguration.Builder()
+                            .setNumberTaskManagers(1)
+                            .setNumberSlotsPerTaskManager(2)
+                            .build());
+
+    static EmbeddedKafka kafka;
+
+    static final FederationSpec ALPHA =
+            new FederationSpec(
+                    "alpha",
+                    1,
+                    List.of(TensorSpec.normal("A", 0.1, 4, 8), TensorSpec.zeros("B", 8, 4)));
+    static final FederationSpec BETA =
+            new FederationSpec("beta", 2, List.of(TensorSpec.uniform("w", 0.5, 16)));
+
+    @BeforeAll
+    static void startKafka() throws Exception {
+        kafka = EmbeddedKafka.builder().start();
+        Map<String, String> big = Map.of("max.message.bytes", Integer.toString(64 << 20));
+        kafka.createTopic(Topics.ADAPTER_UPDATES, 2, big);
+        kafka.createTopic(Topics.GLOBAL_MODELS, 1, big);
+        kafka.createTopic(Topics.REJECTED_UPDATES, 1, Map.of());
+    }
+
+    @AfterAll
+    static void stopKafka() throws Exception {
+        if (kafka != null) {
+            kafka.close();
+        }
+    }
+
+    private static AdapterUpdate update(
+            FederationSpec spec, String id, String site, long base, long n, long seed) {
+        SplittableRandom rnd = new SplittableRandom(seed);
+        List<Tensor> tensors = new ArrayList<>();
+        for (TensorSpec t : spec.tensors()) {
+            float[] v = new float[t.size()];
+            for (int i = 0; i < v.length; i++) {
+                v[i] = (float) (rnd.nextDouble() - 0.5);
+            }
+            tensors.add(TensorCodec.float32(t.name(), t.shape(), v));
+        }
+        return AdapterUpdate.newBuilder()
+                .setUpdateId(id)
+                .setFederationId(spec.id())
+                .setSiteId(site)
+                .setBaseVersion(base)
+                .setNumExamples(n)
+                .setTensors(tensors)
+                .setCreatedAtMs(Instant.now())
+                .build();
+    }
+
+    @Test
+    void aggregatesTwoFederationsExactlyOnceAndDeadLettersHostileRecords() throws Exception {
+        // arrange
+        Configuration conf = new Configuration();
+        conf.set(FedStreamOptions.BOOTSTRAP_SERVERS, kafka.bootstrapServers());
+        conf.set(FedStreamOptions.ROUND_QUORUM, 2);
+        conf.set(FedStreamOptions.CHECKPOINT_INTERVAL, Duration.ofMillis(500));
+        conf.set(FedStreamOptions.PARALLELISM, 2);
+        conf.set(FedStreamOptions.TRANSACTION_TIMEOUT, Duration.ofMinutes(5));
+        conf.set(RestartStrategyOptions.RESTART_STRATEGY, "none");
+        StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment(conf);
+        AggregationJob.configureEnvironment(env, conf);
+        AggregationJob.build(env, conf, List.of(ALPHA, BETA), AggregationJob.Io.kafka(conf));
+
+        List<AdapterUpdate> sent = new ArrayList<>();
+        sent.add(update(ALPHA, "a1", "s1", 0, 10, 1));
+        sent.add(update(ALPHA, "a2", "s2", 0, 30, 2));
+        sent.add(update(BETA, "b1", "s1", 0, 5, 3));
+        sent.add(update(ALPHA, "a3", "s3", 0, 20, 4)); // lands in round 2 with staleness 1
+        sent.add(update(BETA, "b2", "s2", 0, 7, 5));
+        sent.add(update(ALPHA, "a4", "s1", 1, 10, 6));
+        AdapterUpdate nan = update(ALPHA, "bad-nan", "s9", 0, 10, 7);
+        float[] poisoned = new float[32];
+        poisoned[5] = Float.NaN;
+        nan.getTensors().set(0, TensorCodec.float32("A", new int[] {4, 8}, poisoned));
+
+        // act
+        JobClient job = env.executeAsync("aggregation-it");
+        try (KafkaProducer<byte[], byte[]> producer =
+                new KafkaProducer<>(
+                        producerProps(), new ByteArraySerializer(), new ByteArraySerializer())) {
+            producer.send(record("alpha", "this is not avro".getBytes(StandardCharsets.UTF_8)));
+            producer.send(record("alpha", AvroCodec.ADAPTER_UPDATE.encode(nan)));
+            producer.send(
+                    record(
+                            "gamma",
+                            AvroCodec.ADAPTER_UPDATE.encode(update(ALPHA, "g1", "s1", 0, 1, 8))));
+            for (AdapterUpdate u : sent) {
+                producer.send(record(u.getFederationId(), AvroCodec.ADAPTER_UPDATE.encode(u)));
+            }
+            producer.send(record("alpha", AvroCodec.ADAPTER_UPDATE.encode(sent.get(0)))); // replay
+            producer.flush();
+        }
+        List<GlobalModel> versions =
+                readUntil(
+                        Topics.GLOBAL_MODELS,
+                        AvroCodec.GLOBAL_MODEL::decode,
+                        l ->
+                                l.stream().filter(g -> g.getFederationId().equals("alpha")).count()
+                                                >= 3
+                                        && l.stream()
+                                                        .filter(
+                                                                g ->
+                                                                        g.getFederationId()
+                                                                                .equals("beta"))
+                                                        .count()
+                                                >= 2);
+        List<RejectedUpdate> rejected =
+                readUntil(
+                        Topics.REJECTED_UPDATES,
+                        AvroCodec.REJECTED_UPDATE::decode,
+                        l -> l.size() >= 4);
+        job.cancel().get();
+
+        // assert
+        Map<String, AdapterUpdate> byId = new HashMap<>();
+        sent.forEach(u -> byId.put(u.getUpdateId(), u));
+        for (FederationSpec spec : List.of(ALPHA, BETA)) {
+            List<GlobalModel> chain =
+                    versions.stream().filter(g -> g.getFederationId().equals(spec.id())).toList();
+            assertThat(chain)
+                    .extracting(GlobalModel::getVersion)
+                    .startsWith(0L, 1L)
+                    .doesNotHaveDuplicates();
+            assertThat(
+                            TensorCodec.toMap(chain.get(0).getTensors())
+                                    .get(spec.tensors().get(0).name()))
+                    .containsExactly(spec.initialValues().get(spec.tensors().get(0).name()));
+            for (int v = 1; v < chain.size(); v++) {
+                GlobalModel parent = chain.get(v - 1);
+                GlobalModel child = chain.get(v);
+                assertThat(child.getParentVersion()).isEqualTo(parent.getVersion());
+                assertThat(child.getManifest().getTensorsSha256())
+                        .isEqualTo(TensorCodec.sha256(child.getTensors()));
+                assertThat(TensorCodec.toMap(child.getTensors()))
+                        .usingRecursiveComparison()
+                        .isEqualTo(recompute(parent, child.getManifest().getContributions(), byId));
+            }
+        }
+        List<String> alphaRound2 =
+                versions.stream()
+                        .filter(g -> g.getFederationId().equals("alpha") && g.getVersion() == 2)
+                        .flatMap(g -> g.getManifest().getContributions().stream())
+                        .map(Contribution::getUpdateId)
+                        .toList();
+        assertThat(alphaRound2).containsExactly("a3", "a4");
+        assertThat(
+                        versions.stream()
+                                .flatMap(g -> g.getManifest().getContributions().stream())
+                                .map(Contribution::getUpdateId))
+                .doesNotHaveDuplicates()
+                .containsExactlyInAnyOrder("a1", "a2", "a3", "a4", "b1", "b2");
+        assertThat(rejected)
+                .extracting(RejectedUpdate::getReason)
+                .containsExactlyInAnyOrder(
+                        RejectReason.NOT_AVRO,
+                        RejectReason.NON_FINITE,
+                        RejectReason.KEY_MISMATCH,
+                        RejectReason.DUPLICATE_UPDATE);
+    }
+
+    /** The FedAvg of the manifest's updates, computed here from the raw updates. */
+    private static Map<String, float[]> recompute(
+            GlobalModel parent, List<Contribution> contributions, Map<String, AdapterUpdate> byId) {
+        Map<String, float[]> base = TensorCodec.toMap(parent.getTensors());
+        Map<String, double[]> sums = new HashMap<>();
+        double total = 0;
+        for (Contribution c : contributions) {
+            AdapterUpdate u = byId.get(c.getUpdateId());
+            long staleness = parent.getVersion() - u.getBaseVersion();
+            double w = u.getNumExamples() * Math.pow(1 + staleness, -0.5);
+            assertThat(c.getWeight()).isEqualTo(w);
+            total += w;
+            for (Map.Entry<String, float[]> d : TensorCodec.toMap(u.getTensors()).entrySet()) {
+                double[] s = sums.computeIfAbsent(d.getKey(), k -> new double[d.getValue().length]);
+                for (int i = 0; i < s.length; i++) {
+                    s[i] += w * d.getValue()[i];
+                }
+            }
+        }
+        Map<String, float[]> out = new HashMap<>();
+        for (Map.Entry<String, float[]> b : base.entrySet()) {
+            float[] o = new float[b.getValue().length];
+            for (int i = 0; i < o.length; i++) {
+                o[i] = (float) (b.getValue()[i] + 1.0 / total * sums.get(b.getKey())[i]);
+            }
+            out.put(b.getKey(), o);
+        }
+        return out;
+    }
+
+    private static ProducerRecord<byte[], byte[]> record(String key, byte[] value) {
+        return new ProducerRecord<>(
+                Topics.ADAPTER_UPDATES, key.getBytes(StandardCharsets.UTF_8), value);
+    }
+
+    private static Properties producerProps() {
+        Properties p = new Properties();
+        p.put("bootstrap.servers", kafka.bootstrapServers());
+        p.put("max.request.size", Integer.toString(16 << 20));
+        return p;
+    }
+
+    private static <T> List<T> readUntil(
+            String topic, java.util.function.Function<byte[], T> decode, Predicate<List<T>> done) {
+        Properties p = new Properties();
+        p.put("bootstrap.servers", kafka.bootstrapServers());
+        p.put("isolation.level", "read_committed");
+        List<T> out = new ArrayList<>();
+        try (KafkaConsumer<byte[], byte[]> c =
+                new KafkaConsumer<>(p, new ByteArrayDeserializer(), new ByteArrayDeserializer())) {
+            List<TopicPartition> parts =
+                    c.partitionsFor(topic).stream()
+                            .map(i -> new TopicPartition(topic, i.partition()))
+                            .toList();
+            c.assign(parts);
+            c.seekToBeginning(parts);
+            long deadline = System.nanoTime() + Duration.ofMinutes(2).toNanos();
+            while (!done.test(out)) {
+                assertThat(System.nanoTime())
+                        .as("waiting for records on %s, have %s", topic, out)
+                        .isLessThan(deadline);
+                for (ConsumerRecord<byte[], byte[]> r : c.poll(Duration.ofMillis(200))) {
+                    out.add(decode.apply(r.value()));
+                }
+            }
+        }
+        return out;
+    }
+}
