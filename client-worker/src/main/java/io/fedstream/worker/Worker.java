@@ -1,0 +1,312 @@
+package io.fedstream.worker;
+
+import io.fedstream.schemas.AvroCodec;
+import io.fedstream.schemas.FederationSpec;
+import io.fedstream.schemas.TensorCodec;
+import io.fedstream.schemas.avro.AdapterUpdate;
+import io.fedstream.schemas.avro.GlobalModel;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutionException;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.InvalidOffsetException;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.KafkaException;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.errors.AuthenticationException;
+import org.apache.kafka.common.errors.AuthorizationException;
+import org.apache.kafka.common.errors.RetriableException;
+import org.apache.kafka.common.errors.WakeupException;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * A site's long-running loop: follow the federation's global versions (read_committed), train from
+ * the newest with the {@link SiteTrainer}, publish the delta, repeat at the site's own pace.
+ *
+ * <p>Update ids are stable: {@code <site>/v<base>} for the first update from a base version (and
+ * {@code #n} for further ones when {@code waitForNewVersion} is off), so a worker that restarts and
+ * trains again from the same version produces the same id and the job counts it once. The producer
+ * is idempotent, so retries inside Kafka do not duplicate either.
+ *
+ * <p>Kafka errors are sorted by kind: retriable ones are retried with backoff; authentication,
+ * authorisation and other fatal ones stop the worker with the cause in {@link #failure()}.
+ */
+public final class Worker implements Runnable, AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(Worker.class);
+    private static final Duration POLL = Duration.ofMillis(200);
+
+    private final WorkerConfig config;
+    private final SiteTrainer trainer;
+    private final WorkerListener listener;
+    private final FederationSpec spec;
+    private final CountDownLatch stopped = new CountDownLatch(1);
+    private volatile boolean running = true;
+    private volatile boolean started;
+    private volatile Throwable failure;
+    private volatile KafkaConsumer<byte[], byte[]> consumer;
+    private int published;
+
+    public Worker(
+            WorkerConfig config, SiteTrainer trainer, WorkerListener listener, long specSeed) {
+        this.config = config;
+        this.trainer = trainer;
+        this.listener = listener;
+        this.spec = trainer.federationSpec(config.federationId(), specSeed);
+    }
+
+    @Override
+    public void run() {
+        started = true;
+        Thread.currentThread().setName("worker-" + config.siteId());
+        AvroCodec.trustGeneratedClasses();
+        try (KafkaConsumer<byte[], byte[]> c =
+                        new KafkaConsumer<>(
+                                consumerProps(),
+                                new ByteArrayDeserializer(),
+                                new ByteArrayDeserializer());
+                KafkaProducer<byte[], byte[]> producer =
+                        new KafkaProducer<>(
+                                producerProps(),
+                                new ByteArraySerializer(),
+                                new ByteArraySerializer())) {
+            consumer = c;
+            loop(c, producer);
+        } catch (WakeupException e) {
+            if (running) {
+                failure = e;
+            }
+        } catch (AuthenticationException | AuthorizationException e) {
+            failure = e;
+            LOG.error(
+                    "site {}: Kafka refused our credentials or permissions, stopping: {}",
+                    config.siteId(),
+                    e.getMessage());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } catch (Exception e) {
+            failure = e;
+            LOG.error("site {}: stopping on a fatal error", config.siteId(), e);
+        } finally {
+            consumer = null;
+            stopped.countDown();
+        }
+    }
+
+    private void loop(KafkaConsumer<byte[], byte[]> c, KafkaProducer<byte[], byte[]> producer)
+            throws InterruptedException {
+        List<TopicPartition> partitions =
+                c.partitionsFor(config.globalModelsTopic(), Duration.ofSeconds(60)).stream()
+                        .map(p -> new TopicPartition(config.globalModelsTopic(), p.partition()))
+                        .toList();
+        c.assign(partitions);
+        c.seekToBeginning(partitions);
+        Map<TopicPartition, Long> catchUp = new HashMap<>(c.endOffsets(partitions));
+
+        GlobalModel latest = null;
+        long lastBase = -1;
+        int sameBaseCount = 0;
+        byte[] key = config.federationId().getBytes(StandardCharsets.UTF_8);
+        while (running) {
+            GlobalModel newest = poll(c, key);
+            if (newest != null && (latest == null || newest.getVersion() > latest.getVersion())) {
+                latest = newest;
+                SiteTrainer.EvalResult eval =
+                        trainer.evaluate(TensorCodec.toMap(latest.getTensors()));
+                LOG.info(
+                        "site {}: global version {} -> held-out loss {}, accuracy {}",
+                        config.siteId(),
+                        latest.getVersion(),
+                        String.format("%.4f", eval.loss()),
+                        String.format("%.3f", eval.accuracy()));
+                listener.onGlobalVersion(config.siteId(), latest, eval);
+            }
+            if (!catchUp.isEmpty()) {
+                catchUp.entrySet().removeIf(e -> c.position(e.getKey()) >= e.getValue());
+                continue; // train from the newest version, not from an old one on the way
+            }
+            if (latest == null) {
+                continue;
+            }
+            boolean fresh = latest.getVersion() > lastBase;
+            if (!fresh && config.waitForNewVersion()) {
+                continue;
+            }
+            sameBaseCount = fresh ? 0 : sameBaseCount + 1;
+            long base = latest.getVersion();
+            String updateId =
+                    config.siteId() + "/v" + base + (sameBaseCount == 0 ? "" : "#" + sameBaseCount);
+
+            long t0 = System.nanoTime();
+            SiteTrainer.TrainResult result =
+                    trainer.train(TensorCodec.toMap(latest.getTensors()), base);
+            double seconds = (System.nanoTime() - t0) / 1e9;
+            if (!config.pause().isZero()) {
+                Thread.sleep(config.pause().toMillis());
+            }
+            Map<String, Double> metrics = new LinkedHashMap<>(result.metrics());
+            metrics.put("train_seconds", seconds);
+            AdapterUpdate update =
+                    AdapterUpdate.newBuilder()
+                            .setUpdateId(updateId)
+                            .setFederationId(config.federationId())
+                            .setSiteId(config.siteId())
+                            .setBaseVersion(base)
+                            .setNumExamples(result.numExamples())
+                            .setMetrics(metrics)
+                            .setTensors(TensorCodec.fromMap(spec, result.delta()))
+                            .setCreatedAtMs(Instant.now())
+                            .build();
+            send(producer, key, update);
+            lastBase = base;
+            listener.onUpdatePublished(update, result);
+            published++;
+            if (config.maxUpdates() > 0 && published >= config.maxUpdates()) {
+                LOG.info("site {}: published {} updates, stopping", config.siteId(), published);
+                return;
+            }
+        }
+    }
+
+    /** Polls once; returns the newest global version of our federation in the batch, if any. */
+    private GlobalModel poll(KafkaConsumer<byte[], byte[]> c, byte[] key) {
+        GlobalModel newest = null;
+        try {
+            for (ConsumerRecord<byte[], byte[]> r : c.poll(POLL)) {
+                if (r.key() == null || !java.util.Arrays.equals(r.key(), key)) {
+                    continue;
+                }
+                try {
+                    GlobalModel g = AvroCodec.GLOBAL_MODEL.decode(r.value());
+                    if (newest == null || g.getVersion() > newest.getVersion()) {
+                        newest = g;
+                    }
+                } catch (AvroCodec.DecodeException e) {
+                    LOG.warn(
+                            "site {}: skipping undecodable global model at {}-{}@{}: {}",
+                            config.siteId(),
+                            r.topic(),
+                            r.partition(),
+                            r.offset(),
+                            e.getMessage());
+                }
+            }
+        } catch (InvalidOffsetException e) {
+            LOG.warn(
+                    "site {}: {}; reading the global models from the beginning",
+                    config.siteId(),
+                    e.getMessage());
+            c.seekToBeginning(e.partitions());
+        } catch (RetriableException e) {
+            LOG.warn(
+                    "site {}: retriable error polling global models: {}",
+                    config.siteId(),
+                    e.getMessage());
+        }
+        return newest;
+    }
+
+    private void send(KafkaProducer<byte[], byte[]> producer, byte[] key, AdapterUpdate update)
+            throws InterruptedException {
+        byte[] value = AvroCodec.ADAPTER_UPDATE.encode(update);
+        long backoff = 500;
+        while (true) {
+            try {
+                producer.send(new ProducerRecord<>(config.updatesTopic(), key, value)).get();
+                LOG.info(
+                        "site {}: published {} ({} examples, {} bytes)",
+                        config.siteId(),
+                        update.getUpdateId(),
+                        update.getNumExamples(),
+                        value.length);
+                return;
+            } catch (ExecutionException e) {
+                Throwable cause = e.getCause();
+                if (cause instanceof RetriableException && running) {
+                    LOG.warn(
+                            "site {}: retriable error publishing {}, retrying in {} ms: {}",
+                            config.siteId(),
+                            update.getUpdateId(),
+                            backoff,
+                            cause.getMessage());
+                    Thread.sleep(backoff);
+                    backoff = Math.min(backoff * 2, 30_000);
+                } else if (cause instanceof KafkaException k) {
+                    throw k;
+                } else {
+                    throw new KafkaException("cannot publish " + update.getUpdateId(), cause);
+                }
+            }
+        }
+    }
+
+    private Properties consumerProps() {
+        Properties p = new Properties();
+        p.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, config.bootstrapServers());
+        p.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
+        p.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false");
+        p.put(ConsumerConfig.MAX_PARTITION_FETCH_BYTES_CONFIG, config.maxRecordBytes());
+        p.put(ConsumerConfig.FETCH_MAX_BYTES_CONFIG, config.maxRecordBytes());
+        p.put(ConsumerConfig.CLIENT_ID_CONFIG, "fedstream-worker-" + config.siteId());
+        p.putAll(config.clientProperties());
+        return p;
+    }
+
+    private Properties producerProps() {
+        Properties p = new Properties();
+        p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, config.bootstrapServers());
+        p.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true);
+        p.put(ProducerConfig.ACKS_CONFIG, "all");
+        p.put(ProducerConfig.MAX_REQUEST_SIZE_CONFIG, config.maxRecordBytes());
+        p.put(ProducerConfig.COMPRESSION_TYPE_CONFIG, "none");
+        p.put(ProducerConfig.CLIENT_ID_CONFIG, "fedstream-worker-" + config.siteId());
+        p.putAll(config.clientProperties());
+        return p;
+    }
+
+    /** Number of updates published so far. */
+    public int published() {
+        return published;
+    }
+
+    /** The fatal error that stopped the worker, or null. */
+    public Throwable failure() {
+        return failure;
+    }
+
+    /** Asks the loop to stop, wakes it from a poll and waits for it to finish. */
+    @Override
+    public void close() {
+        running = false;
+        if (!started) {
+            return;
+        }
+        KafkaConsumer<byte[], byte[]> c = consumer;
+        if (c != null) {
+            c.wakeup();
+        }
+        try {
+            stopped.await();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    /** Waits until the loop has ended by itself or through {@link #close()}. */
+    public void awaitStop() throws InterruptedException {
+        stopped.await();
+    }
+}

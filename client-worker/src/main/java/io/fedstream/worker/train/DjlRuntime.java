@@ -1,0 +1,69 @@
+package io.fedstream.worker.train;
+
+import ai.djl.engine.Engine;
+import ai.djl.pytorch.jni.JniUtils;
+
+/**
+ * The one place that starts DJL's PyTorch engine for the worker, configured for small CPU models
+ * before the native library loads: one intra-op and one inter-op thread (measured faster than the
+ * default on two cores for these tiny matrices), offline (the native libraries come from the {@code
+ * pytorch-native-cpu} jar, nothing is downloaded) and without DJL's telemetry. Values given on the
+ * command line ({@code -D...}) win over these defaults.
+ */
+public final class DjlRuntime {
+    public static final String ENGINE = "PyTorch";
+    public static final String NUM_THREADS = "ai.djl.pytorch.num_threads";
+    public static final String NUM_INTEROP_THREADS = "ai.djl.pytorch.num_interop_threads";
+
+    private DjlRuntime() {}
+
+    /** Sets the engine defaults (if unset); effective only before the engine first starts. */
+    public static synchronized void configure() {
+        setIfAbsent(NUM_THREADS, "1");
+        setIfAbsent(NUM_INTEROP_THREADS, "1");
+        setIfAbsent("ai.djl.offline", "true");
+        // read through Utils.getEnvOrSystemProperty: the environment variable wins if set
+        setIfAbsent("OPT_OUT_TRACKING", "true");
+    }
+
+    /** The configured PyTorch engine, started on first use. */
+    public static Engine engine() {
+        configure();
+        return Engine.getEngine(ENGINE);
+    }
+
+    /**
+     * Turns autograd recording off on the calling thread until closed. PyTorch's grad mode is
+     * thread-local and DJL only switches it off on the thread that loads the engine, so on any
+     * other thread evaluation would record graphs; use this around inference and parameter writes.
+     */
+    public static NoGrad noGrad() {
+        engine();
+        return new NoGrad();
+    }
+
+    private static void setIfAbsent(String key, String value) {
+        if (System.getProperty(key) == null) {
+            System.setProperty(key, value);
+        }
+    }
+
+    /** Restores the thread's previous grad mode on close. */
+    public static final class NoGrad implements AutoCloseable {
+        private final boolean previous;
+
+        private NoGrad() {
+            previous = JniUtils.isGradMode();
+            if (previous) {
+                JniUtils.setGradMode(false);
+            }
+        }
+
+        @Override
+        public void close() {
+            if (previous) {
+                JniUtils.setGradMode(true);
+            }
+        }
+    }
+}

@@ -1,0 +1,179 @@
+package io.fedstream.worker.train;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.within;
+
+import ai.djl.Model;
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+import ai.djl.nn.core.Linear;
+import ai.djl.training.GradientCollector;
+import ai.djl.training.ParameterStore;
+import java.util.SplittableRandom;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+class LoraLinearTest {
+    private static final int IN = 6;
+    private static final int OUT = 5;
+    private static final int RANK = 2;
+    private static final double SCALING = 1.5;
+    private static final int BATCH = 4;
+
+    private Model model;
+    private NDManager manager;
+    private LoraLinear layer;
+    private float[] w;
+    private float[] b;
+
+    @BeforeEach
+    void setUp() {
+        DjlRuntime.engine();
+        SplittableRandom rnd = new SplittableRandom(1);
+        w = randoms(OUT * IN, rnd);
+        b = randoms(OUT, rnd);
+        layer = new LoraLinear(IN, OUT, RANK, SCALING, 0.0, w, b);
+        model = Model.newInstance("lora-linear-test", ai.djl.Device.cpu(), DjlRuntime.ENGINE);
+        model.setBlock(layer);
+        manager = model.getNDManager();
+        layer.initialize(manager, DataType.FLOAT32, new Shape(BATCH, IN));
+    }
+
+    @AfterEach
+    void tearDown() {
+        model.close();
+    }
+
+    @Test
+    void withBZeroTheOutputIsExactlyTheBase() {
+        layer.loraA().getArray().set(randoms(RANK * IN, new SplittableRandom(2)));
+        try (NDManager scope = manager.newSubManager()) {
+            NDArray x =
+                    scope.create(
+                            randoms(BATCH * IN, new SplittableRandom(3)), new Shape(BATCH, IN));
+            NDArray y =
+                    layer.forward(new ParameterStore(scope, false), new NDList(x), false)
+                            .singletonOrThrow();
+            NDArray expected =
+                    Linear.linear(x, layer.weight().getArray(), layer.bias().getArray())
+                            .singletonOrThrow();
+            assertThat(y.getShape()).isEqualTo(new Shape(BATCH, OUT));
+            assertThat(y.toFloatArray()).containsExactly(expected.toFloatArray());
+            // and that is x W^T + b with W stored [out, in]
+            float[] reference = reference(x.toFloatArray(), null, null);
+            assertThat(y.toFloatArray()).containsExactly(reference, within(1e-5f));
+        }
+    }
+
+    @Test
+    void theAdapterAddsScaledLowRankUpdate() {
+        float[] a = randoms(RANK * IN, new SplittableRandom(4));
+        float[] up = randoms(OUT * RANK, new SplittableRandom(5));
+        layer.loraA().getArray().set(a);
+        layer.loraB().getArray().set(up);
+        try (NDManager scope = manager.newSubManager()) {
+            float[] xs = randoms(BATCH * IN, new SplittableRandom(6));
+            NDArray x = scope.create(xs, new Shape(BATCH, IN));
+            float[] y =
+                    layer.forward(new ParameterStore(scope, false), new NDList(x), false)
+                            .singletonOrThrow()
+                            .toFloatArray();
+            assertThat(y).containsExactly(reference(xs, a, up), within(1e-5f));
+        }
+    }
+
+    @Test
+    void gradientsReachOnlyTheAdapter() {
+        layer.loraA().getArray().set(randoms(RANK * IN, new SplittableRandom(7)));
+        layer.loraB().getArray().set(randoms(OUT * RANK, new SplittableRandom(8)));
+        try (NDManager scope = manager.newSubManager()) {
+            NDArray x =
+                    scope.create(
+                            randoms(BATCH * IN, new SplittableRandom(9)), new Shape(BATCH, IN));
+            try (GradientCollector collector = DjlRuntime.engine().newGradientCollector()) {
+                NDArray y =
+                        layer.forward(new ParameterStore(scope, false), new NDList(x), true)
+                                .singletonOrThrow();
+                collector.backward(y.square().sum());
+            }
+            assertThat(layer.weight().requiresGradient()).isFalse();
+            assertThat(layer.bias().requiresGradient()).isFalse();
+            assertThat(layer.weight().getArray().hasGradient()).isFalse();
+            assertThat(layer.bias().getArray().hasGradient()).isFalse();
+            for (NDArray p : new NDArray[] {layer.loraA().getArray(), layer.loraB().getArray()}) {
+                assertThat(p.hasGradient()).isTrue();
+                try (NDArray g = p.getGradient()) {
+                    assertThat(g.getShape()).isEqualTo(p.getShape());
+                    assertThat(g.abs().sum().getFloat()).isGreaterThan(0f);
+                }
+            }
+        }
+    }
+
+    @Test
+    void dropoutActsOnlyInTraining() {
+        LoraLinear dropping = new LoraLinear(IN, OUT, RANK, SCALING, 0.5, w, b);
+        try (NDManager scope = manager.newSubManager()) {
+            dropping.initialize(scope, DataType.FLOAT32, new Shape(BATCH, IN));
+            dropping.loraA().getArray().set(randoms(RANK * IN, new SplittableRandom(10)));
+            dropping.loraB().getArray().set(randoms(OUT * RANK, new SplittableRandom(11)));
+            NDArray x =
+                    scope.create(
+                            randoms(BATCH * IN, new SplittableRandom(12)), new Shape(BATCH, IN));
+            ParameterStore store = new ParameterStore(scope, false);
+            float[] eval1 =
+                    dropping.forward(store, new NDList(x), false).singletonOrThrow().toFloatArray();
+            float[] eval2 =
+                    dropping.forward(store, new NDList(x), false).singletonOrThrow().toFloatArray();
+            dropping.seedDropout(3);
+            float[] train1 =
+                    dropping.forward(store, new NDList(x), true).singletonOrThrow().toFloatArray();
+            dropping.seedDropout(3);
+            float[] train2 =
+                    dropping.forward(store, new NDList(x), true).singletonOrThrow().toFloatArray();
+            assertThat(eval1).containsExactly(eval2);
+            assertThat(train1).isNotEqualTo(eval1);
+            assertThat(train1).containsExactly(train2); // seeded masks
+        }
+    }
+
+    // x W^T + b + scaling * x A^T B^T in double
+    private float[] reference(float[] x, float[] a, float[] up) {
+        float[] y = new float[BATCH * OUT];
+        for (int n = 0; n < BATCH; n++) {
+            double[] low = new double[RANK];
+            if (a != null) {
+                for (int r = 0; r < RANK; r++) {
+                    for (int i = 0; i < IN; i++) {
+                        low[r] += (double) x[n * IN + i] * a[r * IN + i];
+                    }
+                }
+            }
+            for (int o = 0; o < OUT; o++) {
+                double s = b[o];
+                for (int i = 0; i < IN; i++) {
+                    s += (double) x[n * IN + i] * w[o * IN + i];
+                }
+                if (up != null) {
+                    for (int r = 0; r < RANK; r++) {
+                        s += SCALING * up[o * RANK + r] * low[r];
+                    }
+                }
+                y[n * OUT + o] = (float) s;
+            }
+        }
+        return y;
+    }
+
+    private static float[] randoms(int n, SplittableRandom rnd) {
+        float[] v = new float[n];
+        for (int i = 0; i < n; i++) {
+            v[i] = (float) Sampling.gaussian(rnd);
+        }
+        return v;
+    }
+}

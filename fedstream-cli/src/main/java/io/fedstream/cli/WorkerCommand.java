@@ -1,0 +1,90 @@
+package io.fedstream.cli;
+
+import io.fedstream.schemas.avro.GlobalModel;
+import io.fedstream.worker.SiteTrainer;
+import io.fedstream.worker.Worker;
+import io.fedstream.worker.WorkerConfig;
+import io.fedstream.worker.WorkerListener;
+import io.fedstream.worker.train.LoraMlpTrainer;
+import java.time.Duration;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/** {@code ./fedstream worker}: one site of the demo federation against an external Kafka. */
+@Command(
+        name = "worker",
+        mixinStandardHelpOptions = true,
+        description = {
+            "Runs one site worker against a Kafka cluster: follows the federation's global"
+                    + " versions, trains locally with DJL and publishes its updates.",
+            "The site's data is its share of the generated demo task, chosen by --site-index of"
+                    + " --sites with --seed (the same split as ./fedstream local)."
+        })
+final class WorkerCommand implements Callable<Integer> {
+
+    @Option(names = "--bootstrap", required = true, description = "Kafka bootstrap servers.")
+    String bootstrap;
+
+    @Option(names = "--federation", defaultValue = "demo", description = "Federation id (default ${DEFAULT-VALUE}).")
+    String federation;
+
+    @Option(names = "--site-index", required = true, description = "This site's index, 0-based.")
+    int siteIndex;
+
+    @Option(names = "--sites", defaultValue = "3", description = "Number of sites the data is split among (default ${DEFAULT-VALUE}).")
+    int sites;
+
+    @Option(names = "--site-id", description = "Site id (default site-<index+1>).")
+    String siteId;
+
+    @Option(names = "--seed", defaultValue = "42", description = "Seed of the demo federation (default ${DEFAULT-VALUE}).")
+    long seed;
+
+    @Option(names = "--alpha", defaultValue = "0.5", description = "Dirichlet concentration of the label split (default ${DEFAULT-VALUE}).")
+    double alpha;
+
+    @Option(names = "--pause", defaultValue = "PT0S", description = "Extra time per local round, ISO-8601 (default ${DEFAULT-VALUE}).")
+    Duration pause;
+
+    @Option(names = "--max-updates", defaultValue = "0", description = "Stop after this many updates; 0 never (default ${DEFAULT-VALUE}).")
+    int maxUpdates;
+
+    @Override
+    public Integer call() throws Exception {
+        if (siteIndex < 0 || siteIndex >= sites) {
+            throw new IllegalArgumentException("--site-index must be in [0, " + sites + ")");
+        }
+        DemoFederation demo = DemoFederation.create(federation, seed, sites, alpha);
+        String id = siteId != null ? siteId : DemoFederation.siteName(siteIndex);
+        WorkerConfig config =
+                WorkerConfig.defaults(bootstrap, federation, id).withPause(pause).withMaxUpdates(maxUpdates);
+        WorkerListener progress =
+                new WorkerListener() {
+                    @Override
+                    public void onGlobalVersion(String site, GlobalModel m, SiteTrainer.EvalResult e) {
+                        System.out.printf(
+                                "%s: version %d, held-out loss %.4f, accuracy %.3f%n",
+                                site, m.getVersion(), e.loss(), e.accuracy());
+                    }
+                };
+        try (LoraMlpTrainer trainer = demo.trainer(siteIndex)) {
+            Worker worker = new Worker(config, trainer, progress, seed);
+            Thread hook = new Thread(worker::close);
+            Runtime.getRuntime().addShutdownHook(hook);
+            worker.run();
+            if (!Thread.currentThread().isInterrupted()) {
+                try {
+                    Runtime.getRuntime().removeShutdownHook(hook);
+                } catch (IllegalStateException shuttingDown) {
+                    // the hook is running
+                }
+            }
+            if (worker.failure() != null) {
+                System.err.println("worker stopped: " + worker.failure());
+                return 1;
+            }
+        }
+        return 0;
+    }
+}
