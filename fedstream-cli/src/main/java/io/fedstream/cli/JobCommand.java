@@ -42,7 +42,7 @@ final class JobCommand implements Callable<Integer> {
             description = "Any job option as key=value, e.g. --set fedstream.round.quorum=5 (see --help-config).")
     Map<String, String> settings = new LinkedHashMap<>();
 
-    @Option(names = "--help-config", description = "Print every job option with its default and exit.")
+    @Option(names = "--help-config", help = true, description = "Print every job option with its default and exit.")
     boolean helpConfig;
 
     @Override

@@ -1,0 +1,156 @@
+package io.fedstream.worker;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.fedstream.embedded.EmbeddedKafka;
+import io.fedstream.schemas.AvroCodec;
+import io.fedstream.schemas.FederationSpec;
+import io.fedstream.schemas.TensorCodec;
+import io.fedstream.schemas.Topics;
+import io.fedstream.schemas.avro.AdapterUpdate;
+import io.fedstream.schemas.avro.CloseReason;
+import io.fedstream.schemas.avro.GlobalModel;
+import io.fedstream.schemas.avro.Manifest;
+import io.fedstream.worker.train.LoraMlpConfig;
+import io.fedstream.worker.train.LoraMlpTrainer;
+import io.fedstream.worker.train.SiteData;
+import io.fedstream.worker.train.SyntheticTask;
+import io.fedstream.worker.train.TrainConfig;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CopyOnWriteArrayList;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/** The worker's Kafka loop with real training against a real broker; the test plays the job. */
+class WorkerIT {
+    static EmbeddedKafka kafka;
+    static final LoraMlpConfig MODEL = LoraMlpConfig.defaults();
+    static SiteData site;
+
+    @BeforeAll
+    static void start() {
+        kafka = EmbeddedKafka.builder().start();
+        kafka.createTopic(Topics.ADAPTER_UPDATES, 1, Map.of());
+        kafka.createTopic(Topics.GLOBAL_MODELS, 1, Map.of());
+        site = SyntheticTask.forModel(MODEL, 3).sites(1, 300, 1.0, 0.2, 20).get(0);
+    }
+
+    @AfterAll
+    static void stop() {
+        kafka.close();
+    }
+
+    private static LoraMlpTrainer trainer() {
+        return new LoraMlpTrainer(MODEL, site, TrainConfig.defaults(5));
+    }
+
+    private static void publish(String federation, FederationSpec spec, long version, Map<String, float[]> values)
+            throws Exception {
+        GlobalModel g =
+                GlobalModel.newBuilder()
+                        .setFederationId(federation)
+                        .setVersion(version)
+                        .setParentVersion(version - 1)
+                        .setTensors(TensorCodec.fromMap(spec, values))
+                        .setManifest(
+                                Manifest.newBuilder()
+                                        .setCloseReason(CloseReason.QUORUM)
+                                        .setRule("test")
+                                        .setContributions(List.of())
+                                        .setTotalWeight(0)
+                                        .setRoundOpenedAtMs(Instant.EPOCH)
+                                        .setRoundClosedAtMs(Instant.EPOCH)
+                                        .setTensorsSha256("")
+                                        .build())
+                        .build();
+        try (KafkaProducer<byte[], byte[]> p =
+                new KafkaProducer<>(kafka.clientProperties(), new ByteArraySerializer(), new ByteArraySerializer())) {
+            p.send(new ProducerRecord<>(Topics.GLOBAL_MODELS,
+                    federation.getBytes(StandardCharsets.UTF_8), AvroCodec.GLOBAL_MODEL.encode(g))).get();
+        }
+    }
+
+    private static List<AdapterUpdate> updates(int atLeast) {
+        var props = kafka.clientProperties();
+        props.put("isolation.level", "read_committed");
+        List<AdapterUpdate> out = new ArrayList<>();
+        try (KafkaConsumer<byte[], byte[]> c =
+                new KafkaConsumer<>(props, new ByteArrayDeserializer(), new ByteArrayDeserializer())) {
+            TopicPartition tp = new TopicPartition(Topics.ADAPTER_UPDATES, 0);
+            c.assign(List.of(tp));
+            c.seekToBeginning(List.of(tp));
+            long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+            while (out.size() < atLeast && System.nanoTime() < deadline) {
+                for (ConsumerRecord<byte[], byte[]> r : c.poll(Duration.ofMillis(200))) {
+                    out.add(AvroCodec.ADAPTER_UPDATE.decode(r.value()));
+                }
+            }
+        }
+        return out;
+    }
+
+    @Test
+    void trainsFromTheNewestVersionOncePerVersionWithStableIds() throws Exception {
+        // arrange: two versions exist before the worker starts, and one of another federation
+        FederationSpec spec;
+        try (LoraMlpTrainer t = trainer()) {
+            spec = t.federationSpec("fed", 1);
+        }
+        Map<String, float[]> v0 = spec.initialValues();
+        publish("fed", spec, 0, v0);
+        publish("fed", spec, 1, v0);
+        publish("other", spec, 7, v0);
+        WorkerConfig config = WorkerConfig.defaults(kafka.bootstrapServers(), "fed", "site-a");
+        List<Long> evaluated = new CopyOnWriteArrayList<>();
+        WorkerListener listener =
+                new WorkerListener() {
+                    @Override
+                    public void onGlobalVersion(String s, GlobalModel m, SiteTrainer.EvalResult e) {
+                        evaluated.add(m.getVersion());
+                    }
+                };
+
+        // act: a first worker answers version 1, then version 2; a restarted one answers version 2 again
+        try (LoraMlpTrainer t = trainer(); Worker w = new Worker(config, t, listener, 1)) {
+            Thread thread = new Thread(w);
+            thread.start();
+            assertThat(updates(1)).hasSize(1);
+            publish("fed", spec, 2, v0);
+            assertThat(updates(2)).hasSize(2);
+            Thread.sleep(500); // no new version: the worker must not train again
+        }
+        try (LoraMlpTrainer t = trainer();
+                Worker again = new Worker(config.withMaxUpdates(1), t, WorkerListener.NONE, 1)) {
+            again.run(); // returns after one update
+        }
+        List<AdapterUpdate> sent = updates(3);
+
+        // assert
+        assertThat(sent).extracting(AdapterUpdate::getUpdateId)
+                .containsExactly("site-a/v1", "site-a/v2", "site-a/v2");
+        assertThat(sent).extracting(AdapterUpdate::getBaseVersion).containsExactly(1L, 2L, 2L);
+        assertThat(sent).allSatisfy(u -> {
+            assertThat(u.getFederationId()).isEqualTo("fed");
+            assertThat(u.getNumExamples()).isEqualTo(site.train().size());
+            assertThat(u.getTensors()).extracting(x -> x.getName())
+                    .containsExactlyElementsOf(spec.tensors().stream().map(s -> s.name()).toList());
+            assertThat(u.getMetrics()).containsKeys("train_seconds");
+        });
+        assertThat(evaluated).contains(1L, 2L).doesNotContain(7L);
+        float[] delta = TensorCodec.toMap(sent.get(0).getTensors()).get("l0.lora_B");
+        assertThat(delta).as("training moved the adapter").isNotEqualTo(new float[delta.length]);
+    }
+}
