@@ -29,9 +29,12 @@ import kafka.server.BrokerServer;
 import kafka.server.ControllerServer;
 import org.apache.kafka.clients.CommonClientConfigs;
 import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.FeatureUpdate;
+import org.apache.kafka.clients.admin.FinalizedVersionRange;
 import org.apache.kafka.clients.admin.ListTopicsOptions;
 import org.apache.kafka.clients.admin.NewTopic;
 import org.apache.kafka.clients.admin.TopicDescription;
+import org.apache.kafka.clients.admin.UpdateFeaturesOptions;
 import org.apache.kafka.common.KafkaException;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.TopicPartitionInfo;
@@ -42,6 +45,7 @@ import org.apache.kafka.common.test.KafkaClusterTestKit;
 import org.apache.kafka.common.test.PreboundSocketFactoryManager;
 import org.apache.kafka.common.test.TestKitNodes;
 import org.apache.kafka.common.utils.AppInfoParser;
+import org.apache.kafka.server.common.Feature;
 import org.apache.kafka.server.common.MetadataVersion;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -60,14 +64,22 @@ import org.slf4j.LoggerFactory;
  * <h2>KRaft setup</h2>
  *
  * <p>The broker is started with Kafka's own test kit ({@link KafkaClusterTestKit}, from {@code
- * kafka-test-common-runtime}) as a single <em>combined</em> node: one process plays both KRaft
- * roles ({@code process.roles=broker,controller}), node id 0, with a static one-voter quorum. The
- * metadata log is formatted at {@link MetadataVersion#latestProduction()} (4.2-IV1 for Kafka 4.2),
- * so every production feature of this Kafka version is on, in particular {@code
- * transaction.version=2} (KIP-890: server-side transaction defence, epoch bump at every transaction
- * end) and {@code group.version=1} (KIP-848 consumer group protocol available). Unstable features
- * and APIs are disabled (the test kit enables them by default), so clients see the same API
- * versions as against a release broker.
+ * kafka-test-common-runtime}) as a single <em>combined</em> node: one set of components plays both
+ * KRaft roles ({@code process.roles=broker,controller}), node id 0, with a static one-voter quorum
+ * ({@code controller.quorum.voters}), so it elects itself leader at once. The metadata log is
+ * bootstrapped at {@link MetadataVersion#latestProduction()} (4.2-IV1 for Kafka 4.2.1).
+ *
+ * <p>Feature levels: with an explicit metadata version the test kit bootstraps <em>only</em> {@code
+ * metadata.version}, leaving every other feature at level 0, unlike {@code kafka-storage format}.
+ * Right after the start the production defaults of Kafka 4.2 are therefore finalized with {@link
+ * Admin#updateFeatures}: {@code transaction.version=2} (KIP-890: the transaction protocol with
+ * server-side partition verification and an epoch bump at every commit or abort), {@code
+ * group.version=1} (the KIP-848 consumer group protocol is available), {@code
+ * eligible.leader.replicas.version=1}, {@code share.version=1}, {@code streams.version=1}. So the
+ * embedded broker behaves like a freshly installed Kafka 4.2 cluster; {@link Builder#feature} picks
+ * other levels, and {@link #finalizedFeatures()} shows them. Unstable features and APIs are
+ * disabled (the test kit enables them by default), so clients see the same API versions as against
+ * a release broker.
  *
  * <h2>Network</h2>
  *
@@ -96,9 +108,10 @@ import org.slf4j.LoggerFactory;
  *       creating a one-partition topic with default configs; create topics with {@link
  *       #createTopic}.
  *   <li>{@code transaction.max.timeout.ms=3600000} (1 hour; the broker default is 15 minutes): the
- *       Flink Kafka sink (exactly-once) keeps a transaction open across checkpoints and asks for
- *       long {@code transaction.timeout.ms} values; a producer asking for more than this maximum
- *       fails in {@code initTransactions()} with {@code InvalidTransactionTimeoutException}.
+ *       Flink Kafka sink (exactly-once) keeps a transaction open from one checkpoint to the next
+ *       and sets {@code transaction.timeout.ms} to 1 hour unless told otherwise; a producer asking
+ *       for more than the broker's maximum fails in {@code initTransactions()} with {@code
+ *       InvalidTxnTimeoutException}. Keep any override at 15 minutes or more.
  *   <li>{@code num.partitions=1}, {@code default.replication.factor=1}, {@code
  *       min.insync.replicas=1}: single-broker defaults for topics created without explicit values.
  *   <li>{@code unstable.api.versions.enable=false}, {@code unstable.feature.versions.enable=false}:
@@ -204,6 +217,26 @@ public final class EmbeddedKafka implements AutoCloseable {
         return dataDirectory;
     }
 
+    /**
+     * The finalized feature levels (for example {@code transaction.version → 2}), as the broker
+     * reports them; features at level 0 are absent.
+     */
+    public Map<String, Short> finalizedFeatures() {
+        ensureOpen();
+        try {
+            Map<String, FinalizedVersionRange> finalized =
+                    admin.describeFeatures().featureMetadata().get().finalizedFeatures();
+            Map<String, Short> levels = new LinkedHashMap<>();
+            finalized.forEach((name, range) -> levels.put(name, range.maxVersionLevel()));
+            return levels;
+        } catch (ExecutionException e) {
+            throw new KafkaException("Could not describe features", e.getCause());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new KafkaException("Interrupted describing features", e);
+        }
+    }
+
     /** Creates a topic with one partition and default configs (see {@link #createTopics}). */
     public void createTopic(String name) {
         createTopic(name, 1, Map.of());
@@ -291,7 +324,7 @@ public final class EmbeddedKafka implements AutoCloseable {
     /**
      * Stops the node (broker and its co-located KRaft controller) and starts it again, keeping its
      * data, node id and ports; returns when the broker is registered, unfenced and every partition
-     * (internal topics included) has a leader again. Takes well under a second here.
+     * (internal topics included) has a leader again. Takes about a second.
      *
      * <p>This is a graceful restart, like {@code kafka-server-stop.sh} followed by a start: the
      * broker does a controlled shutdown and flushes its logs; on start the metadata log, replica
@@ -441,6 +474,39 @@ public final class EmbeddedKafka implements AutoCloseable {
                 "partitions of " + topics + " to be online");
     }
 
+    /**
+     * Finalizes feature levels (all of them upgrades from level 0, see the class comment) and waits
+     * until the broker has applied them.
+     */
+    private void upgradeFeatures(Map<String, Short> levels) {
+        Map<String, FeatureUpdate> updates = new LinkedHashMap<>();
+        levels.forEach(
+                (name, level) -> {
+                    if (level > 0) {
+                        updates.put(
+                                name, new FeatureUpdate(level, FeatureUpdate.UpgradeType.UPGRADE));
+                    }
+                });
+        if (updates.isEmpty()) {
+            return;
+        }
+        try {
+            admin.updateFeatures(updates, new UpdateFeaturesOptions()).all().get();
+        } catch (ExecutionException e) {
+            throw new KafkaException("Could not finalize features " + levels, e.getCause());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new KafkaException("Interrupted finalizing features " + levels, e);
+        }
+        awaitCondition(
+                () -> {
+                    Map<String, Short> finalized = finalizedFeatures();
+                    return updates.keySet().stream()
+                            .allMatch(name -> levels.get(name).equals(finalized.get(name)));
+                },
+                "features " + levels + " to be finalized");
+    }
+
     private static void awaitCondition(BooleanSupplier condition, String what) {
         long deadline = System.nanoTime() + AWAIT_TIMEOUT.toNanos();
         while (!condition.getAsBoolean()) {
@@ -479,6 +545,23 @@ public final class EmbeddedKafka implements AutoCloseable {
         props.put("unstable.api.versions.enable", "false");
         props.put("unstable.feature.versions.enable", "false");
         return Map.copyOf(props);
+    }
+
+    /**
+     * What {@code kafka-storage format} finalizes for {@link MetadataVersion#latestProduction()}:
+     * the default level of every production feature except {@code kraft.version} (which belongs to
+     * the quorum, static here).
+     */
+    private static Map<String, Short> productionFeatureLevels() {
+        Map<String, Short> levels = new LinkedHashMap<>();
+        for (Feature feature : Feature.PRODUCTION_FEATURES) {
+            if (feature != Feature.KRAFT_VERSION) {
+                levels.put(
+                        feature.featureName(),
+                        feature.defaultLevel(MetadataVersion.latestProduction()));
+            }
+        }
+        return levels;
     }
 
     /** A free port on the loopback interface (free now: it is bound when the broker starts). */
@@ -563,6 +646,7 @@ public final class EmbeddedKafka implements AutoCloseable {
 
         private int port;
         private final Map<String, String> brokerProperties = new LinkedHashMap<>();
+        private final Map<String, Short> featureLevels = productionFeatureLevels();
 
         private Builder() {}
 
@@ -597,6 +681,31 @@ public final class EmbeddedKafka implements AutoCloseable {
         /** Sets several broker properties; see {@link #brokerProperty(String, String)}. */
         public Builder brokerProperties(Map<String, String> properties) {
             properties.forEach(this::brokerProperty);
+            return this;
+        }
+
+        /**
+         * Sets the level of a feature instead of its default for Kafka 4.2, for example {@code
+         * feature("transaction.version", (short) 0)} for the transaction protocol before KIP-890
+         * (no epoch bump at every commit), or {@code feature("group.version", (short) 0)} to turn
+         * off the KIP-848 consumer group protocol.
+         *
+         * @throws IllegalArgumentException for {@code metadata.version}, {@code kraft.version} or a
+         *     feature this Kafka version does not know
+         */
+        public Builder feature(String name, short level) {
+            if (!featureLevels.containsKey(name)) {
+                throw new IllegalArgumentException(
+                        "Not a settable feature: "
+                                + name
+                                + " (settable: "
+                                + featureLevels.keySet()
+                                + ")");
+            }
+            if (level < 0) {
+                throw new IllegalArgumentException("Negative level for " + name + ": " + level);
+            }
+            featureLevels.put(name, level);
             return this;
         }
 
@@ -690,6 +799,16 @@ public final class EmbeddedKafka implements AutoCloseable {
                         : new KafkaException("Could not start the embedded Kafka broker", e);
             }
             EmbeddedKafka kafka = new EmbeddedKafka(cluster, dataDirectory, brokerPort);
+            try {
+                kafka.upgradeFeatures(featureLevels);
+            } catch (RuntimeException e) {
+                try {
+                    kafka.close();
+                } catch (RuntimeException closeFailure) {
+                    e.addSuppressed(closeFailure);
+                }
+                throw e;
+            }
             LOG.info(
                     "Started Kafka {} (KRaft, combined broker+controller) at {} in {} ms, data in"
                             + " {}",

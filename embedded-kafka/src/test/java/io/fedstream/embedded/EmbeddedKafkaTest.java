@@ -41,6 +41,7 @@ import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.apache.kafka.common.serialization.StringDeserializer;
 import org.apache.kafka.common.serialization.StringSerializer;
+import org.apache.kafka.server.common.MetadataVersion;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Nested;
@@ -93,6 +94,19 @@ class EmbeddedKafkaTest {
 
         // assert
         assertThat(values).containsExactly("committed-1", "committed-2", "aborted-1");
+    }
+
+    @Test
+    void brokerRunsWithTheProductionFeatureLevelsOfKafka42() {
+        // act
+        Map<String, Short> features = kafka.finalizedFeatures();
+
+        // assert
+        assertThat(features)
+                .containsEntry(
+                        "metadata.version", MetadataVersion.latestProduction().featureLevel())
+                .containsEntry("transaction.version", (short) 2)
+                .containsEntry("group.version", (short) 1);
     }
 
     @Test
@@ -281,6 +295,16 @@ class EmbeddedKafkaTest {
     }
 
     @Test
+    void featureRefusesMetadataVersion() {
+        // arrange
+        EmbeddedKafka.Builder builder = EmbeddedKafka.builder();
+
+        // act / assert
+        assertThatThrownBy(() -> builder.feature("metadata.version", (short) 1))
+                .isInstanceOf(IllegalArgumentException.class);
+    }
+
+    @Test
     void startOnAPortInUseFails() throws IOException {
         // arrange
         try (ServerSocket occupied = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
@@ -318,6 +342,24 @@ class EmbeddedKafkaTest {
                 assertThat(fixed.bootstrapServers()).isEqualTo("127.0.0.1:" + port);
                 assertThat(readAll(fixed, "fixed-port", IsolationLevel.READ_COMMITTED))
                         .containsExactly("v");
+            }
+        }
+
+        @Test
+        void transactionsWorkWithTheTransactionProtocolBeforeKip890() {
+            try (EmbeddedKafka classic =
+                    EmbeddedKafka.builder().feature("transaction.version", (short) 0).start()) {
+                // arrange
+                String topic = "classic-transactions";
+                classic.createTopic(topic, 1, Map.of());
+                commitOneAbortOne(classic, topic, "classic-producer");
+
+                // act
+                List<String> values = readAll(classic, topic, IsolationLevel.READ_COMMITTED);
+
+                // assert
+                assertThat(classic.finalizedFeatures()).doesNotContainKey("transaction.version");
+                assertThat(values).containsExactly("committed-1", "committed-2");
             }
         }
 
