@@ -17,7 +17,13 @@ import java.util.List;
  * started with the same seed, site count and site index gets the same data as in a local run.
  */
 record DemoFederation(
-        String id, long seed, int numSites, double alpha, LoraMlpConfig model, SyntheticTask task, List<SiteData> sites) {
+        String id,
+        long seed,
+        int numSites,
+        double alpha,
+        LoraMlpConfig model,
+        SyntheticTask task,
+        List<SiteData> sites) {
 
     static final int POOL_SIZE = 2400;
     static final double EVAL_FRACTION = 0.2;

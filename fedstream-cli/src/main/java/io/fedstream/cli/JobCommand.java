@@ -34,15 +34,22 @@ final class JobCommand implements Callable<Integer> {
             description = "JSON file of federation specs (./fedstream spec prints one).")
     String federations;
 
-    @Option(names = "--ui-port", defaultValue = "8081", description = "Flink web UI port (default ${DEFAULT-VALUE}).")
+    @Option(
+            names = "--ui-port",
+            defaultValue = "8081",
+            description = "Flink web UI port (default ${DEFAULT-VALUE}).")
     int uiPort;
 
     @Option(
             names = "--set",
-            description = "Any job option as key=value, e.g. --set fedstream.round.quorum=5 (see --help-config).")
+            description =
+                    "Any job option as key=value, e.g. --set fedstream.round.quorum=5 (see --help-config).")
     Map<String, String> settings = new LinkedHashMap<>();
 
-    @Option(names = "--help-config", help = true, description = "Print every job option with its default and exit.")
+    @Option(
+            names = "--help-config",
+            help = true,
+            description = "Print every job option with its default and exit.")
     boolean helpConfig;
 
     @Override
@@ -55,7 +62,8 @@ final class JobCommand implements Callable<Integer> {
         conf.set(FedStreamOptions.BOOTSTRAP_SERVERS, bootstrap);
         conf.set(FedStreamOptions.FEDERATIONS_FILE, federations);
         conf.set(RestOptions.PORT, uiPort);
-        StreamExecutionEnvironment env = StreamExecutionEnvironment.createLocalEnvironmentWithWebUI(conf);
+        StreamExecutionEnvironment env =
+                StreamExecutionEnvironment.createLocalEnvironmentWithWebUI(conf);
         AggregationJob.run(env, conf);
         return 0;
     }

@@ -14,7 +14,9 @@ import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
-/** {@code ./fedstream local}: Kafka, the job with its web UI, and several workers in one process. */
+/**
+ * {@code ./fedstream local}: Kafka, the job with its web UI, and several workers in one process.
+ */
 @Command(
         name = "local",
         mixinStandardHelpOptions = true,
@@ -27,37 +29,64 @@ import picocli.CommandLine.Option;
         })
 final class LocalCommand implements Callable<Integer> {
 
-    @Option(names = "--sites", defaultValue = "3", description = "Number of sites (default ${DEFAULT-VALUE}).")
+    @Option(
+            names = "--sites",
+            defaultValue = "3",
+            description = "Number of sites (default ${DEFAULT-VALUE}).")
     int sites;
 
     @Option(
             names = "--versions",
             defaultValue = "10",
-            description = "Stop after this many global versions; 0 runs until interrupted (default ${DEFAULT-VALUE}).")
+            description =
+                    "Stop after this many global versions; 0 runs until interrupted (default ${DEFAULT-VALUE}).")
     int versions;
 
-    @Option(names = "--out", defaultValue = "fedstream-out", description = "Report directory (default ${DEFAULT-VALUE}).")
+    @Option(
+            names = "--out",
+            defaultValue = "fedstream-out",
+            description = "Report directory (default ${DEFAULT-VALUE}).")
     Path out;
 
-    @Option(names = "--ui-port", defaultValue = "8081", description = "Flink web UI port; 0 picks a free one (default ${DEFAULT-VALUE}).")
+    @Option(
+            names = "--ui-port",
+            defaultValue = "8081",
+            description = "Flink web UI port; 0 picks a free one (default ${DEFAULT-VALUE}).")
     int uiPort;
 
-    @Option(names = "--kafka-port", defaultValue = "0", description = "Broker port; 0 picks a free one (default ${DEFAULT-VALUE}).")
+    @Option(
+            names = "--kafka-port",
+            defaultValue = "0",
+            description = "Broker port; 0 picks a free one (default ${DEFAULT-VALUE}).")
     int kafkaPort;
 
     @Option(names = "--quorum", description = "Updates per round (default: sites - 1, at least 1).")
     Integer quorum;
 
-    @Option(names = "--round-timeout", defaultValue = "PT20S", description = "Round deadline, ISO-8601 (default ${DEFAULT-VALUE}).")
+    @Option(
+            names = "--round-timeout",
+            defaultValue = "PT20S",
+            description = "Round deadline, ISO-8601 (default ${DEFAULT-VALUE}).")
     Duration roundTimeout;
 
-    @Option(names = "--slowdown", defaultValue = "PT0.5S", description = "Extra time per round of each further site: site k waits k times this (default ${DEFAULT-VALUE}).")
+    @Option(
+            names = "--slowdown",
+            defaultValue = "PT0.5S",
+            description =
+                    "Extra time per round of each further site: site k waits k times this (default ${DEFAULT-VALUE}).")
     Duration slowdown;
 
-    @Option(names = "--alpha", defaultValue = "0.5", description = "Dirichlet concentration of the label split; small is more non-IID (default ${DEFAULT-VALUE}).")
+    @Option(
+            names = "--alpha",
+            defaultValue = "0.5",
+            description =
+                    "Dirichlet concentration of the label split; small is more non-IID (default ${DEFAULT-VALUE}).")
     double alpha;
 
-    @Option(names = "--seed", defaultValue = "42", description = "Seed of data, model and training (default ${DEFAULT-VALUE}).")
+    @Option(
+            names = "--seed",
+            defaultValue = "42",
+            description = "Seed of data, model and training (default ${DEFAULT-VALUE}).")
     long seed;
 
     @Override
@@ -86,10 +115,15 @@ final class LocalCommand implements Callable<Integer> {
             FederationSpec.writeAll(specs, List.of(fed.spec()));
             Configuration conf = fed.jobConfiguration(specs);
             conf.set(RestOptions.PORT, uiPort);
-            StreamExecutionEnvironment env = StreamExecutionEnvironment.createLocalEnvironmentWithWebUI(conf);
+            StreamExecutionEnvironment env =
+                    StreamExecutionEnvironment.createLocalEnvironmentWithWebUI(conf);
             System.out.printf(
                     "FedStream local: Kafka at %s, %d sites, quorum %d, federation '%s' (%d adapter parameters)%n",
-                    kafka.bootstrapServers(), sites, q, fed.spec().id(), fed.spec().parameterCount());
+                    kafka.bootstrapServers(),
+                    sites,
+                    q,
+                    fed.spec().id(),
+                    fed.spec().parameterCount());
             fed.start(env, conf, row -> System.out.println(row.console()));
             System.out.println(
                     uiPort == 0
@@ -106,9 +140,16 @@ final class LocalCommand implements Callable<Integer> {
                     VersionRow last = rows.get(rows.size() - 1);
                     System.out.printf(
                             "held-out accuracy %.3f at version %d -> %.3f at version %d%n",
-                            first.evalAccuracy(), first.version(), last.evalAccuracy(), last.version());
+                            first.evalAccuracy(),
+                            first.version(),
+                            last.evalAccuracy(),
+                            last.version());
                 }
-                System.out.println("report: " + out.resolve("versions.csv") + ", " + out.resolve("accuracy.png"));
+                System.out.println(
+                        "report: "
+                                + out.resolve("versions.csv")
+                                + ", "
+                                + out.resolve("accuracy.png"));
             }
         } finally {
             finished.countDown();
@@ -118,5 +159,4 @@ final class LocalCommand implements Callable<Integer> {
         }
         return 0;
     }
-
 }

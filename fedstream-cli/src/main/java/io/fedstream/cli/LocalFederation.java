@@ -33,10 +33,10 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * A whole federation in one process: the aggregation job on a given Flink environment, several
- * site workers with real DJL training, and a monitor that evaluates every global version on a
- * held-out set no site trains on. Kafka is supplied by the caller (an {@link EmbeddedKafka} for
- * {@code ./fedstream local} and the tests).
+ * A whole federation in one process: the aggregation job on a given Flink environment, several site
+ * workers with real DJL training, and a monitor that evaluates every global version on a held-out
+ * set no site trains on. Kafka is supplied by the caller (an {@link EmbeddedKafka} for {@code
+ * ./fedstream local} and the tests).
  */
 final class LocalFederation implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(LocalFederation.class);
@@ -69,7 +69,8 @@ final class LocalFederation implements AutoCloseable {
     LocalFederation(EmbeddedKafka kafka, Settings settings) {
         this.kafka = kafka;
         this.settings = settings;
-        this.demo = DemoFederation.create("demo", settings.seed(), settings.sites(), settings.alpha());
+        this.demo =
+                DemoFederation.create("demo", settings.seed(), settings.sites(), settings.alpha());
         this.spec = demo.spec();
     }
 
@@ -99,7 +100,10 @@ final class LocalFederation implements AutoCloseable {
         return conf;
     }
 
-    /** Starts the job on {@code env} (configured by {@link #jobConfiguration}), the monitor and the workers. */
+    /**
+     * Starts the job on {@code env} (configured by {@link #jobConfiguration}), the monitor and the
+     * workers.
+     */
     void start(StreamExecutionEnvironment env, Configuration conf, Consumer<VersionRow> onVersion)
             throws Exception {
         createTopics(kafka);
@@ -117,7 +121,8 @@ final class LocalFederation implements AutoCloseable {
             SiteTrainer trainer = demo.trainer(i);
             trainers.add(trainer);
             WorkerConfig wc =
-                    WorkerConfig.defaults(kafka.bootstrapServers(), spec.id(), DemoFederation.siteName(i))
+                    WorkerConfig.defaults(
+                                    kafka.bootstrapServers(), spec.id(), DemoFederation.siteName(i))
                             .withPause(settings.slowdown().multipliedBy(i));
             Worker w = new Worker(wc, trainer, WorkerListener.NONE, settings.seed());
             workers.add(w);
@@ -136,7 +141,8 @@ final class LocalFederation implements AutoCloseable {
         p.put("fetch.max.bytes", Integer.toString(MAX_RECORD_BYTES));
         try (evaluator;
                 KafkaConsumer<byte[], byte[]> c =
-                        new KafkaConsumer<>(p, new ByteArrayDeserializer(), new ByteArrayDeserializer())) {
+                        new KafkaConsumer<>(
+                                p, new ByteArrayDeserializer(), new ByteArrayDeserializer())) {
             monitorConsumer = c;
             TopicPartition tp = new TopicPartition(Topics.GLOBAL_MODELS, 0);
             c.assign(List.of(tp));
@@ -144,7 +150,8 @@ final class LocalFederation implements AutoCloseable {
             while (monitoring) {
                 for (ConsumerRecord<byte[], byte[]> r : c.poll(Duration.ofMillis(200))) {
                     GlobalModel g = AvroCodec.GLOBAL_MODEL.decode(r.value());
-                    SiteTrainer.EvalResult e = evaluator.evaluate(TensorCodec.toMap(g.getTensors()));
+                    SiteTrainer.EvalResult e =
+                            evaluator.evaluate(TensorCodec.toMap(g.getTensors()));
                     VersionRow row = VersionRow.of(g, e.loss(), e.accuracy());
                     rows.add(row);
                     onVersion.accept(row);
@@ -181,7 +188,8 @@ final class LocalFederation implements AutoCloseable {
                 }
             }
             if (job.getJobStatus().join().isGloballyTerminalState()) {
-                throw new IllegalStateException("the aggregation job stopped: " + job.getJobStatus().join());
+                throw new IllegalStateException(
+                        "the aggregation job stopped: " + job.getJobStatus().join());
             }
             if (System.nanoTime() > deadline) {
                 throw new IllegalStateException("no version " + versions + " after " + timeout);
@@ -199,7 +207,12 @@ final class LocalFederation implements AutoCloseable {
         Report.writeChart(
                 out.resolve("accuracy.png"),
                 r,
-                "FedStream local run: " + settings.sites() + " sites, quorum " + settings.quorum() + ", seed " + settings.seed());
+                "FedStream local run: "
+                        + settings.sites()
+                        + " sites, quorum "
+                        + settings.quorum()
+                        + ", seed "
+                        + settings.seed());
     }
 
     @Override

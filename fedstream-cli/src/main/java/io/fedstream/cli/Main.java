@@ -8,12 +8,14 @@ import picocli.CommandLine.Command;
         name = "fedstream",
         mixinStandardHelpOptions = true,
         version = "FedStream 0.1.0-SNAPSHOT",
-        description = "Continual, asynchronous federated tuning of language models on Flink and Kafka.",
+        description =
+                "Continual, asynchronous federated tuning of language models on Flink and Kafka.",
         subcommands = {
             LocalCommand.class,
             JobCommand.class,
             WorkerCommand.class,
             SpecCommand.class,
+            AuditCommand.class,
             CommandLine.HelpCommand.class
         })
 public final class Main implements Runnable {

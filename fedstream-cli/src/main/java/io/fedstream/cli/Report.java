@@ -39,8 +39,26 @@ final class Report {
             g.setColor(Color.BLACK);
             g.setFont(new Font(Font.SANS_SERIF, Font.BOLD, 16));
             g.drawString(title, 70, 28);
-            panel(g, rows, VersionRow::evalAccuracy, "held-out accuracy", 70, 50, w - 100, 220, new Color(0x1f77b4));
-            panel(g, rows, VersionRow::evalLoss, "held-out loss", 70, 330, w - 100, 220, new Color(0xd62728));
+            panel(
+                    g,
+                    rows,
+                    VersionRow::evalAccuracy,
+                    "held-out accuracy",
+                    70,
+                    50,
+                    w - 100,
+                    220,
+                    new Color(0x1f77b4));
+            panel(
+                    g,
+                    rows,
+                    VersionRow::evalLoss,
+                    "held-out loss",
+                    70,
+                    330,
+                    w - 100,
+                    220,
+                    new Color(0xd62728));
             g.setFont(new Font(Font.SANS_SERIF, Font.PLAIN, 13));
             g.setColor(Color.DARK_GRAY);
             g.drawString("global version", w / 2 - 40, h - 12);

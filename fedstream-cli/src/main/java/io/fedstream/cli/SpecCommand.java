@@ -4,22 +4,33 @@ import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
-/** {@code ./fedstream spec}: prints the federation spec of the demo model, for {@code job --federations}. */
+/**
+ * {@code ./fedstream spec}: prints the federation spec of the demo model, for {@code job
+ * --federations}.
+ */
 @Command(
         name = "spec",
         mixinStandardHelpOptions = true,
-        description = "Prints the JSON federation spec (adapter tensors, shapes, initialisation) of the demo model.")
+        description =
+                "Prints the JSON federation spec (adapter tensors, shapes, initialisation) of the demo model.")
 final class SpecCommand implements Callable<Integer> {
 
-    @Option(names = "--federation", defaultValue = "demo", description = "Federation id (default ${DEFAULT-VALUE}).")
+    @Option(
+            names = "--federation",
+            defaultValue = "demo",
+            description = "Federation id (default ${DEFAULT-VALUE}).")
     String federation;
 
-    @Option(names = "--seed", defaultValue = "42", description = "Seed of version 0 (default ${DEFAULT-VALUE}).")
+    @Option(
+            names = "--seed",
+            defaultValue = "42",
+            description = "Seed of version 0 (default ${DEFAULT-VALUE}).")
     long seed;
 
     @Override
     public Integer call() {
-        System.out.println("[" + DemoFederation.create(federation, seed, 1, 1.0).spec().toJson() + "]");
+        System.out.println(
+                "[" + DemoFederation.create(federation, seed, 1, 1.0).spec().toJson() + "]");
         return 0;
     }
 }

@@ -26,28 +26,46 @@ final class WorkerCommand implements Callable<Integer> {
     @Option(names = "--bootstrap", required = true, description = "Kafka bootstrap servers.")
     String bootstrap;
 
-    @Option(names = "--federation", defaultValue = "demo", description = "Federation id (default ${DEFAULT-VALUE}).")
+    @Option(
+            names = "--federation",
+            defaultValue = "demo",
+            description = "Federation id (default ${DEFAULT-VALUE}).")
     String federation;
 
     @Option(names = "--site-index", required = true, description = "This site's index, 0-based.")
     int siteIndex;
 
-    @Option(names = "--sites", defaultValue = "3", description = "Number of sites the data is split among (default ${DEFAULT-VALUE}).")
+    @Option(
+            names = "--sites",
+            defaultValue = "3",
+            description = "Number of sites the data is split among (default ${DEFAULT-VALUE}).")
     int sites;
 
     @Option(names = "--site-id", description = "Site id (default site-<index+1>).")
     String siteId;
 
-    @Option(names = "--seed", defaultValue = "42", description = "Seed of the demo federation (default ${DEFAULT-VALUE}).")
+    @Option(
+            names = "--seed",
+            defaultValue = "42",
+            description = "Seed of the demo federation (default ${DEFAULT-VALUE}).")
     long seed;
 
-    @Option(names = "--alpha", defaultValue = "0.5", description = "Dirichlet concentration of the label split (default ${DEFAULT-VALUE}).")
+    @Option(
+            names = "--alpha",
+            defaultValue = "0.5",
+            description = "Dirichlet concentration of the label split (default ${DEFAULT-VALUE}).")
     double alpha;
 
-    @Option(names = "--pause", defaultValue = "PT0S", description = "Extra time per local round, ISO-8601 (default ${DEFAULT-VALUE}).")
+    @Option(
+            names = "--pause",
+            defaultValue = "PT0S",
+            description = "Extra time per local round, ISO-8601 (default ${DEFAULT-VALUE}).")
     Duration pause;
 
-    @Option(names = "--max-updates", defaultValue = "0", description = "Stop after this many updates; 0 never (default ${DEFAULT-VALUE}).")
+    @Option(
+            names = "--max-updates",
+            defaultValue = "0",
+            description = "Stop after this many updates; 0 never (default ${DEFAULT-VALUE}).")
     int maxUpdates;
 
     @Override
@@ -58,11 +76,14 @@ final class WorkerCommand implements Callable<Integer> {
         DemoFederation demo = DemoFederation.create(federation, seed, sites, alpha);
         String id = siteId != null ? siteId : DemoFederation.siteName(siteIndex);
         WorkerConfig config =
-                WorkerConfig.defaults(bootstrap, federation, id).withPause(pause).withMaxUpdates(maxUpdates);
+                WorkerConfig.defaults(bootstrap, federation, id)
+                        .withPause(pause)
+                        .withMaxUpdates(maxUpdates);
         WorkerListener progress =
                 new WorkerListener() {
                     @Override
-                    public void onGlobalVersion(String site, GlobalModel m, SiteTrainer.EvalResult e) {
+                    public void onGlobalVersion(
+                            String site, GlobalModel m, SiteTrainer.EvalResult e) {
                         System.out.printf(
                                 "%s: version %d, held-out loss %.4f, accuracy %.3f%n",
                                 site, m.getVersion(), e.loss(), e.accuracy());

@@ -2,6 +2,7 @@ package io.fedstream.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.fedstream.audit.KafkaAudit;
 import io.fedstream.embedded.EmbeddedKafka;
 import io.fedstream.schemas.AvroCodec;
 import io.fedstream.schemas.TensorCodec;
@@ -49,21 +50,31 @@ class FederationLoopIT {
     @TempDir Path dir;
 
     @Test
-    void realWorkersProduceVersionsThatEqualTheWeightedAggregateOfTheirManifests() throws Exception {
+    void realWorkersProduceVersionsThatEqualTheWeightedAggregateOfTheirManifests()
+            throws Exception {
         // arrange
         LocalFederation.Settings settings =
-                new LocalFederation.Settings(3, 7, 0.5, 2, Duration.ofSeconds(20), Duration.ofMillis(500),
-                        Duration.ofMillis(300), 2);
+                new LocalFederation.Settings(
+                        3,
+                        7,
+                        0.5,
+                        2,
+                        Duration.ofSeconds(20),
+                        Duration.ofMillis(500),
+                        Duration.ofMillis(300),
+                        2);
         List<GlobalModel> versions;
         List<AdapterUpdate> updates;
         List<VersionRow> rows;
+        KafkaAudit.Result audit;
         try (EmbeddedKafka kafka = EmbeddedKafka.builder().start()) {
             try (LocalFederation fed = new LocalFederation(kafka, settings)) {
                 Path specs = dir.resolve("federations.json");
                 io.fedstream.schemas.FederationSpec.writeAll(specs, List.of(fed.spec()));
                 Configuration conf = fed.jobConfiguration(specs);
                 conf.set(RestartStrategyOptions.RESTART_STRATEGY, "none");
-                StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment(conf);
+                StreamExecutionEnvironment env =
+                        StreamExecutionEnvironment.getExecutionEnvironment(conf);
 
                 // act
                 fed.start(env, conf, row -> {});
@@ -73,7 +84,15 @@ class FederationLoopIT {
             }
             versions = readAll(kafka, Topics.GLOBAL_MODELS, AvroCodec.GLOBAL_MODEL::decode);
             updates = readAll(kafka, Topics.ADAPTER_UPDATES, AvroCodec.ADAPTER_UPDATE::decode);
+            audit =
+                    KafkaAudit.run(
+                            kafka.clientProperties(),
+                            Topics.ADAPTER_UPDATES,
+                            Topics.GLOBAL_MODELS,
+                            "demo");
         }
+        assertThat(audit.ok()).as("audit of the log: %s", audit.findings()).isTrue();
+        assertThat(audit.versionsRead()).isEqualTo(versions.size());
 
         // assert: an unbroken chain from version 0
         assertThat(versions.size()).isGreaterThanOrEqualTo(5);
@@ -92,16 +111,21 @@ class FederationLoopIT {
             List<Contribution> cs = child.getManifest().getContributions();
             assertThat(cs).isNotEmpty();
             for (Contribution c : cs) {
-                assertThat(counted.add(c.getUpdateId())).as("%s counted once", c.getUpdateId()).isTrue();
+                assertThat(counted.add(c.getUpdateId()))
+                        .as("%s counted once", c.getUpdateId())
+                        .isTrue();
                 assertThat(byId).containsKey(c.getUpdateId());
                 sawStaleness |= c.getStaleness() > 0;
             }
-            assertThat(TensorCodec.sha256(child.getTensors())).isEqualTo(child.getManifest().getTensorsSha256());
+            assertThat(TensorCodec.sha256(child.getTensors()))
+                    .isEqualTo(child.getManifest().getTensorsSha256());
             Map<String, float[]> expected = fedAvg(parent, cs, byId);
             Map<String, float[]> actual = TensorCodec.toMap(child.getTensors());
             assertThat(actual.keySet()).isEqualTo(expected.keySet());
             for (String name : expected.keySet()) {
-                assertThat(actual.get(name)).as("version %d tensor %s", v, name).containsExactly(expected.get(name));
+                assertThat(actual.get(name))
+                        .as("version %d tensor %s", v, name)
+                        .containsExactly(expected.get(name));
             }
         }
         assertThat(sawStaleness).as("workers of different speeds produce stale updates").isTrue();
@@ -123,7 +147,8 @@ class FederationLoopIT {
             double w = u.getNumExamples() / Math.sqrt(1.0 + s);
             total += w;
             for (Map.Entry<String, float[]> d : TensorCodec.toMap(u.getTensors()).entrySet()) {
-                double[] acc = sums.computeIfAbsent(d.getKey(), k -> new double[d.getValue().length]);
+                double[] acc =
+                        sums.computeIfAbsent(d.getKey(), k -> new double[d.getValue().length]);
                 for (int i = 0; i < acc.length; i++) {
                     acc[i] += w * d.getValue()[i];
                 }
@@ -140,15 +165,18 @@ class FederationLoopIT {
         return out;
     }
 
-    private static <T> List<T> readAll(EmbeddedKafka kafka, String topic, Function<byte[], T> decode) {
+    private static <T> List<T> readAll(
+            EmbeddedKafka kafka, String topic, Function<byte[], T> decode) {
         var p = kafka.clientProperties();
         p.put("isolation.level", "read_committed");
         p.put("max.partition.fetch.bytes", Integer.toString(LocalFederation.MAX_RECORD_BYTES));
         List<T> out = new ArrayList<>();
         try (KafkaConsumer<byte[], byte[]> c =
                 new KafkaConsumer<>(p, new ByteArrayDeserializer(), new ByteArrayDeserializer())) {
-            List<TopicPartition> parts = c.partitionsFor(topic).stream()
-                    .map(i -> new TopicPartition(topic, i.partition())).toList();
+            List<TopicPartition> parts =
+                    c.partitionsFor(topic).stream()
+                            .map(i -> new TopicPartition(topic, i.partition()))
+                            .toList();
             c.assign(parts);
             c.seekToBeginning(parts);
             Map<TopicPartition, Long> end = new HashMap<>(c.endOffsets(parts));

@@ -85,6 +85,34 @@ public sealed interface StalenessFunction extends Serializable {
         };
     }
 
+    /** Parses what {@link #describe()} wrote, e.g. {@code hinge(a=10.0,b=4)}: for audits. */
+    static StalenessFunction parse(String description) {
+        String d = description.strip();
+        int open = d.indexOf('(');
+        String name = open < 0 ? d : d.substring(0, open);
+        double a = 0;
+        long b = 0;
+        if (open >= 0) {
+            if (!d.endsWith(")")) {
+                throw new IllegalArgumentException("not a staleness function: " + description);
+            }
+            for (String kv : d.substring(open + 1, d.length() - 1).split(",")) {
+                String[] parts = kv.split("=", 2);
+                if (parts.length != 2) {
+                    throw new IllegalArgumentException("not a staleness function: " + description);
+                }
+                switch (parts[0].strip()) {
+                    case "a" -> a = Double.parseDouble(parts[1]);
+                    case "b" -> b = Long.parseLong(parts[1].strip());
+                    default ->
+                            throw new IllegalArgumentException(
+                                    "unknown parameter in " + description);
+                }
+            }
+        }
+        return of(name, a, b);
+    }
+
     private static void requireNonNegative(long s) {
         if (s < 0) {
             throw new IllegalArgumentException("staleness must be >= 0, not " + s);

@@ -57,4 +57,18 @@ class StalenessFunctionTest {
         assertThatThrownBy(() -> new StalenessFunction.Hinge(1, -1))
                 .isInstanceOf(IllegalArgumentException.class);
     }
+
+    @Test
+    void parsesItsOwnDescriptionBackForAudits() {
+        for (StalenessFunction f :
+                new StalenessFunction[] {
+                    new StalenessFunction.Constant(),
+                    new StalenessFunction.Polynomial(0.7),
+                    new StalenessFunction.Hinge(10, 4)
+                }) {
+            assertThat(StalenessFunction.parse(f.describe())).isEqualTo(f);
+        }
+        assertThatThrownBy(() -> StalenessFunction.parse("hinge(a=1,c=2)"))
+                .isInstanceOf(IllegalArgumentException.class);
+    }
 }

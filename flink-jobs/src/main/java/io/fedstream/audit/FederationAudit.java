@@ -1,0 +1,215 @@
+package io.fedstream.audit;
+
+import io.fedstream.aggregation.LittleEndianFloats;
+import io.fedstream.aggregation.StalenessFunction;
+import io.fedstream.aggregation.WeightedAccumulator;
+import io.fedstream.schemas.TensorCodec;
+import io.fedstream.schemas.avro.AdapterUpdate;
+import io.fedstream.schemas.avro.CloseReason;
+import io.fedstream.schemas.avro.Contribution;
+import io.fedstream.schemas.avro.GlobalModel;
+import io.fedstream.schemas.avro.Tensor;
+import java.nio.ByteBuffer;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+
+/**
+ * Checks a federation's published history against the updates it claims to contain: for every
+ * version, that it follows its parent by exactly one, that its digest is the digest of its tensors,
+ * and that its tensors are bit for bit its parent plus the staleness-weighted mean of the updates
+ * its manifest names (recomputed from the updates on the log, in manifest order), with every update
+ * used at most once.
+ */
+public final class FederationAudit {
+
+    /** Where an update sits on the updates topic. */
+    public record Offset(int partition, long offset) {}
+
+    /** The verdict on one version. */
+    public record Finding(long version, boolean ok, String detail) {}
+
+    private FederationAudit() {}
+
+    /**
+     * @param versions every published record of the federation, in log order
+     * @param updates the updates topic's records that decoded, by position
+     */
+    public static List<Finding> audit(
+            List<GlobalModel> versions, Map<Offset, AdapterUpdate> updates) {
+        List<Finding> out = new ArrayList<>();
+        TreeMap<Long, GlobalModel> byVersion = new TreeMap<>();
+        for (GlobalModel g : versions) {
+            GlobalModel previous = byVersion.put(g.getVersion(), g);
+            if (previous != null) {
+                out.add(new Finding(g.getVersion(), false, "published more than once"));
+            }
+        }
+        if (byVersion.isEmpty()) {
+            return out;
+        }
+        Map<String, Long> usedBy = new HashMap<>();
+        long expected = byVersion.firstKey();
+        for (GlobalModel g : byVersion.values()) {
+            long v = g.getVersion();
+            if (v != expected) {
+                out.add(
+                        new Finding(
+                                v,
+                                false,
+                                "versions " + expected + ".." + (v - 1) + " are missing"));
+            }
+            expected = v + 1;
+            out.add(check(g, byVersion.get(v - 1), updates, usedBy));
+        }
+        return out;
+    }
+
+    private static Finding check(
+            GlobalModel g,
+            GlobalModel parent,
+            Map<Offset, AdapterUpdate> updates,
+            Map<String, Long> usedBy) {
+        long v = g.getVersion();
+        String digest = TensorCodec.sha256(g.getTensors());
+        if (!digest.equals(g.getManifest().getTensorsSha256())) {
+            return new Finding(
+                    v,
+                    false,
+                    "digest "
+                            + g.getManifest().getTensorsSha256()
+                            + " is not the tensors' "
+                            + digest);
+        }
+        if (g.getParentVersion() != v - 1) {
+            return new Finding(
+                    v,
+                    false,
+                    "parent version " + g.getParentVersion() + " does not precede it by one");
+        }
+        if (g.getManifest().getCloseReason() == CloseReason.GENESIS) {
+            return v == 0 && g.getManifest().getContributions().isEmpty()
+                    ? new Finding(v, true, "genesis, digest " + digest.substring(0, 12))
+                    : new Finding(
+                            v, false, "a genesis record must be version 0 without contributions");
+        }
+        if (parent == null) {
+            return new Finding(v, false, "parent version " + (v - 1) + " is not on the log");
+        }
+        Map<String, String> params = g.getManifest().getRuleParams();
+        StalenessFunction f;
+        double eta;
+        try {
+            f = StalenessFunction.parse(params.get("staleness"));
+            eta = Double.parseDouble(params.get("server_learning_rate"));
+        } catch (RuntimeException e) {
+            return new Finding(v, false, "rule parameters cannot be read: " + params);
+        }
+        List<Tensor> base = parent.getTensors();
+        int[] sizes = new int[base.size()];
+        float[][] baseValues = new float[base.size()][];
+        for (int t = 0; t < sizes.length; t++) {
+            baseValues[t] = TensorCodec.toFloats(base.get(t));
+            sizes[t] = baseValues[t].length;
+        }
+        WeightedAccumulator acc = new WeightedAccumulator(sizes);
+        for (Contribution c : g.getManifest().getContributions()) {
+            AdapterUpdate u = updates.get(new Offset(c.getSourcePartition(), c.getSourceOffset()));
+            String where =
+                    c.getUpdateId() + " at " + c.getSourcePartition() + "@" + c.getSourceOffset();
+            if (u == null || !u.getUpdateId().equals(c.getUpdateId())) {
+                return new Finding(v, false, "update " + where + " is not on the updates topic");
+            }
+            Long earlier = usedBy.putIfAbsent(c.getUpdateId(), v);
+            if (earlier != null) {
+                return new Finding(
+                        v,
+                        false,
+                        "update " + c.getUpdateId() + " was already counted in version " + earlier);
+            }
+            long staleness = parent.getVersion() - u.getBaseVersion();
+            double w = u.getNumExamples() * f.apply(Math.max(0, staleness));
+            if (staleness != c.getStaleness() || staleness < 0 || w != c.getWeight()) {
+                return new Finding(
+                        v,
+                        false,
+                        "update "
+                                + where
+                                + " has staleness "
+                                + staleness
+                                + " and weight "
+                                + w
+                                + ", the manifest says "
+                                + c.getStaleness()
+                                + " and "
+                                + c.getWeight());
+            }
+            byte[][] delta = new byte[base.size()][];
+            LittleEndianFloats.Kind[] kinds = new LittleEndianFloats.Kind[base.size()];
+            Map<String, Tensor> named = new HashMap<>();
+            u.getTensors().forEach(t -> named.put(t.getName(), t));
+            for (int t = 0; t < base.size(); t++) {
+                Tensor d = named.get(base.get(t).getName());
+                if (d == null) {
+                    return new Finding(
+                            v, false, "update " + where + " lacks tensor " + base.get(t).getName());
+                }
+                delta[t] = bytes(d.getData());
+                kinds[t] = LittleEndianFloats.Kind.valueOf(d.getDtype().name());
+            }
+            acc.add(delta, kinds, w);
+        }
+        if (acc.count() == 0) {
+            return new Finding(v, false, "no contributions");
+        }
+        if (acc.totalWeight() != g.getManifest().getTotalWeight()) {
+            return new Finding(
+                    v,
+                    false,
+                    "total weight "
+                            + acc.totalWeight()
+                            + ", the manifest says "
+                            + g.getManifest().getTotalWeight());
+        }
+        float[][] recomputed = acc.applyTo(baseValues, eta);
+        for (int t = 0; t < recomputed.length; t++) {
+            Tensor published = g.getTensors().get(t);
+            float[] actual = TensorCodec.toFloats(published);
+            int differing = 0;
+            for (int i = 0; i < actual.length; i++) {
+                if (Float.floatToRawIntBits(actual[i])
+                        != Float.floatToRawIntBits(recomputed[t][i])) {
+                    differing++;
+                }
+            }
+            if (!published.getName().equals(base.get(t).getName())
+                    || actual.length != recomputed[t].length
+                    || differing > 0) {
+                return new Finding(
+                        v,
+                        false,
+                        "tensor "
+                                + published.getName()
+                                + " differs from the recomputed aggregate in "
+                                + differing
+                                + " of "
+                                + actual.length
+                                + " elements");
+            }
+        }
+        return new Finding(
+                v,
+                true,
+                acc.count()
+                        + " updates, recomputed bit for bit, digest "
+                        + digest.substring(0, 12));
+    }
+
+    private static byte[] bytes(ByteBuffer b) {
+        byte[] out = new byte[b.remaining()];
+        b.duplicate().get(out);
+        return out;
+    }
+}

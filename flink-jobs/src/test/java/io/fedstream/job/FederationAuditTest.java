@@ -1,0 +1,135 @@
+package io.fedstream.job;
+
+import static io.fedstream.job.Fixtures.constantDelta;
+import static io.fedstream.job.Fixtures.update;
+import static io.fedstream.job.Fixtures.valid;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.fedstream.audit.FederationAudit;
+import io.fedstream.audit.FederationAudit.Finding;
+import io.fedstream.audit.FederationAudit.Offset;
+import io.fedstream.schemas.AvroCodec;
+import io.fedstream.schemas.TensorCodec;
+import io.fedstream.schemas.avro.AdapterUpdate;
+import io.fedstream.schemas.avro.GlobalModel;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import org.apache.flink.api.common.typeinfo.Types;
+import org.apache.flink.streaming.util.ProcessFunctionTestHarnesses;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/** The audit on a history produced by the real round operator, and on tampered copies of it. */
+class FederationAuditTest {
+    private final List<GlobalModel> history = new ArrayList<>();
+    private final Map<Offset, AdapterUpdate> log = new HashMap<>();
+
+    @BeforeEach
+    void produceHistory() throws Exception {
+        RoundAggregator op =
+                new RoundAggregator(
+                        Map.of("f", Fixtures.SPEC),
+                        Fixtures.policy(2, 1, 5),
+                        LatestVersionLookup.none(),
+                        "adapter-updates");
+        try (var h =
+                ProcessFunctionTestHarnesses.forKeyedCoProcessFunction(
+                        op, id -> id, u -> u.federationId, Types.STRING)) {
+            h.processElement1("f", 0);
+            String[][] updates = {
+                {"u1", "0", "10"},
+                {"u2", "0", "20"},
+                {"u3", "0", "5"},
+                {"u4", "1", "7"},
+                {"u5", "2", "9"},
+                {"u6", "1", "3"}
+            };
+            float value = 0.1f;
+            for (String[] u : updates) {
+                float[][] delta = constantDelta(value += 0.37f);
+                ValidUpdate v =
+                        valid(u[0], "s-" + u[0], Long.parseLong(u[1]), Long.parseLong(u[2]), delta);
+                h.processElement2(v, 0);
+                log.put(
+                        new Offset(v.sourcePartition, v.sourceOffset),
+                        update(u[0], v.baseVersion, v.numExamples, delta).build());
+            }
+            h.extractOutputValues()
+                    .forEach(r -> history.add(AvroCodec.GLOBAL_MODEL.decode(r.value)));
+        }
+    }
+
+    private static boolean allOk(List<Finding> findings) {
+        return findings.stream().allMatch(Finding::ok);
+    }
+
+    @Test
+    void aGenuineHistoryVerifiesBitForBit() {
+        List<Finding> findings = FederationAudit.audit(history, log);
+
+        assertThat(history).extracting(GlobalModel::getVersion).containsExactly(0L, 1L, 2L, 3L);
+        assertThat(findings).hasSize(4).allMatch(Finding::ok);
+        assertThat(findings.get(3).detail()).contains("recomputed bit for bit");
+    }
+
+    @Test
+    void aChangedValueWithAMatchingDigestIsCaught() {
+        GlobalModel forged = GlobalModel.newBuilder(history.get(2)).build();
+        float[] a = TensorCodec.toFloats(forged.getTensors().get(0));
+        a[3] = Math.nextUp(a[3]); // one ulp
+        forged.getTensors().set(0, TensorCodec.float32("a", new int[] {2, 3}, a));
+        forged.getManifest().setTensorsSha256(TensorCodec.sha256(forged.getTensors()));
+        history.set(2, forged);
+
+        List<Finding> findings = FederationAudit.audit(history, log);
+
+        assertThat(findings.get(2).ok()).isFalse();
+        assertThat(findings.get(2).detail()).contains("tensor a differs").contains("1 of 6");
+    }
+
+    @Test
+    void aDigestThatDoesNotMatchTheTensorsIsCaught() {
+        history.get(1).getManifest().setTensorsSha256("00".repeat(32));
+
+        assertThat(FederationAudit.audit(history, log).get(1).detail()).startsWith("digest");
+    }
+
+    @Test
+    void aMissingUpdateAVersionPublishedTwiceAndAGapAreCaught() {
+        log.remove(log.keySet().iterator().next());
+        assertThat(allOk(FederationAudit.audit(history, log))).isFalse();
+
+        produceAgain();
+        List<GlobalModel> twice = new ArrayList<>(history);
+        twice.add(history.get(3));
+        assertThat(FederationAudit.audit(twice, log))
+                .anyMatch(f -> !f.ok() && f.detail().equals("published more than once"));
+
+        List<GlobalModel> gap = new ArrayList<>(history);
+        gap.remove(2);
+        assertThat(FederationAudit.audit(gap, log))
+                .anyMatch(f -> !f.ok() && f.detail().contains("missing"));
+    }
+
+    @Test
+    void anUpdateCountedInTwoVersionsIsCaught() {
+        var c2 = history.get(2).getManifest().getContributions();
+        var c1 = history.get(1).getManifest().getContributions().get(0);
+        c2.set(0, c1);
+
+        assertThat(FederationAudit.audit(history, log).get(2).detail())
+                .contains("already counted in version 1");
+    }
+
+    private void produceAgain() {
+        history.clear();
+        log.clear();
+        try {
+            produceHistory();
+        } catch (Exception e) {
+            throw new IllegalStateException(e);
+        }
+    }
+}
