@@ -3,6 +3,7 @@ package io.fedstream.worker;
 import io.fedstream.schemas.AvroCodec;
 import io.fedstream.schemas.FederationSpec;
 import io.fedstream.schemas.TensorCodec;
+import io.fedstream.schemas.UpdateSigning;
 import io.fedstream.schemas.avro.AdapterUpdate;
 import io.fedstream.schemas.avro.GlobalModel;
 import java.nio.charset.StandardCharsets;
@@ -41,6 +42,9 @@ import org.slf4j.LoggerFactory;
  * {@code #n} for further ones when {@code waitForNewVersion} is off), so a worker that restarts and
  * trains again from the same version produces the same id and the job counts it once. The producer
  * is idempotent, so retries inside Kafka do not duplicate either.
+ *
+ * <p>With a signing key configured, every update carries the site's Ed25519 signature ({@link
+ * UpdateSigning}), which the job verifies against its registry of site keys.
  *
  * <p>Kafka errors are sorted by kind: retriable ones are retried with backoff; authentication,
  * authorisation and other fatal ones stop the worker with the cause in {@link #failure()}.
@@ -170,6 +174,9 @@ public final class Worker implements Runnable, AutoCloseable {
                             .setTensors(TensorCodec.fromMap(spec, result.delta()))
                             .setCreatedAtMs(Instant.now())
                             .build();
+            if (config.signingKey() != null) {
+                UpdateSigning.sign(update, config.signingKeyId(), config.signingKey());
+            }
             send(producer, key, update);
             lastBase = base;
             listener.onUpdatePublished(update, result);

@@ -19,6 +19,8 @@ import java.util.Properties;
  *     newest one)
  * @param maxUpdates stop after publishing this many updates (0: never)
  * @param clientProperties extra Kafka client properties (security, timeouts), applied last
+ * @param signingKeyId id of the site's registered key, or null to publish unsigned updates
+ * @param signingKey the site's Ed25519 private key, or null
  */
 public record WorkerConfig(
         String bootstrapServers,
@@ -30,7 +32,9 @@ public record WorkerConfig(
         Duration pause,
         boolean waitForNewVersion,
         int maxUpdates,
-        Properties clientProperties) {
+        Properties clientProperties,
+        String signingKeyId,
+        java.security.PrivateKey signingKey) {
 
     public WorkerConfig {
         Objects.requireNonNull(bootstrapServers, "bootstrapServers");
@@ -44,6 +48,9 @@ public record WorkerConfig(
             throw new IllegalArgumentException("maxRecordBytes too small: " + maxRecordBytes);
         }
         clientProperties = clientProperties == null ? new Properties() : clientProperties;
+        if ((signingKeyId == null) != (signingKey == null)) {
+            throw new IllegalArgumentException("a signing key needs its key id and vice versa");
+        }
     }
 
     /** Defaults for a site of a federation on a cluster. */
@@ -59,7 +66,9 @@ public record WorkerConfig(
                 Duration.ZERO,
                 true,
                 0,
-                new Properties());
+                new Properties(),
+                null,
+                null);
     }
 
     public WorkerConfig withPause(Duration p) {
@@ -73,7 +82,9 @@ public record WorkerConfig(
                 p,
                 waitForNewVersion,
                 maxUpdates,
-                clientProperties);
+                clientProperties,
+                signingKeyId,
+                signingKey);
     }
 
     public WorkerConfig withMaxUpdates(int n) {
@@ -87,7 +98,9 @@ public record WorkerConfig(
                 pause,
                 waitForNewVersion,
                 n,
-                clientProperties);
+                clientProperties,
+                signingKeyId,
+                signingKey);
     }
 
     public WorkerConfig withTopics(String updates, String globalModels) {
@@ -101,6 +114,25 @@ public record WorkerConfig(
                 pause,
                 waitForNewVersion,
                 maxUpdates,
-                clientProperties);
+                clientProperties,
+                signingKeyId,
+                signingKey);
+    }
+
+    /** Signs every update with this key, registered for the site under {@code keyId}. */
+    public WorkerConfig withSigningKey(String keyId, java.security.PrivateKey key) {
+        return new WorkerConfig(
+                bootstrapServers,
+                federationId,
+                siteId,
+                updatesTopic,
+                globalModelsTopic,
+                maxRecordBytes,
+                pause,
+                waitForNewVersion,
+                maxUpdates,
+                clientProperties,
+                keyId,
+                key);
     }
 }

@@ -35,6 +35,12 @@ final class JobCommand implements Callable<Integer> {
     String federations;
 
     @Option(
+            names = "--site-keys",
+            description =
+                    "Registry of the sites' public keys (./fedstream keygen); updates must be signed.")
+    String siteKeys;
+
+    @Option(
             names = "--ui-port",
             defaultValue = "8081",
             description = "Flink web UI port (default ${DEFAULT-VALUE}).")
@@ -62,6 +68,9 @@ final class JobCommand implements Callable<Integer> {
         conf.set(FedStreamOptions.BOOTSTRAP_SERVERS, bootstrap);
         conf.set(FedStreamOptions.FEDERATIONS_FILE, federations);
         conf.set(RestOptions.PORT, uiPort);
+        if (siteKeys != null) {
+            conf.set(FedStreamOptions.SITE_KEYS_FILE, siteKeys);
+        }
         StreamExecutionEnvironment env =
                 StreamExecutionEnvironment.createLocalEnvironmentWithWebUI(conf);
         AggregationJob.run(env, conf);

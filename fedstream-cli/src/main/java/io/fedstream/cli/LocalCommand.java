@@ -1,7 +1,6 @@
 package io.fedstream.cli;
 
 import io.fedstream.embedded.EmbeddedKafka;
-import io.fedstream.schemas.FederationSpec;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -111,9 +110,7 @@ final class LocalCommand implements Callable<Integer> {
         Runtime.getRuntime().addShutdownHook(hook);
         try (EmbeddedKafka kafka = EmbeddedKafka.builder().port(kafkaPort).start();
                 LocalFederation fed = new LocalFederation(kafka, settings)) {
-            Path specs = out.resolve("federations.json");
-            FederationSpec.writeAll(specs, List.of(fed.spec()));
-            Configuration conf = fed.jobConfiguration(specs);
+            Configuration conf = fed.jobConfiguration(out);
             conf.set(RestOptions.PORT, uiPort);
             StreamExecutionEnvironment env =
                     StreamExecutionEnvironment.createLocalEnvironmentWithWebUI(conf);

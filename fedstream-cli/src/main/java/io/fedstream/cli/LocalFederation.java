@@ -5,6 +5,7 @@ import io.fedstream.job.AggregationJob;
 import io.fedstream.job.FedStreamOptions;
 import io.fedstream.schemas.AvroCodec;
 import io.fedstream.schemas.FederationSpec;
+import io.fedstream.schemas.SiteKeys;
 import io.fedstream.schemas.TensorCodec;
 import io.fedstream.schemas.Topics;
 import io.fedstream.schemas.avro.GlobalModel;
@@ -15,6 +16,7 @@ import io.fedstream.worker.WorkerListener;
 import io.fedstream.worker.train.LoraMlpEvaluator;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.security.KeyPair;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -57,6 +59,7 @@ final class LocalFederation implements AutoCloseable {
     private final Settings settings;
     private final DemoFederation demo;
     private final FederationSpec spec;
+    private final List<KeyPair> siteKeys = new ArrayList<>();
     private final List<VersionRow> rows = new CopyOnWriteArrayList<>();
     private final List<Worker> workers = new ArrayList<>();
     private final List<SiteTrainer> trainers = new ArrayList<>();
@@ -72,6 +75,13 @@ final class LocalFederation implements AutoCloseable {
         this.demo =
                 DemoFederation.create("demo", settings.seed(), settings.sites(), settings.alpha());
         this.spec = demo.spec();
+        for (int i = 0; i < settings.sites(); i++) {
+            siteKeys.add(SiteKeys.generate());
+        }
+    }
+
+    private static String keyId(int site) {
+        return DemoFederation.siteName(site) + "-key-1";
     }
 
     /** Creates the topics (if missing) with room for large records. */
@@ -86,9 +96,26 @@ final class LocalFederation implements AutoCloseable {
         return spec;
     }
 
-    /** The job's configuration for this run. */
-    Configuration jobConfiguration(Path federationsFile) {
+    /**
+     * The job's configuration for this run; writes the federation spec ({@code federations.json})
+     * and the sites' public keys ({@code site-keys.json}) into {@code dir}.
+     */
+    Configuration jobConfiguration(Path dir) throws java.io.IOException {
+        Files.createDirectories(dir);
+        Path federationsFile = dir.resolve("federations.json");
+        FederationSpec.writeAll(federationsFile, List.of(spec));
+        Map<String, List<SiteKeys.Entry>> registry = new java.util.LinkedHashMap<>();
+        for (int i = 0; i < siteKeys.size(); i++) {
+            registry.put(
+                    DemoFederation.siteName(i),
+                    List.of(
+                            new SiteKeys.Entry(
+                                    keyId(i), SiteKeys.encode(siteKeys.get(i).getPublic()))));
+        }
+        Path keysFile = dir.resolve("site-keys.json");
+        new SiteKeys(registry).write(keysFile);
         Configuration conf = new Configuration();
+        conf.set(FedStreamOptions.SITE_KEYS_FILE, keysFile.toString());
         conf.set(FedStreamOptions.BOOTSTRAP_SERVERS, kafka.bootstrapServers());
         conf.set(FedStreamOptions.FEDERATIONS_FILE, federationsFile.toString());
         conf.set(FedStreamOptions.ROUND_QUORUM, settings.quorum());
@@ -123,7 +150,8 @@ final class LocalFederation implements AutoCloseable {
             WorkerConfig wc =
                     WorkerConfig.defaults(
                                     kafka.bootstrapServers(), spec.id(), DemoFederation.siteName(i))
-                            .withPause(settings.slowdown().multipliedBy(i));
+                            .withPause(settings.slowdown().multipliedBy(i))
+                            .withSigningKey(keyId(i), siteKeys.get(i).getPrivate());
             Worker w = new Worker(wc, trainer, WorkerListener.NONE, settings.seed());
             workers.add(w);
             Thread t = new Thread(w, "worker-" + wc.siteId());

@@ -16,6 +16,7 @@ import picocli.CommandLine.Command;
             WorkerCommand.class,
             SpecCommand.class,
             AuditCommand.class,
+            KeygenCommand.class,
             CommandLine.HelpCommand.class
         })
 public final class Main implements Runnable {

@@ -68,6 +68,17 @@ final class WorkerCommand implements Callable<Integer> {
             description = "Stop after this many updates; 0 never (default ${DEFAULT-VALUE}).")
     int maxUpdates;
 
+    @Option(
+            names = "--signing-key",
+            description =
+                    "File with the site's private key (./fedstream keygen); updates are signed with it.")
+    java.nio.file.Path signingKey;
+
+    @Option(
+            names = "--key-id",
+            description = "Registry id of the signing key (required with --signing-key).")
+    String keyId;
+
     @Override
     public Integer call() throws Exception {
         if (siteIndex < 0 || siteIndex >= sites) {
@@ -75,7 +86,7 @@ final class WorkerCommand implements Callable<Integer> {
         }
         DemoFederation demo = DemoFederation.create(federation, seed, sites, alpha);
         String id = siteId != null ? siteId : DemoFederation.siteName(siteIndex);
-        WorkerConfig config =
+        var config =
                 WorkerConfig.defaults(bootstrap, federation, id)
                         .withPause(pause)
                         .withMaxUpdates(maxUpdates);

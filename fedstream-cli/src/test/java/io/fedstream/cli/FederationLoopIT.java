@@ -69,9 +69,7 @@ class FederationLoopIT {
         KafkaAudit.Result audit;
         try (EmbeddedKafka kafka = EmbeddedKafka.builder().start()) {
             try (LocalFederation fed = new LocalFederation(kafka, settings)) {
-                Path specs = dir.resolve("federations.json");
-                io.fedstream.schemas.FederationSpec.writeAll(specs, List.of(fed.spec()));
-                Configuration conf = fed.jobConfiguration(specs);
+                Configuration conf = fed.jobConfiguration(dir);
                 conf.set(RestartStrategyOptions.RESTART_STRATEGY, "none");
                 StreamExecutionEnvironment env =
                         StreamExecutionEnvironment.getExecutionEnvironment(conf);
@@ -110,6 +108,9 @@ class FederationLoopIT {
             GlobalModel child = versions.get(v);
             List<Contribution> cs = child.getManifest().getContributions();
             assertThat(cs).isNotEmpty();
+            assertThat(cs)
+                    .allSatisfy(
+                            c -> assertThat(byId.get(c.getUpdateId()).getSignature()).isNotNull());
             for (Contribution c : cs) {
                 assertThat(counted.add(c.getUpdateId()))
                         .as("%s counted once", c.getUpdateId())

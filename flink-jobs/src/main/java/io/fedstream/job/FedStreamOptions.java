@@ -179,6 +179,19 @@ public final class FedStreamOptions {
                     .withDescription(
                             "Largest L2 norm of an update over all its tensors (NORM_OUT_OF_BOUNDS).");
 
+    // ---- Security ----------------------------------------------------------------------------
+
+    public static final ConfigOption<String> SITE_KEYS_FILE =
+            key("fedstream.security.site-keys.file")
+                    .stringType()
+                    .noDefaultValue()
+                    .withDescription(
+                            "JSON registry of the sites' Ed25519 public keys. When set, every update"
+                                    + " must come from a registered site (UNKNOWN_SITE) and carry a"
+                                    + " valid signature by one of its keys (MISSING_SIGNATURE,"
+                                    + " BAD_SIGNATURE). Unset: updates are not authenticated (for"
+                                    + " development only).");
+
     // ---- Runtime -----------------------------------------------------------------------------
 
     public static final ConfigOption<Duration> CHECKPOINT_INTERVAL =

@@ -3,7 +3,9 @@ package io.fedstream.job;
 import io.fedstream.aggregation.LittleEndianFloats;
 import io.fedstream.schemas.AvroCodec;
 import io.fedstream.schemas.FederationSpec;
+import io.fedstream.schemas.SiteKeys;
 import io.fedstream.schemas.TensorSpec;
+import io.fedstream.schemas.UpdateSigning;
 import io.fedstream.schemas.avro.AdapterUpdate;
 import io.fedstream.schemas.avro.RejectReason;
 import io.fedstream.schemas.avro.Tensor;
@@ -37,10 +39,19 @@ public final class UpdateValidator implements Serializable {
 
     private final Map<String, FederationSpec> federations;
     private final Limits limits;
+    private final SiteKeys siteKeys;
 
+    /** A validator that does not authenticate updates. */
     public UpdateValidator(Map<String, FederationSpec> federations, Limits limits) {
+        this(federations, limits, null);
+    }
+
+    /** With {@code siteKeys} non-null, every update must be signed by a registered site's key. */
+    public UpdateValidator(
+            Map<String, FederationSpec> federations, Limits limits, SiteKeys siteKeys) {
         this.federations = Map.copyOf(federations);
         this.limits = limits;
+        this.siteKeys = siteKeys;
     }
 
     public Outcome validate(RawRecord raw) {
@@ -83,6 +94,12 @@ public final class UpdateValidator implements Serializable {
                     fed,
                     site,
                     id);
+        }
+        if (siteKeys != null) {
+            Rejected unauthenticated = authenticate(u);
+            if (unauthenticated != null) {
+                return unauthenticated;
+            }
         }
         if (u.getNumExamples() <= 0 || u.getNumExamples() > limits.maxExamples()) {
             return new Rejected(
@@ -226,6 +243,44 @@ public final class UpdateValidator implements Serializable {
                     id);
         }
         return new Accepted(v);
+    }
+
+    /** Null if the update is signed by one of its site's registered keys. */
+    private Rejected authenticate(AdapterUpdate u) {
+        String fed = u.getFederationId();
+        String site = u.getSiteId();
+        String id = u.getUpdateId();
+        if (!siteKeys.knows(site)) {
+            return new Rejected(
+                    RejectReason.UNKNOWN_SITE,
+                    "site '" + site + "' is not registered",
+                    fed,
+                    site,
+                    id);
+        }
+        if (u.getSignature() == null) {
+            return new Rejected(
+                    RejectReason.MISSING_SIGNATURE, "the update is not signed", fed, site, id);
+        }
+        String keyId = u.getSignature().getKeyId();
+        var key = siteKeys.key(site, keyId);
+        if (key.isEmpty()) {
+            return new Rejected(
+                    RejectReason.BAD_SIGNATURE,
+                    "key '" + keyId + "' is not registered for site '" + site + "'",
+                    fed,
+                    site,
+                    id);
+        }
+        if (!UpdateSigning.verify(u, key.get())) {
+            return new Rejected(
+                    RejectReason.BAD_SIGNATURE,
+                    "the signature does not verify with key '" + keyId + "'",
+                    fed,
+                    site,
+                    id);
+        }
+        return null;
     }
 
     private static byte[] toArray(ByteBuffer data) {

@@ -151,4 +151,51 @@ class UpdateValidatorTest {
                                 "s3",
                                 "u9"));
     }
+
+    @Test
+    void withASiteKeyRegistryOnlyRegisteredSitesSignedUpdatesAreAccepted() {
+        java.security.KeyPair key = io.fedstream.schemas.SiteKeys.generate();
+        java.security.KeyPair stranger = io.fedstream.schemas.SiteKeys.generate();
+        io.fedstream.schemas.SiteKeys registry =
+                new io.fedstream.schemas.SiteKeys(
+                        Map.of(
+                                "site-1",
+                                List.of(
+                                        new io.fedstream.schemas.SiteKeys.Entry(
+                                                "k1",
+                                                io.fedstream.schemas.SiteKeys.encode(
+                                                        key.getPublic())))));
+        UpdateValidator strict =
+                new UpdateValidator(
+                        Map.of(SPEC.id(), SPEC),
+                        new UpdateValidator.Limits(1000, 10, 20),
+                        registry);
+        java.util.function.Function<AdapterUpdate, UpdateValidator.Outcome> check =
+                u -> strict.validate(raw(u));
+
+        AdapterUpdate good = update("u", 0, 5, constantDelta(0.1f)).build();
+        io.fedstream.schemas.UpdateSigning.sign(good, "k1", key.getPrivate());
+        AdapterUpdate unsigned = update("u", 0, 5, constantDelta(0.1f)).build();
+        AdapterUpdate foreign = update("u", 0, 5, constantDelta(0.1f)).setSiteId("site-9").build();
+        io.fedstream.schemas.UpdateSigning.sign(foreign, "k1", key.getPrivate());
+        AdapterUpdate wrongKey = update("u", 0, 5, constantDelta(0.1f)).build();
+        io.fedstream.schemas.UpdateSigning.sign(wrongKey, "k1", stranger.getPrivate());
+        AdapterUpdate unknownKeyId = update("u", 0, 5, constantDelta(0.1f)).build();
+        io.fedstream.schemas.UpdateSigning.sign(unknownKeyId, "k2", key.getPrivate());
+        AdapterUpdate inflated = update("u", 0, 5, constantDelta(0.1f)).build();
+        io.fedstream.schemas.UpdateSigning.sign(inflated, "k1", key.getPrivate());
+        inflated.setNumExamples(999);
+
+        assertThat(check.apply(good)).isInstanceOf(UpdateValidator.Accepted.class);
+        assertThat(((UpdateValidator.Rejected) check.apply(unsigned)).reason())
+                .isEqualTo(RejectReason.MISSING_SIGNATURE);
+        assertThat(((UpdateValidator.Rejected) check.apply(foreign)).reason())
+                .isEqualTo(RejectReason.UNKNOWN_SITE);
+        assertThat(((UpdateValidator.Rejected) check.apply(wrongKey)).reason())
+                .isEqualTo(RejectReason.BAD_SIGNATURE);
+        assertThat(((UpdateValidator.Rejected) check.apply(unknownKeyId)).detail())
+                .contains("'k2' is not registered");
+        assertThat(((UpdateValidator.Rejected) check.apply(inflated)).reason())
+                .isEqualTo(RejectReason.BAD_SIGNATURE);
+    }
 }
