@@ -57,7 +57,8 @@ class WorkerIT {
         return new LoraMlpTrainer(MODEL, site, TrainConfig.defaults(5));
     }
 
-    private static void publish(String federation, FederationSpec spec, long version, Map<String, float[]> values)
+    private static void publish(
+            String federation, FederationSpec spec, long version, Map<String, float[]> values)
             throws Exception {
         GlobalModel g =
                 GlobalModel.newBuilder()
@@ -77,9 +78,16 @@ class WorkerIT {
                                         .build())
                         .build();
         try (KafkaProducer<byte[], byte[]> p =
-                new KafkaProducer<>(kafka.clientProperties(), new ByteArraySerializer(), new ByteArraySerializer())) {
-            p.send(new ProducerRecord<>(Topics.GLOBAL_MODELS,
-                    federation.getBytes(StandardCharsets.UTF_8), AvroCodec.GLOBAL_MODEL.encode(g))).get();
+                new KafkaProducer<>(
+                        kafka.clientProperties(),
+                        new ByteArraySerializer(),
+                        new ByteArraySerializer())) {
+            p.send(
+                            new ProducerRecord<>(
+                                    Topics.GLOBAL_MODELS,
+                                    federation.getBytes(StandardCharsets.UTF_8),
+                                    AvroCodec.GLOBAL_MODEL.encode(g)))
+                    .get();
         }
     }
 
@@ -88,7 +96,8 @@ class WorkerIT {
         props.put("isolation.level", "read_committed");
         List<AdapterUpdate> out = new ArrayList<>();
         try (KafkaConsumer<byte[], byte[]> c =
-                new KafkaConsumer<>(props, new ByteArrayDeserializer(), new ByteArrayDeserializer())) {
+                new KafkaConsumer<>(
+                        props, new ByteArrayDeserializer(), new ByteArrayDeserializer())) {
             TopicPartition tp = new TopicPartition(Topics.ADAPTER_UPDATES, 0);
             c.assign(List.of(tp));
             c.seekToBeginning(List.of(tp));
@@ -123,8 +132,10 @@ class WorkerIT {
                     }
                 };
 
-        // act: a first worker answers version 1, then version 2; a restarted one answers version 2 again
-        try (LoraMlpTrainer t = trainer(); Worker w = new Worker(config, t, listener, 1)) {
+        // act: a first worker answers version 1, then version 2; a restarted one answers version 2
+        // again
+        try (LoraMlpTrainer t = trainer();
+                Worker w = new Worker(config, t, listener, 1)) {
             Thread thread = new Thread(w);
             thread.start();
             assertThat(updates(1)).hasSize(1);
@@ -139,16 +150,21 @@ class WorkerIT {
         List<AdapterUpdate> sent = updates(3);
 
         // assert
-        assertThat(sent).extracting(AdapterUpdate::getUpdateId)
+        assertThat(sent)
+                .extracting(AdapterUpdate::getUpdateId)
                 .containsExactly("site-a/v1", "site-a/v2", "site-a/v2");
         assertThat(sent).extracting(AdapterUpdate::getBaseVersion).containsExactly(1L, 2L, 2L);
-        assertThat(sent).allSatisfy(u -> {
-            assertThat(u.getFederationId()).isEqualTo("fed");
-            assertThat(u.getNumExamples()).isEqualTo(site.train().size());
-            assertThat(u.getTensors()).extracting(x -> x.getName())
-                    .containsExactlyElementsOf(spec.tensors().stream().map(s -> s.name()).toList());
-            assertThat(u.getMetrics()).containsKeys("train_seconds");
-        });
+        assertThat(sent)
+                .allSatisfy(
+                        u -> {
+                            assertThat(u.getFederationId()).isEqualTo("fed");
+                            assertThat(u.getNumExamples()).isEqualTo(site.train().size());
+                            assertThat(u.getTensors())
+                                    .extracting(x -> x.getName())
+                                    .containsExactlyElementsOf(
+                                            spec.tensors().stream().map(s -> s.name()).toList());
+                            assertThat(u.getMetrics()).containsKeys("train_seconds");
+                        });
         assertThat(evaluated).contains(1L, 2L).doesNotContain(7L);
         float[] delta = TensorCodec.toMap(sent.get(0).getTensors()).get("l0.lora_B");
         assertThat(delta).as("training moved the adapter").isNotEqualTo(new float[delta.length]);
