@@ -82,7 +82,7 @@ public final class LoraLinear extends AbstractBlock {
                                 .setName(WEIGHT)
                                 .setType(Parameter.Type.WEIGHT)
                                 .optShape(new Shape(outFeatures, inFeatures))
-                                .optInitializer((m, shape, type) -> m.create(w, shape))
+                                .optInitializer((m, shape, type) -> OwnedArrays.create(m, w, shape))
                                 .optRequiresGrad(false)
                                 .build());
         bias =
@@ -91,7 +91,7 @@ public final class LoraLinear extends AbstractBlock {
                                 .setName(BIAS)
                                 .setType(Parameter.Type.BIAS)
                                 .optShape(new Shape(outFeatures))
-                                .optInitializer((m, shape, type) -> m.create(b, shape))
+                                .optInitializer((m, shape, type) -> OwnedArrays.create(m, b, shape))
                                 .optRequiresGrad(false)
                                 .build());
         loraA =
@@ -127,7 +127,11 @@ public final class LoraLinear extends AbstractBlock {
         NDArray base = Linear.linear(x, w, b).singletonOrThrow();
         NDArray xd = training && dropout > 0 ? x.mul(dropoutMask(x)) : x;
         NDArray low = Linear.linear(xd, a).singletonOrThrow();
-        NDArray adapted = Linear.linear(low, up).singletonOrThrow().mul(scaling);
+        // Not mul(float): DJL backs that scalar with a Java buffer it frees right after the op,
+        // while autograd keeps reading it in backward. A libtorch-owned scalar living as long as
+        // the input's manager (the batch) is safe.
+        NDArray scale = x.getManager().full(new Shape(), scaling);
+        NDArray adapted = Linear.linear(low, up).singletonOrThrow().mul(scale);
         return new NDList(base.add(adapted));
     }
 
@@ -138,7 +142,7 @@ public final class LoraLinear extends AbstractBlock {
         for (int i = 0; i < mask.length; i++) {
             mask[i] = dropoutRandom.nextDouble() < keep ? 1 / keep : 0;
         }
-        return x.getManager().create(mask, x.getShape());
+        return OwnedArrays.create(x.getManager(), mask, x.getShape());
     }
 
     @Override

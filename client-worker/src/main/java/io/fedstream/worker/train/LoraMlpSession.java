@@ -5,6 +5,7 @@ import ai.djl.Model;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.Parameter;
 import ai.djl.training.ParameterStore;
@@ -66,12 +67,19 @@ final class LoraMlpSession implements AutoCloseable {
         return model.getNDManager();
     }
 
-    /** Copies {@code values} into the adapter parameters in place (same NDArrays, new values). */
+    /**
+     * Copies {@code values} into the adapter parameters in place: same NDArrays, same
+     * (libtorch-owned) storage, new values.
+     */
     void loadAdapter(Map<String, float[]> values) {
         Adapters.requireLayout(values, layout);
-        try (DjlRuntime.NoGrad ignored = DjlRuntime.noGrad()) {
+        try (DjlRuntime.NoGrad ignored = DjlRuntime.noGrad();
+                NDManager scope = model.getNDManager().newSubManager()) {
             for (Map.Entry<String, Parameter> e : adapter.entrySet()) {
-                e.getValue().getArray().set(values.get(e.getKey()));
+                NDArray target = e.getValue().getArray();
+                NDArray source =
+                        OwnedArrays.create(scope, values.get(e.getKey()), target.getShape());
+                target.set(new NDIndex(":"), source);
             }
         }
     }
@@ -101,8 +109,10 @@ final class LoraMlpSession implements AutoCloseable {
         try (DjlRuntime.NoGrad ignored = DjlRuntime.noGrad();
                 NDManager scope = model.getNDManager().newSubManager()) {
             NDArray x =
-                    scope.create(
-                            data.gatherFeatures(rows, from, to), new Shape(to - from, data.dim()));
+                    OwnedArrays.create(
+                            scope,
+                            data.gatherFeatures(rows, from, to),
+                            new Shape(to - from, data.dim()));
             NDList out = block.forward(inferenceStore, new NDList(x), false);
             return out.singletonOrThrow().toFloatArray();
         }

@@ -9,8 +9,6 @@ import ai.djl.training.DefaultTrainingConfig;
 import ai.djl.training.GradientCollector;
 import ai.djl.training.Trainer;
 import ai.djl.training.loss.Loss;
-import ai.djl.training.optimizer.Optimizer;
-import ai.djl.training.tracker.Tracker;
 import io.fedstream.schemas.FederationSpec;
 import io.fedstream.worker.SiteTrainer;
 import java.util.LinkedHashMap;
@@ -28,9 +26,9 @@ import java.util.concurrent.locks.ReentrantLock;
  * the number of rounds this trainer has run, so a run is reproducible.
  *
  * <p>One DJL model lives as long as this trainer; every round uses its own DJL {@link Trainer},
- * every batch its own sub-manager. Not thread-safe; several trainers may run on different threads
- * (the gradient-recording section is serialised JVM-wide, as DJL's PyTorch gradient collector
- * allows one collector at a time).
+ * every batch its own sub-manager. Calls on one trainer are serialised; several trainers may run on
+ * different threads (their gradient-recording sections are serialised JVM-wide, as DJL's PyTorch
+ * gradient collector allows one collector at a time).
  */
 public final class LoraMlpTrainer implements SiteTrainer {
     public static final String TRAIN_LOSS_BEFORE = "train_loss_before";
@@ -79,7 +77,7 @@ public final class LoraMlpTrainer implements SiteTrainer {
     }
 
     @Override
-    public TrainResult train(Map<String, float[]> global, long baseVersion) {
+    public synchronized TrainResult train(Map<String, float[]> global, long baseVersion) {
         Adapters.requireLayout(global, session.layout());
         Map<String, float[]> start = Adapters.copy(global);
         long round = rounds++;
@@ -111,7 +109,7 @@ public final class LoraMlpTrainer implements SiteTrainer {
     }
 
     @Override
-    public EvalResult evaluate(Map<String, float[]> adapter) {
+    public synchronized EvalResult evaluate(Map<String, float[]> adapter) {
         session.loadAdapter(adapter);
         return session.evaluate(eval);
     }
@@ -120,18 +118,18 @@ public final class LoraMlpTrainer implements SiteTrainer {
     private long fit(long seed) {
         SplittableRandom random = new SplittableRandom(seed);
         session.block().seedDropout(random.nextLong());
-        Optimizer adam =
-                Optimizer.adam()
-                        .optLearningRateTracker(Tracker.fixed((float) trainConfig.learningRate()))
-                        .build();
-        DefaultTrainingConfig djlConfig =
-                new DefaultTrainingConfig(Loss.softmaxCrossEntropyLoss())
-                        .optOptimizer(adam)
-                        .optDevices(new Device[] {Device.cpu()});
         int[] order = Sampling.range(train.size());
         long steps = 0;
-        try (NDManager roundScope = session.manager().newSubManager()) {
+        // grad mode off outside the collector, whatever this thread's default (see DjlRuntime)
+        try (DjlRuntime.NoGrad noGrad = DjlRuntime.noGrad();
+                NDManager roundScope = session.manager().newSubManager()) {
             session.scopeTrainable(roundScope);
+            // fresh Adam state every round, freed with the round's scope
+            DefaultTrainingConfig djlConfig =
+                    new DefaultTrainingConfig(Loss.softmaxCrossEntropyLoss())
+                            .optOptimizer(
+                                    new RoundAdam((float) trainConfig.learningRate(), roundScope))
+                            .optDevices(new Device[] {Device.cpu()});
             try (Trainer trainer = session.model().newTrainer(djlConfig)) {
                 for (int epoch = 0; epoch < trainConfig.localEpochs(); epoch++) {
                     Sampling.shuffle(order, random);
@@ -149,7 +147,8 @@ public final class LoraMlpTrainer implements SiteTrainer {
     private void step(Trainer trainer, int[] order, int from, int to) {
         try (NDManager batch = trainer.getManager().newSubManager()) {
             NDArray x =
-                    batch.create(
+                    OwnedArrays.create(
+                            batch,
                             train.gatherFeatures(order, from, to),
                             new Shape(to - from, train.dim()));
             int[] labels = train.gatherLabels(order, from, to);
@@ -157,7 +156,7 @@ public final class LoraMlpTrainer implements SiteTrainer {
             for (int i = 0; i < y.length; i++) {
                 y[i] = labels[i];
             }
-            NDArray target = batch.create(y);
+            NDArray target = OwnedArrays.create(batch, y, new Shape(y.length));
             GRADIENT_LOCK.lock();
             try {
                 try (GradientCollector collector = trainer.newGradientCollector()) {
@@ -191,7 +190,7 @@ public final class LoraMlpTrainer implements SiteTrainer {
     }
 
     @Override
-    public void close() {
+    public synchronized void close() {
         session.close();
     }
 }

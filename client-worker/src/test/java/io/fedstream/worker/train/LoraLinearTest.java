@@ -115,6 +115,40 @@ class LoraLinearTest {
     }
 
     @Test
+    void gradientsAreExactEvenIfTheJavaHeapIsCollectedBetweenForwardAndBackward() {
+        // Regression: with NDArray.mul(float) the scale lived in a Java buffer that DJL frees
+        // right after the forward op while autograd still reads it in backward.
+        float[] a = randoms(RANK * IN, new SplittableRandom(13));
+        float[] up = randoms(OUT * RANK, new SplittableRandom(14));
+        float[] xs = randoms(BATCH * IN, new SplittableRandom(15));
+        layer.loraA().getArray().set(a);
+        layer.loraB().getArray().set(up);
+        double[][] expected = loraGradients(xs, a, up);
+        for (int attempt = 0; attempt < 20; attempt++) {
+            try (NDManager scope = manager.newSubManager()) {
+                NDArray x = scope.create(xs, new Shape(BATCH, IN));
+                try (GradientCollector collector = DjlRuntime.engine().newGradientCollector()) {
+                    NDArray y =
+                            layer.forward(new ParameterStore(scope, false), new NDList(x), true)
+                                    .singletonOrThrow();
+                    NDArray loss = y.square().sum();
+                    churnNativeMemory();
+                    collector.backward(loss);
+                }
+                try (NDArray gA = layer.loraA().getArray().getGradient();
+                        NDArray gB = layer.loraB().getArray().getGradient()) {
+                    assertThat(gA.toFloatArray())
+                            .containsExactly(floats(expected[0]), within(1e-3f));
+                    assertThat(gB.toFloatArray())
+                            .containsExactly(floats(expected[1]), within(1e-3f));
+                    gA.subi(gA); // gradients accumulate: clear for the next attempt
+                    gB.subi(gB);
+                }
+            }
+        }
+    }
+
+    @Test
     void dropoutActsOnlyInTraining() {
         LoraLinear dropping = new LoraLinear(IN, OUT, RANK, SCALING, 0.5, w, b);
         try (NDManager scope = manager.newSubManager()) {
@@ -139,6 +173,58 @@ class LoraLinearTest {
             assertThat(train1).isNotEqualTo(eval1);
             assertThat(train1).containsExactly(train2); // seeded masks
         }
+    }
+
+    // d/dA and d/dB of sum(y^2), in double
+    private double[][] loraGradients(float[] x, float[] a, float[] up) {
+        float[] y = reference(x, a, up);
+        double[] gA = new double[RANK * IN];
+        double[] gB = new double[OUT * RANK];
+        for (int n = 0; n < BATCH; n++) {
+            double[] low = new double[RANK];
+            for (int r = 0; r < RANK; r++) {
+                for (int i = 0; i < IN; i++) {
+                    low[r] += (double) x[n * IN + i] * a[r * IN + i];
+                }
+            }
+            double[] dLow = new double[RANK];
+            for (int o = 0; o < OUT; o++) {
+                double dy = 2.0 * y[n * OUT + o];
+                for (int r = 0; r < RANK; r++) {
+                    gB[o * RANK + r] += SCALING * dy * low[r];
+                    dLow[r] += SCALING * dy * up[o * RANK + r];
+                }
+            }
+            for (int r = 0; r < RANK; r++) {
+                for (int i = 0; i < IN; i++) {
+                    gA[r * IN + i] += dLow[r] * x[n * IN + i];
+                }
+            }
+        }
+        return new double[][] {gA, gB};
+    }
+
+    // frees unreachable direct buffers and reuses their memory
+    private static void churnNativeMemory() {
+        for (int i = 0; i < 3; i++) {
+            System.gc();
+            java.util.List<java.nio.ByteBuffer> junk = new java.util.ArrayList<>();
+            for (int j = 0; j < 2000; j++) {
+                java.nio.ByteBuffer b = java.nio.ByteBuffer.allocateDirect(4 + (j % 4) * 4);
+                while (b.hasRemaining()) {
+                    b.put((byte) 0x7f);
+                }
+                junk.add(b);
+            }
+        }
+    }
+
+    private static float[] floats(double[] v) {
+        float[] f = new float[v.length];
+        for (int i = 0; i < v.length; i++) {
+            f[i] = (float) v[i];
+        }
+        return f;
     }
 
     // x W^T + b + scaling * x A^T B^T in double
