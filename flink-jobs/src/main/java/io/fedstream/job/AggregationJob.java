@@ -4,6 +4,7 @@ import static io.fedstream.job.FedStreamOptions.*;
 
 import io.fedstream.schemas.AvroCodec;
 import io.fedstream.schemas.FederationSpec;
+import io.fedstream.schemas.SiteKeys;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -146,7 +147,10 @@ public final class AggregationJob {
                         new UpdateValidator.Limits(
                                 conf.get(MAX_EXAMPLES),
                                 conf.get(MAX_ABS_VALUE),
-                                conf.get(MAX_L2_NORM)));
+                                conf.get(MAX_L2_NORM)),
+                        conf.getOptional(SITE_KEYS_FILE)
+                                .map(f -> SiteKeys.read(Path.of(f)))
+                                .orElse(null));
 
         DataStream<RawRecord> raw =
                 env.fromSource(io.updates(), WatermarkStrategy.noWatermarks(), "adapter-updates")

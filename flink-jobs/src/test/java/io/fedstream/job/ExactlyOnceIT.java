@@ -328,6 +328,10 @@ class ExactlyOnceIT {
      * Reads a topic read_committed from the start until it holds {@code n} records or time is up.
      */
     static List<byte[]> readUntil(String topic, int n, Duration timeout) {
+        return readUntil(kafka, topic, n, timeout);
+    }
+
+    static List<byte[]> readUntil(EmbeddedKafka kafka, String topic, int n, Duration timeout) {
         List<byte[]> out = new ArrayList<>();
         long deadline = System.nanoTime() + timeout.toNanos();
         while (true) {
