@@ -3,6 +3,9 @@ package io.fedstream.audit;
 import io.fedstream.aggregation.LittleEndianFloats;
 import io.fedstream.aggregation.StalenessFunction;
 import io.fedstream.aggregation.WeightedAccumulator;
+import io.fedstream.aggregation.robust.RobustRule;
+import io.fedstream.aggregation.robust.RobustRules;
+import io.fedstream.aggregation.robust.WeightedDelta;
 import io.fedstream.schemas.TensorCodec;
 import io.fedstream.schemas.avro.AdapterUpdate;
 import io.fedstream.schemas.avro.CloseReason;
@@ -114,7 +117,16 @@ public final class FederationAudit {
             baseValues[t] = TensorCodec.toFloats(base.get(t));
             sizes[t] = baseValues[t].length;
         }
+        String ruleName = g.getManifest().getRule();
+        RobustRule robust;
+        try {
+            robust = ruleName.equals("fedavg") ? null : RobustRules.parse(ruleName);
+        } catch (RuntimeException e) {
+            return new Finding(v, false, "unknown aggregation rule '" + ruleName + "'");
+        }
         WeightedAccumulator acc = new WeightedAccumulator(sizes);
+        List<WeightedDelta> held = new ArrayList<>();
+        double totalWeight = 0;
         for (Contribution c : g.getManifest().getContributions()) {
             AdapterUpdate u = updates.get(new Offset(c.getSourcePartition(), c.getSourceOffset()));
             String where =
@@ -159,21 +171,31 @@ public final class FederationAudit {
                 delta[t] = bytes(d.getData());
                 kinds[t] = LittleEndianFloats.Kind.valueOf(d.getDtype().name());
             }
-            acc.add(delta, kinds, w);
+            if (robust == null) {
+                acc.add(delta, kinds, w);
+            } else {
+                held.add(new WeightedDelta(c.getUpdateId(), delta, kinds, w));
+            }
+            totalWeight += w;
         }
-        if (acc.count() == 0) {
+        int count = g.getManifest().getContributions().size();
+        if (count == 0) {
             return new Finding(v, false, "no contributions");
         }
-        if (acc.totalWeight() != g.getManifest().getTotalWeight()) {
+        if (totalWeight != g.getManifest().getTotalWeight()) {
             return new Finding(
                     v,
                     false,
                     "total weight "
-                            + acc.totalWeight()
+                            + totalWeight
                             + ", the manifest says "
                             + g.getManifest().getTotalWeight());
         }
-        float[][] recomputed = acc.applyTo(baseValues, eta);
+        float[][] recomputed =
+                robust == null
+                        ? acc.applyTo(baseValues, eta)
+                        : new WeightedAccumulator(robust.aggregate(held), 1.0, count)
+                                .applyTo(baseValues, eta);
         for (int t = 0; t < recomputed.length; t++) {
             Tensor published = g.getTensors().get(t);
             float[] actual = TensorCodec.toFloats(published);
@@ -202,8 +224,10 @@ public final class FederationAudit {
         return new Finding(
                 v,
                 true,
-                acc.count()
-                        + " updates, recomputed bit for bit, digest "
+                count
+                        + " updates, "
+                        + ruleName
+                        + " recomputed bit for bit, digest "
                         + digest.substring(0, 12));
     }
 

@@ -105,7 +105,9 @@ public final class AggregationJob {
                 conf.get(ROUND_MIN_UPDATES),
                 FedStreamOptions.stalenessFunction(conf),
                 conf.get(STALENESS_MAX),
-                conf.get(SERVER_LEARNING_RATE));
+                conf.get(SERVER_LEARNING_RATE),
+                conf.get(AGGREGATION_RULE),
+                conf.get(AGGREGATION_RULE_PARAMS));
     }
 
     /** The federations of the configured specs file. */

@@ -9,6 +9,7 @@ import java.lang.reflect.Modifier;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import org.apache.flink.configuration.ConfigOption;
 import org.apache.flink.configuration.MemorySize;
 import org.apache.flink.configuration.ReadableConfig;
@@ -128,6 +129,24 @@ public final class FedStreamOptions {
                     .withDescription(
                             "η in new = old + η·Σ wΔ / Σ w. 1 is plain FedAvg when every update is"
                                     + " fresh.");
+
+    public static final ConfigOption<String> AGGREGATION_RULE =
+            key("fedstream.aggregation.rule")
+                    .stringType()
+                    .defaultValue("fedavg")
+                    .withDescription(
+                            "fedavg (a running float64 sum: state of one model per round), or a robust"
+                                    + " rule that keeps the round's updates in state (use the RocksDB"
+                                    + " state backend to keep them off the heap): norm-clipping (maxNorm),"
+                                    + " median, trimmed-mean (beta), multi-krum (f, m).");
+
+    public static final ConfigOption<Map<String, String>> AGGREGATION_RULE_PARAMS =
+            key("fedstream.aggregation.rule-params")
+                    .mapType()
+                    .defaultValue(Map.of())
+                    .withDescription(
+                            "Parameters of the aggregation rule, e.g. f:2,m:5 for multi-krum or"
+                                    + " maxNorm:1.0 for norm-clipping.");
 
     public static final ConfigOption<String> STALENESS_FUNCTION =
             key("fedstream.staleness.function")

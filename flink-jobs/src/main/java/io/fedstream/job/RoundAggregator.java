@@ -2,6 +2,8 @@ package io.fedstream.job;
 
 import io.fedstream.aggregation.LittleEndianFloats;
 import io.fedstream.aggregation.WeightedAccumulator;
+import io.fedstream.aggregation.robust.RobustRule;
+import io.fedstream.aggregation.robust.WeightedDelta;
 import io.fedstream.schemas.AvroCodec;
 import io.fedstream.schemas.FederationSpec;
 import io.fedstream.schemas.TensorCodec;
@@ -68,6 +70,7 @@ public class RoundAggregator
     private transient ValueState<double[][]> sums;
     private transient ListState<RoundState.Entry> entries;
     private transient MapState<String, Long> seen;
+    private transient ListState<ValidUpdate> held;
 
     private transient Counter accepted;
     private transient Counter versionsPublished;
@@ -107,6 +110,10 @@ public class RoundAggregator
                 getRuntimeContext()
                         .getListState(
                                 new ListStateDescriptor<>("round-entries", RoundState.Entry.class));
+        held =
+                getRuntimeContext()
+                        .getListState(
+                                new ListStateDescriptor<>("round-updates", ValidUpdate.class));
         seen =
                 getRuntimeContext()
                         .getMapState(
@@ -180,16 +187,21 @@ public class RoundAggregator
             m.deadlineMs = now + policy.timeout().toMillis();
             ctx.timerService().registerProcessingTimeTimer(m.deadlineMs);
         }
-        double[][] acc = sums.value();
-        if (acc == null) {
+        double[][] acc = policy.streaming() ? sums.value() : null;
+        if (acc == null && policy.streaming()) {
             acc = new double[spec.tensors().size()][];
             for (int t = 0; t < acc.length; t++) {
                 acc[t] = new double[spec.tensors().get(t).size()];
             }
         }
         double w = policy.weight(u.numExamples, s);
-        WeightedAccumulator accumulator = new WeightedAccumulator(acc, m.totalWeight, m.count);
-        accumulator.add(u.tensors, kinds(u.dtypes), w);
+        if (policy.streaming()) {
+            new WeightedAccumulator(acc, m.totalWeight, m.count).add(u.tensors, kinds(u.dtypes), w);
+        } else {
+            held.add(u); // a robust rule needs every update of the round at its close
+        }
+        m.count++;
+        m.totalWeight += w;
 
         RoundState.Entry e = new RoundState.Entry();
         e.updateId = u.updateId;
@@ -202,8 +214,6 @@ public class RoundAggregator
         e.sourceOffset = u.sourceOffset;
         entries.add(e);
         seen.put(u.updateId, u.baseVersion);
-        m.count = accumulator.count();
-        m.totalWeight = accumulator.totalWeight();
         accepted.inc();
         staleness.update(s);
 
@@ -213,7 +223,9 @@ public class RoundAggregator
             close(u.federationId, g, m, acc, CloseReason.DEADLINE, now, ctx, out);
         } else {
             meta.update(m);
-            sums.update(acc);
+            if (acc != null) {
+                sums.update(acc);
+            }
         }
     }
 
@@ -251,8 +263,32 @@ public class RoundAggregator
             Collector<OutRecord> out)
             throws Exception {
         FederationSpec spec = federations.get(federationId);
-        WeightedAccumulator accumulator = new WeightedAccumulator(acc, m.totalWeight, m.count);
-        float[][] next = accumulator.applyTo(g.tensors, policy.serverLearningRate());
+        String rule;
+        float[][] next;
+        if (policy.streaming()) {
+            rule = "fedavg";
+            next =
+                    new WeightedAccumulator(acc, m.totalWeight, m.count)
+                            .applyTo(g.tensors, policy.serverLearningRate());
+        } else {
+            RobustRule robust = policy.robustRule();
+            rule = robust.describe();
+            Map<String, Double> weights = new HashMap<>();
+            for (RoundState.Entry e : entries.get()) {
+                weights.put(e.updateId, e.weight);
+            }
+            List<WeightedDelta> deltas = new ArrayList<>(m.count);
+            for (ValidUpdate u : held.get()) {
+                deltas.add(
+                        new WeightedDelta(
+                                u.updateId, u.tensors, kinds(u.dtypes), weights.get(u.updateId)));
+            }
+            double[][] delta = robust.aggregate(deltas);
+            next =
+                    new WeightedAccumulator(delta, 1.0, m.count)
+                            .applyTo(g.tensors, policy.serverLearningRate());
+            held.clear();
+        }
         long version = g.version + 1;
 
         List<Contribution> contributions = new ArrayList<>(m.count);
@@ -276,7 +312,7 @@ public class RoundAggregator
                         g.version,
                         next,
                         reason,
-                        "fedavg",
+                        rule,
                         policy.describe(),
                         contributions,
                         m.totalWeight,

@@ -16,6 +16,9 @@ import java.util.Map;
  * @param staleness the discount f(s)
  * @param maxStaleness updates staler than this are rejected
  * @param serverLearningRate η
+ * @param rule the aggregation rule: {@code fedavg} (a running sum) or a robust rule of {@link
+ *     io.fedstream.aggregation.robust.RobustRules} (which holds the round's updates in state)
+ * @param ruleParams the rule's parameters
  */
 public record RoundPolicy(
         int quorum,
@@ -23,7 +26,9 @@ public record RoundPolicy(
         int minUpdates,
         StalenessFunction staleness,
         long maxStaleness,
-        double serverLearningRate)
+        double serverLearningRate,
+        String rule,
+        Map<String, String> ruleParams)
         implements Serializable {
 
     public RoundPolicy {
@@ -40,10 +45,46 @@ public record RoundPolicy(
         if (maxStaleness < 0) {
             throw new IllegalArgumentException("staleness.max must be >= 0: " + maxStaleness);
         }
+        ruleParams = ruleParams == null ? Map.of() : new java.util.TreeMap<>(ruleParams);
+        robustRule(rule, ruleParams); // fails early on a bad configuration
         if (!(serverLearningRate > 0) || Double.isInfinite(serverLearningRate)) {
             throw new IllegalArgumentException(
                     "server learning rate must be positive: " + serverLearningRate);
         }
+    }
+
+    /** A policy with plain FedAvg as its rule. */
+    public RoundPolicy(
+            int quorum,
+            Duration timeout,
+            int minUpdates,
+            StalenessFunction staleness,
+            long maxStaleness,
+            double serverLearningRate) {
+        this(
+                quorum,
+                timeout,
+                minUpdates,
+                staleness,
+                maxStaleness,
+                serverLearningRate,
+                "fedavg",
+                Map.of());
+    }
+
+    /** Whether the rule is FedAvg, aggregated as a running sum without keeping updates. */
+    public boolean streaming() {
+        return rule.equals(io.fedstream.aggregation.robust.WeightedMean.NAME);
+    }
+
+    /** The robust rule, for {@link #streaming()} false. */
+    public io.fedstream.aggregation.robust.RobustRule robustRule() {
+        return robustRule(rule, ruleParams);
+    }
+
+    private static io.fedstream.aggregation.robust.RobustRule robustRule(
+            String rule, Map<String, String> params) {
+        return io.fedstream.aggregation.robust.RobustRules.of(rule, params);
     }
 
     /** The FedAvg weight of an update: examples × f(staleness). */
@@ -60,7 +101,9 @@ public record RoundPolicy(
         m.put("round_quorum", Integer.toString(quorum));
         m.put("round_timeout_ms", Long.toString(timeout.toMillis()));
         m.put("round_min_updates", Integer.toString(minUpdates));
-        m.put("accumulation", "float64, in manifest order");
+        m.put(
+                "accumulation",
+                streaming() ? "float64, in manifest order" : "float64, sorted by update id");
         return m;
     }
 }

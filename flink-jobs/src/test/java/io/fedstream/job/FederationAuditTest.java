@@ -28,10 +28,16 @@ class FederationAuditTest {
 
     @BeforeEach
     void produceHistory() throws Exception {
+        produceHistory(Fixtures.policy(2, 1, 5));
+    }
+
+    private void produceHistory(RoundPolicy policy) throws Exception {
+        history.clear();
+        log.clear();
         RoundAggregator op =
                 new RoundAggregator(
                         Map.of("f", Fixtures.SPEC),
-                        Fixtures.policy(2, 1, 5),
+                        policy,
                         LatestVersionLookup.none(),
                         "adapter-updates");
         try (var h =
@@ -131,5 +137,26 @@ class FederationAuditTest {
         } catch (Exception e) {
             throw new IllegalStateException(e);
         }
+    }
+
+    @Test
+    void aHistoryAggregatedByARobustRuleIsRecomputedWithThatRule() throws Exception {
+        produceHistory(
+                new RoundPolicy(
+                        3,
+                        java.time.Duration.ofSeconds(10),
+                        1,
+                        new io.fedstream.aggregation.StalenessFunction.Polynomial(0.5),
+                        5,
+                        0.8,
+                        "trimmed-mean",
+                        Map.of("beta", "0.34")));
+
+        List<Finding> findings = FederationAudit.audit(history, log);
+
+        assertThat(history.get(1).getManifest().getRule()).isEqualTo("trimmed-mean(beta=0.34)");
+        assertThat(findings).hasSize(2).allMatch(Finding::ok);
+        history.get(1).getManifest().setRule("fedavg"); // claims another rule than was applied
+        assertThat(FederationAudit.audit(history, log).get(1).ok()).isFalse();
     }
 }

@@ -246,4 +246,29 @@ class RoundAggregatorTest {
                 .extracting(RejectedUpdate::getReason)
                 .containsExactly(RejectReason.DUPLICATE_UPDATE);
     }
+
+    @Test
+    void aRobustRuleHoldsTheRoundsUpdatesAndIgnoresAnOutlier() throws Exception {
+        RoundPolicy median =
+                new RoundPolicy(
+                        3,
+                        java.time.Duration.ofSeconds(10),
+                        1,
+                        new io.fedstream.aggregation.StalenessFunction.Constant(),
+                        5,
+                        1.0,
+                        "median",
+                        Map.of());
+        var h = open(median, LatestVersionLookup.none(), null);
+        h.processElement1("f", 0);
+
+        h.processElement2(valid("u1", "s1", 0, 10, constantDelta(1f)), 0);
+        h.processElement2(valid("u2", "s2", 0, 10, constantDelta(2f)), 0);
+        h.processElement2(valid("u3", "evil", 0, 1000, constantDelta(100f)), 0);
+
+        GlobalModel v1 = versions(h).get(1);
+        assertThat(v1.getManifest().getRule()).isEqualTo("median");
+        assertThat(TensorCodec.toMap(v1.getTensors()).get("b")).containsExactly(2f, 2f);
+        assertThat(v1.getManifest().getContributions()).hasSize(3);
+    }
 }
