@@ -17,6 +17,7 @@ import picocli.CommandLine.Command;
             SpecCommand.class,
             AuditCommand.class,
             KeygenCommand.class,
+            KafkaCommand.class,
             CommandLine.HelpCommand.class
         })
 public final class Main implements Runnable {

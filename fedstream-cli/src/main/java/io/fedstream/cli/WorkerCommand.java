@@ -90,6 +90,16 @@ final class WorkerCommand implements Callable<Integer> {
                 WorkerConfig.defaults(bootstrap, federation, id)
                         .withPause(pause)
                         .withMaxUpdates(maxUpdates);
+        if (signingKey != null) {
+            if (keyId == null) {
+                throw new IllegalArgumentException("--signing-key needs --key-id");
+            }
+            config =
+                    config.withSigningKey(
+                            keyId,
+                            io.fedstream.schemas.SiteKeys.privateKey(
+                                    java.nio.file.Files.readString(signingKey)));
+        }
         WorkerListener progress =
                 new WorkerListener() {
                     @Override
