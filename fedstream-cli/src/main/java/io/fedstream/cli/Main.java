@@ -18,6 +18,7 @@ import picocli.CommandLine.Command;
             AuditCommand.class,
             KeygenCommand.class,
             KafkaCommand.class,
+            BenchCommand.class,
             CommandLine.HelpCommand.class
         })
 public final class Main implements Runnable {

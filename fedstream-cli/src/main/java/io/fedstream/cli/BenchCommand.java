@@ -1,0 +1,140 @@
+package io.fedstream.cli;
+
+import io.fedstream.schemas.SiteKeys;
+import io.fedstream.schemas.TensorCodec;
+import io.fedstream.schemas.UpdateSigning;
+import io.fedstream.schemas.avro.AdapterUpdate;
+import java.security.KeyPair;
+import java.security.MessageDigest;
+import java.time.Instant;
+import java.util.List;
+import java.util.Locale;
+import java.util.SplittableRandom;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+/** {@code ./fedstream bench}: measurements that print their own table. */
+@Command(
+        name = "bench",
+        mixinStandardHelpOptions = true,
+        description = {
+            "Runs a benchmark and prints a table. Available: digest (the cost of hashing and signing"
+                    + " an update, against the JDK's digests)."
+        })
+final class BenchCommand implements Callable<Integer> {
+
+    @Parameters(index = "0", description = "Benchmark: digest.")
+    String name;
+
+    @Option(names = "--quick", description = "A short run for smoke checks.")
+    boolean quick;
+
+    @Option(
+            names = "--mb",
+            defaultValue = "16.8",
+            description =
+                    "Update size in MB (default ${DEFAULT-VALUE}: rank-8 LoRA on a 7B model's attention).")
+    double mb;
+
+    @Override
+    public Integer call() throws Exception {
+        if (!name.equals("digest")) {
+            System.err.println("unknown benchmark '" + name + "' (digest)");
+            return 2;
+        }
+        digest();
+        return 0;
+    }
+
+    private void digest() throws Exception {
+        int floats = (int) (mb * 1e6 / 4);
+        float[] v = new float[floats];
+        SplittableRandom rnd = new SplittableRandom(1);
+        for (int i = 0; i < v.length; i++) {
+            v[i] = (float) rnd.nextDouble();
+        }
+        AdapterUpdate u =
+                AdapterUpdate.newBuilder()
+                        .setUpdateId("bench/v1")
+                        .setFederationId("bench")
+                        .setSiteId("bench")
+                        .setBaseVersion(1)
+                        .setNumExamples(1)
+                        .setTensors(List.of(TensorCodec.float32("x", new int[] {floats}, v)))
+                        .setCreatedAtMs(Instant.EPOCH)
+                        .build();
+        byte[] raw = new byte[floats * 4];
+        u.getTensors().get(0).getData().duplicate().get(raw);
+        int warmup = quick ? 2 : 5;
+        int runs = quick ? 3 : 20;
+        System.out.printf(
+                Locale.ROOT,
+                "update: %.1f MB (%d float32); %d runs after %d warm-up%n",
+                raw.length / 1e6,
+                floats,
+                runs,
+                warmup);
+        System.out.printf(Locale.ROOT, "%-34s %10s %10s%n", "what", "ms/update", "GB/s");
+        for (String alg : List.of("SHA-256", "SHA-512", "SHA-512/256", "SHA3-256")) {
+            MessageDigest md = MessageDigest.getInstance(alg);
+            row("JDK " + alg, raw.length, warmup, runs, () -> md.digest(raw));
+        }
+        row(
+                "manifest digest (TensorCodec.sha256)",
+                raw.length,
+                warmup,
+                runs,
+                () -> TensorCodec.sha256(u.getTensors()));
+        KeyPair key = SiteKeys.generate();
+        row(
+                "sign (SHA-256 + Ed25519)",
+                raw.length,
+                warmup,
+                runs,
+                () -> UpdateSigning.sign(u, "k", key.getPrivate()));
+        UpdateSigning.sign(u, "k", key.getPrivate());
+        row(
+                "verify (SHA-256 + Ed25519)",
+                raw.length,
+                warmup,
+                runs,
+                () -> {
+                    if (!UpdateSigning.verify(u, key.getPublic())) {
+                        throw new IllegalStateException("verification failed");
+                    }
+                });
+        double[] acc = new double[floats];
+        row(
+                "baseline: acc += w*x (float64 acc)",
+                raw.length,
+                warmup,
+                runs,
+                () ->
+                        io.fedstream.aggregation.LittleEndianFloats.accumulate(
+                                acc,
+                                raw,
+                                io.fedstream.aggregation.LittleEndianFloats.Kind.FLOAT32,
+                                0.5));
+    }
+
+    private interface Work {
+        void run() throws Exception;
+    }
+
+    private static void row(String what, long bytes, int warmup, int runs, Work w)
+            throws Exception {
+        for (int i = 0; i < warmup; i++) {
+            w.run();
+        }
+        long best = Long.MAX_VALUE;
+        for (int i = 0; i < runs; i++) {
+            long t = System.nanoTime();
+            w.run();
+            best = Math.min(best, System.nanoTime() - t);
+        }
+        double ms = best / 1e6;
+        System.out.printf(Locale.ROOT, "%-34s %10.2f %10.2f%n", what, ms, bytes / ms / 1e6);
+    }
+}
