@@ -29,17 +29,24 @@ import kafka.server.BrokerServer;
 import kafka.server.ControllerServer;
 import org.apache.kafka.clients.CommonClientConfigs;
 import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.admin.FeatureUpdate;
 import org.apache.kafka.clients.admin.FinalizedVersionRange;
 import org.apache.kafka.clients.admin.ListTopicsOptions;
 import org.apache.kafka.clients.admin.NewTopic;
 import org.apache.kafka.clients.admin.TopicDescription;
 import org.apache.kafka.clients.admin.UpdateFeaturesOptions;
+import org.apache.kafka.clients.admin.UserScramCredentialAlteration;
+import org.apache.kafka.clients.admin.UserScramCredentialUpsertion;
 import org.apache.kafka.common.KafkaException;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.TopicPartitionInfo;
+import org.apache.kafka.common.acl.AclBinding;
+import org.apache.kafka.common.acl.AclBindingFilter;
+import org.apache.kafka.common.errors.SaslAuthenticationException;
 import org.apache.kafka.common.errors.TopicExistsException;
 import org.apache.kafka.common.errors.UnknownTopicOrPartitionException;
+import org.apache.kafka.common.metrics.Metrics;
 import org.apache.kafka.common.network.ListenerName;
 import org.apache.kafka.common.test.KafkaClusterTestKit;
 import org.apache.kafka.common.test.PreboundSocketFactoryManager;
@@ -83,12 +90,13 @@ import org.slf4j.LoggerFactory;
  *
  * <h2>Network</h2>
  *
- * <p>Two PLAINTEXT listeners, both bound to {@code 127.0.0.1} only: {@code BROKER} (the port of
- * {@link #bootstrapServers()}, advertised as {@code 127.0.0.1:<port>}) and {@code KRAFT} (the
- * controller, on a free port). With {@link Builder#port(int) port(0)} (the default) a free port is
- * chosen before the start and then kept for the life of this object, so {@link #restartBroker()}
- * comes back on the same address. (The test kit binds its own listeners on the wildcard address;
- * they are replaced by the loopback ones, see the implementation notes in the source.)
+ * <p>Two PLAINTEXT listeners (SASL_PLAINTEXT with {@linkplain Builder#scram security}), both bound
+ * to {@code 127.0.0.1} only: {@code BROKER} (the port of {@link #bootstrapServers()}, advertised as
+ * {@code 127.0.0.1:<port>}) and {@code KRAFT} (the controller, on a free port). With {@link
+ * Builder#port(int) port(0)} (the default) a free port is chosen before the start and then kept for
+ * the life of this object, so {@link #restartBroker()} comes back on the same address. (The test
+ * kit binds its own listeners on the wildcard address; they are replaced by the loopback ones, see
+ * the implementation notes in the source.)
  *
  * <h2>Broker properties and why</h2>
  *
@@ -122,6 +130,52 @@ import org.slf4j.LoggerFactory;
  * properties that define the node and its listeners ({@link #MANAGED_PROPERTIES}). The record size
  * limit stays Kafka's default (about 1 MB, {@code message.max.bytes}); raise it per topic with
  * {@code max.message.bytes}.
+ *
+ * <h2>Security (optional)</h2>
+ *
+ * <p>Without {@link Builder#scram} there is none: PLAINTEXT listeners, no authorizer, every client
+ * may do everything. With it:
+ *
+ * <pre>{@code
+ * try (EmbeddedKafka kafka = EmbeddedKafka.builder()
+ *         .scram(Map.of("admin", "admin-secret", "site-1", "site-1-secret"), "admin")
+ *         .start()) {
+ *     kafka.createTopic("adapter-updates", 3);  // as the super user
+ *     kafka.createAcls(FederationAcls.forSite("site-1", FederationAcls.Topics.DEFAULT));
+ *     Properties site = kafka.clientProperties("site-1", "site-1-secret");
+ *     ...
+ * }
+ * }</pre>
+ *
+ * <ul>
+ *   <li>Authentication: both listeners are SASL_PLAINTEXT (still loopback only). {@code BROKER}
+ *       takes SCRAM-SHA-512 only; the broker's own connections to it (transaction markers,
+ *       transaction partition verification) log in as the super user. {@code KRAFT} takes PLAIN
+ *       with one internal user, {@code embedded-kafka-controller}, whose random password only the
+ *       broker knows: the broker registers with its controller as that user, and the controller
+ *       port cannot be used to go around the ACLs (with a PLAINTEXT controller listener the broker
+ *       would be {@code User:ANONYMOUS}, which would have to be a super user).
+ *   <li>Users: the SCRAM credentials of the users given to {@link Builder#scram} are written into
+ *       the cluster's bootstrap metadata (the kit hands it to the controller, which appends it to
+ *       the empty metadata log), like {@code kafka-storage format --add-scram} does: they exist
+ *       before the broker accepts its first connection. {@link Admin#alterUserScramCredentials}
+ *       cannot create the first credential: the broker needs one to log the admin client in, and
+ *       the admin client refuses that API against the controller listener ({@code
+ *       UnsupportedEndpointTypeException} in Kafka 4.2). More users can be added later with {@link
+ *       #upsertScramUser}.
+ *   <li>Authorization: {@code authorizer.class.name=org.apache.kafka.metadata.authorizer
+ *       .StandardAuthorizer} (ACLs stored in the KRaft metadata log), {@code
+ *       allow.everyone.if.no.acl.found=false} (no ACL, no access), {@code super.users} = the super
+ *       user and the internal controller user. {@link #createAcls} adds ACLs and waits until the
+ *       broker enforces them.
+ *   <li>Clients: {@link #clientProperties(String, String)} logs in as a user; {@link
+ *       #createAdmin()} and this class's own admin client log in as the super user; {@link
+ *       #clientProperties()} has no identity and is only a base to add one to.
+ * </ul>
+ *
+ * <p>The properties that make up this setup ({@code authorizer.class.name}, {@code super.users},
+ * {@code allow.everyone.if.no.acl.found}, {@code sasl.*} mechanisms, every {@code listener.name.*})
+ * cannot be set with {@link Builder#brokerProperty} when security is on.
  *
  * <h2>Lifecycle</h2>
  *
@@ -172,14 +226,17 @@ public final class EmbeddedKafka implements AutoCloseable {
     private final KafkaClusterTestKit cluster;
     private final Path dataDirectory;
     private final int port;
+    private final ScramSetup scram; // null: no security
     private final Admin admin;
     private boolean closed;
 
-    private EmbeddedKafka(KafkaClusterTestKit cluster, Path dataDirectory, int port) {
+    private EmbeddedKafka(
+            KafkaClusterTestKit cluster, Path dataDirectory, int port, ScramSetup scram) {
         this.cluster = cluster;
         this.dataDirectory = dataDirectory;
         this.port = port;
-        this.admin = Admin.create(clientProperties());
+        this.scram = scram;
+        this.admin = Admin.create(adminProperties());
     }
 
     /** A builder for a broker on a free port with the default properties. */
@@ -197,16 +254,106 @@ public final class EmbeddedKafka implements AutoCloseable {
         return port;
     }
 
-    /** New properties holding just {@code bootstrap.servers}, to add client settings to. */
+    /**
+     * New properties holding just {@code bootstrap.servers}, to add client settings to.
+     *
+     * <p>With {@linkplain Builder#scram security} they also hold {@code
+     * security.protocol=SASL_PLAINTEXT} and {@code sasl.mechanism=SCRAM-SHA-512} but no identity: a
+     * client made from them alone fails to start (no JAAS configuration). Use {@link
+     * #clientProperties(String, String)}.
+     */
     public Properties clientProperties() {
+        if (scram != null) {
+            return ScramSetup.baseClientProperties(bootstrapServers());
+        }
         Properties props = new Properties();
         props.put(CommonClientConfigs.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers());
         return props;
     }
 
-    /** A new admin client for this broker; the caller closes it. */
+    /**
+     * New client properties that authenticate as a SCRAM user: {@code bootstrap.servers}, {@code
+     * security.protocol=SASL_PLAINTEXT}, {@code sasl.mechanism=SCRAM-SHA-512} and {@code
+     * sasl.jaas.config} (ScramLoginModule with that user name and password). The credentials are
+     * not checked here: a wrong password fails the client's first request with {@link
+     * SaslAuthenticationException}.
+     *
+     * @throws IllegalStateException if this broker was built without {@link Builder#scram}
+     */
+    public Properties clientProperties(String user, String password) {
+        Objects.requireNonNull(user, "user");
+        Objects.requireNonNull(password, "password");
+        requireSecurity();
+        return ScramSetup.clientProperties(bootstrapServers(), user, password);
+    }
+
+    /**
+     * A new admin client for this broker; the caller closes it. With {@linkplain Builder#scram
+     * security} it authenticates as the super user.
+     */
     public Admin createAdmin() {
-        return Admin.create(clientProperties());
+        return Admin.create(adminProperties());
+    }
+
+    /**
+     * Creates a SCRAM-SHA-512 user (4096 iterations) or changes its password, as the super user
+     * ({@link Admin#alterUserScramCredentials}), and returns once the broker accepts the new
+     * credentials.
+     *
+     * @throws IllegalArgumentException for the super user (its password is part of the broker's
+     *     configuration) or a user name outside {@code [A-Za-z0-9][A-Za-z0-9._@-]*}
+     * @throws IllegalStateException if this broker was built without {@link Builder#scram}
+     */
+    public void upsertScramUser(String user, String password) {
+        ensureOpen();
+        requireSecurity();
+        ScramSetup.checkUser(user);
+        ScramSetup.checkPassword(user, password);
+        if (user.equals(scram.superUser())) {
+            throw new IllegalArgumentException(
+                    "The super user's password is part of the broker configuration");
+        }
+        upsertScramUsers(admin, Map.of(user, password));
+        awaitAuthenticates(user, password);
+    }
+
+    /**
+     * Creates ACLs as the super user and returns once the broker enforces them (its authorizer
+     * lists every one of them), so a client started right after sees them. ACLs that already exist
+     * are left as they are.
+     *
+     * @throws IllegalStateException if this broker was built without {@link Builder#scram}
+     */
+    public void createAcls(Collection<AclBinding> acls) {
+        ensureOpen();
+        requireSecurity();
+        List<AclBinding> wanted = List.copyOf(acls);
+        if (wanted.isEmpty()) {
+            return;
+        }
+        try {
+            admin.createAcls(wanted).all().get();
+        } catch (ExecutionException e) {
+            throw new KafkaException("Could not create ACLs " + wanted, e.getCause());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new KafkaException("Interrupted creating ACLs", e);
+        }
+        awaitCondition(
+                () -> {
+                    try {
+                        return admin.describeAcls(AclBindingFilter.ANY)
+                                .values()
+                                .get()
+                                .containsAll(wanted);
+                    } catch (ExecutionException e) {
+                        throw new KafkaException("Could not describe ACLs", e.getCause());
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                        throw new KafkaException("Interrupted describing ACLs", e);
+                    }
+                },
+                "the broker to enforce " + wanted.size() + " new ACLs");
     }
 
     /**
@@ -346,6 +493,13 @@ public final class EmbeddedKafka implements AutoCloseable {
         // Same order as KafkaRaftServer: broker down first, controller up first.
         broker.shutdown();
         controller.shutdown();
+        if (scram != null && controller.sharedServer().metrics() == null) {
+            // ControllerServer.startup() creates its authorizer with the shared server's metrics
+            // before SharedServer.start() replaces the ones it closed on shutdown; a
+            // StandardAuthorizer created without metrics then fails every authorization with a
+            // NullPointerException. Provide them up front (start() keeps non-null metrics).
+            controller.sharedServer().metrics_$eq(new Metrics());
+        }
         controller.startup();
         broker.startup();
         try {
@@ -405,6 +559,71 @@ public final class EmbeddedKafka implements AutoCloseable {
 
     private BrokerServer broker() {
         return cluster.brokers().get(NODE_ID);
+    }
+
+    /** Client properties of the internal and {@link #createAdmin()} admin clients. */
+    private Properties adminProperties() {
+        return scram == null
+                ? clientProperties()
+                : ScramSetup.clientProperties(
+                        bootstrapServers(), scram.superUser(), scram.superUserPassword());
+    }
+
+    private void requireSecurity() {
+        if (scram == null) {
+            throw new IllegalStateException(
+                    "This embedded Kafka broker runs without security; see Builder#scram");
+        }
+    }
+
+    private static void upsertScramUsers(Admin admin, Map<String, String> usersAndPasswords) {
+        List<UserScramCredentialAlteration> upsertions = new ArrayList<>();
+        usersAndPasswords.forEach(
+                (user, password) ->
+                        upsertions.add(
+                                new UserScramCredentialUpsertion(
+                                        user, ScramSetup.CREDENTIAL_INFO, password)));
+        try {
+            admin.alterUserScramCredentials(upsertions).all().get();
+        } catch (ExecutionException e) {
+            throw new KafkaException(
+                    "Could not create SCRAM users " + usersAndPasswords.keySet(), e.getCause());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new KafkaException("Interrupted creating SCRAM users", e);
+        }
+    }
+
+    /**
+     * Waits until the broker authenticates the user with that password. The controller commits a
+     * credential before the broker has applied it, so a client started right after {@link
+     * Admin#alterUserScramCredentials} can still fail; probing with a real login is the only exact
+     * check (a password change is invisible to {@link Admin#describeUserScramCredentials}).
+     */
+    private void awaitAuthenticates(String user, String password) {
+        awaitAuthenticates(bootstrapServers(), user, password);
+    }
+
+    private static void awaitAuthenticates(String bootstrapServers, String user, String password) {
+        Properties props = ScramSetup.clientProperties(bootstrapServers, user, password);
+        props.put(AdminClientConfig.REQUEST_TIMEOUT_MS_CONFIG, 10_000);
+        props.put(AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, 10_000);
+        awaitCondition(
+                () -> {
+                    try (Admin probe = Admin.create(props)) {
+                        probe.describeCluster().clusterId().get();
+                        return true;
+                    } catch (ExecutionException e) {
+                        if (e.getCause() instanceof SaslAuthenticationException) {
+                            return false;
+                        }
+                        throw new KafkaException("Could not log in as " + user, e.getCause());
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                        throw new KafkaException("Interrupted logging in as " + user, e);
+                    }
+                },
+                "the broker to accept the credentials of " + user);
     }
 
     private synchronized void ensureOpen() {
@@ -647,6 +866,7 @@ public final class EmbeddedKafka implements AutoCloseable {
         private int port;
         private final Map<String, String> brokerProperties = new LinkedHashMap<>();
         private final Map<String, Short> featureLevels = productionFeatureLevels();
+        private ScramSetup scram;
 
         private Builder() {}
 
@@ -710,13 +930,44 @@ public final class EmbeddedKafka implements AutoCloseable {
         }
 
         /**
+         * Turns on authentication and authorization (see "Security" in the {@link EmbeddedKafka}
+         * class comment): the client listener takes SASL/SCRAM-SHA-512 logins only, these users are
+         * created before {@link #start()} returns, and the ACL authorizer denies whatever no ACL
+         * allows, except to {@code superUser}, which the broker also uses for its own connections
+         * and {@link EmbeddedKafka#createAdmin()} logs in as.
+         *
+         * @param usersAndPasswords SCRAM users to create, with their passwords; names are made of
+         *     letters, digits and {@code . _ @ -}
+         * @param superUser one of the users: the administrator, exempt from ACLs
+         * @throws IllegalArgumentException for an unusable name, an empty password or a super user
+         *     that is not among the users
+         */
+        public Builder scram(Map<String, String> usersAndPasswords, String superUser) {
+            this.scram = new ScramSetup(usersAndPasswords, superUser);
+            return this;
+        }
+
+        /**
          * Formats a fresh data directory, starts the combined KRaft controller and broker, and
-         * returns once the broker is registered, unfenced and accepts requests.
+         * returns once the broker is registered, unfenced and accepts requests (with {@link
+         * #scram}: and once the super user can log in; all users arrive together, in the bootstrap
+         * metadata).
          *
          * @throws KafkaException if the broker does not start
          * @throws IllegalStateException if the requested fixed port is in use
+         * @throws IllegalArgumentException with {@link #scram}, for a {@link #brokerProperty} that
+         *     would change the security setup
          */
         public EmbeddedKafka start() {
+            if (scram != null) {
+                for (String key : brokerProperties.keySet()) {
+                    if (ScramSetup.SECURITY_PROPERTIES.contains(key)
+                            || key.startsWith(ScramSetup.LISTENER_PREFIX)) {
+                        throw new IllegalArgumentException(
+                                key + " is set by EmbeddedKafka when security is enabled");
+                    }
+                }
+            }
             if (port != 0) {
                 checkPortFree(port);
             }
@@ -754,7 +1005,7 @@ public final class EmbeddedKafka implements AutoCloseable {
 
             KafkaClusterTestKit cluster = null;
             try {
-                TestKitNodes nodes =
+                TestKitNodes.Builder nodesBuilder =
                         new TestKitNodes.Builder()
                                 .setCombined(true)
                                 .setNumBrokerNodes(1)
@@ -772,8 +1023,14 @@ public final class EmbeddedKafka implements AutoCloseable {
                                                                 + "@"
                                                                 + LOOPBACK
                                                                 + ":"
-                                                                + controllerPort)))
-                                .build();
+                                                                + controllerPort)));
+                if (scram != null) {
+                    // The kit hands this to the controller, which writes it to the empty
+                    // metadata log (the kit's format step only takes its metadata.version).
+                    nodesBuilder.setBootstrapMetadata(
+                            scram.bootstrapMetadata(MetadataVersion.latestProduction()));
+                }
+                TestKitNodes nodes = nodesBuilder.build();
                 KafkaClusterTestKit.Builder kit = new KafkaClusterTestKit.Builder(nodes);
                 effectiveProperties(brokerPort, controllerPort).forEach(kit::setConfigProp);
                 cluster = kit.build();
@@ -789,6 +1046,13 @@ public final class EmbeddedKafka implements AutoCloseable {
                     throw new KafkaException(
                             "Broker bound port " + bound + " instead of " + brokerPort);
                 }
+                if (scram != null) {
+                    // The users come with the bootstrap metadata; this only double-checks.
+                    awaitAuthenticates(
+                            LOOPBACK + ":" + brokerPort,
+                            scram.superUser(),
+                            scram.superUserPassword());
+                }
             } catch (Exception e) {
                 if (e instanceof InterruptedException) {
                     Thread.currentThread().interrupt();
@@ -798,7 +1062,7 @@ public final class EmbeddedKafka implements AutoCloseable {
                         ? (KafkaException) e
                         : new KafkaException("Could not start the embedded Kafka broker", e);
             }
-            EmbeddedKafka kafka = new EmbeddedKafka(cluster, dataDirectory, brokerPort);
+            EmbeddedKafka kafka = new EmbeddedKafka(cluster, dataDirectory, brokerPort, scram);
             try {
                 kafka.upgradeFeatures(featureLevels);
             } catch (RuntimeException e) {
@@ -840,6 +1104,9 @@ public final class EmbeddedKafka implements AutoCloseable {
                     BROKER_LISTENER + ":PLAINTEXT," + CONTROLLER_LISTENER + ":PLAINTEXT");
             props.put("inter.broker.listener.name", BROKER_LISTENER);
             props.put("controller.listener.names", CONTROLLER_LISTENER);
+            if (scram != null) {
+                props.putAll(scram.brokerProperties(BROKER_LISTENER, CONTROLLER_LISTENER));
+            }
             return props;
         }
 

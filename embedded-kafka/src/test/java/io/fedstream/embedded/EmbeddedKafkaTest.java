@@ -26,6 +26,7 @@ import java.util.Properties;
 import java.util.Random;
 import java.util.concurrent.ExecutionException;
 import java.util.stream.Collectors;
+import org.apache.kafka.clients.CommonClientConfigs;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.NewTopic;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
@@ -292,6 +293,19 @@ class EmbeddedKafkaTest {
         // act / assert
         assertThatThrownBy(() -> builder.brokerProperty("listeners", "PLAINTEXT://:9092"))
                 .isInstanceOf(IllegalArgumentException.class);
+    }
+
+    @Test
+    void securityMethodsNeedABrokerBuiltWithScram() {
+        // act / assert
+        assertThat(kafka.clientProperties())
+                .containsOnlyKeys(CommonClientConfigs.BOOTSTRAP_SERVERS_CONFIG);
+        assertThatThrownBy(() -> kafka.clientProperties("user", "password"))
+                .isInstanceOf(IllegalStateException.class);
+        assertThatThrownBy(() -> kafka.upsertScramUser("user", "password"))
+                .isInstanceOf(IllegalStateException.class);
+        assertThatThrownBy(() -> kafka.createAcls(List.of()))
+                .isInstanceOf(IllegalStateException.class);
     }
 
     @Test

@@ -1,0 +1,256 @@
+package io.fedstream.security;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Objects;
+import java.util.Set;
+import org.apache.kafka.common.acl.AccessControlEntry;
+import org.apache.kafka.common.acl.AclBinding;
+import org.apache.kafka.common.acl.AclOperation;
+import org.apache.kafka.common.acl.AclPermissionType;
+import org.apache.kafka.common.resource.PatternType;
+import org.apache.kafka.common.resource.ResourcePattern;
+import org.apache.kafka.common.resource.ResourceType;
+
+/**
+ * The Kafka ACLs of FedStream's principals: what a site, the aggregation job and an operator may
+ * do, and by omission everything they may not. One place for these definitions, to create them with
+ * {@link org.apache.kafka.clients.admin.Admin#createAcls} (or {@code
+ * io.fedstream.embedded.EmbeddedKafka#createAcls}) and to mirror into Strimzi {@code KafkaUser}
+ * manifests ({@code spec.authorization.acls}: one entry per binding, same resource type, name,
+ * pattern type and operation).
+ *
+ * <p>The bindings assume a cluster that denies whatever no ACL allows ({@code
+ * allow.everyone.if.no.acl.found=false}, the default) and contain no DENY entries. All are ALLOW,
+ * from any host, for {@code User:<name>}. A {@code READ} or {@code WRITE} ACL also allows {@code
+ * DESCRIBE} of the same resource; the {@code DESCRIBE} ACLs are listed anyway so each manifest says
+ * plainly which topics a principal can see.
+ *
+ * <p>Not needed, and not granted, with Kafka 4.2:
+ *
+ * <ul>
+ *   <li>{@code IDEMPOTENT_WRITE} on the cluster, for the sites' idempotent producers: {@code
+ *       InitProducerId} without a transactional id is allowed to a principal holding {@code WRITE}
+ *       on any topic (KIP-679; the cluster ACL is only the older alternative).
+ *   <li>Any ACL for the transactions' partition bookkeeping under transaction protocol 2 (KIP-890):
+ *       the broker registers partitions with the transaction coordinator itself, as the broker
+ *       principal; clients need only {@code WRITE} on their transactional id and the topic.
+ *   <li>{@code TWO_PHASE_COMMIT} on transactional ids (KIP-939): only for producers with {@code
+ *       transaction.two.phase.commit.enable=true}, which the job does not set.
+ *   <li>A consumer group for sites or operators: they assign partitions themselves and never commit
+ *       offsets.
+ * </ul>
+ */
+public final class FederationAcls {
+
+    /** The aggregation job's default consumer group ({@code fedstream.kafka.group-id}). */
+    public static final String AGGREGATOR_GROUP = "fedstream-aggregator";
+
+    /**
+     * The aggregation job's default transactional id prefix ({@code
+     * fedstream.kafka.transactional-id-prefix}). Its sinks use {@code <prefix>-global-…} and {@code
+     * <prefix>-rejected-…} (Flink appends subtask and checkpoint numbers), all covered by one
+     * PREFIXED ACL.
+     */
+    public static final String AGGREGATOR_TRANSACTIONAL_ID_PREFIX = "fedstream-aggregator";
+
+    private static final String ANY_HOST = "*";
+
+    private FederationAcls() {}
+
+    /**
+     * FedStream's topic names (the defaults are {@code io.fedstream.schemas.Topics}; each can be
+     * overridden in the job's and the workers' configuration).
+     */
+    public record Topics(String adapterUpdates, String globalModels, String rejectedUpdates) {
+
+        /** {@code adapter-updates}, {@code global-models}, {@code rejected-updates}. */
+        public static final Topics DEFAULT =
+                new Topics("adapter-updates", "global-models", "rejected-updates");
+
+        public Topics {
+            requireName(adapterUpdates, "adapterUpdates");
+            requireName(globalModels, "globalModels");
+            requireName(rejectedUpdates, "rejectedUpdates");
+            if (Set.of(adapterUpdates, globalModels, rejectedUpdates).size() != 3) {
+                throw new IllegalArgumentException(
+                        "The three topics must differ: "
+                                + List.of(adapterUpdates, globalModels, rejectedUpdates));
+            }
+        }
+    }
+
+    /** {@code User:<user>}, the principal of a SASL (SCRAM or PLAIN) user. */
+    public static String principal(String user) {
+        return "User:" + requireName(user, "user");
+    }
+
+    /**
+     * What a site (a client worker) may do: publish its updates and read the global models.
+     *
+     * <table>
+     *   <caption>Site ACLs</caption>
+     *   <tr><th>resource</th><th>operation</th><th>purpose</th></tr>
+     *   <tr><td>topic {@code adapterUpdates}</td><td>WRITE</td>
+     *       <td>produce its updates; also what lets its idempotent producer get a producer id</td></tr>
+     *   <tr><td>topic {@code adapterUpdates}</td><td>DESCRIBE</td>
+     *       <td>metadata (partitions, leaders) for producing</td></tr>
+     *   <tr><td>topic {@code globalModels}</td><td>READ</td>
+     *       <td>fetch the global models (read_committed)</td></tr>
+     *   <tr><td>topic {@code globalModels}</td><td>DESCRIBE</td>
+     *       <td>{@code partitionsFor}, and the offset lookups of {@code seekToBeginning} and
+     *       {@code endOffsets}</td></tr>
+     * </table>
+     *
+     * <p>So a site can neither read {@code adapterUpdates} (other sites' updates), nor write {@code
+     * globalModels}, nor see {@code rejectedUpdates}, nor use any consumer group or transactional
+     * id, nor create, delete or configure anything.
+     */
+    public static List<AclBinding> forSite(String siteUser, Topics topics) {
+        Objects.requireNonNull(topics, "topics");
+        String principal = principal(siteUser);
+        List<AclBinding> acls = new ArrayList<>();
+        acls.add(topic(topics.adapterUpdates(), principal, AclOperation.WRITE));
+        acls.add(topic(topics.adapterUpdates(), principal, AclOperation.DESCRIBE));
+        acls.add(topic(topics.globalModels(), principal, AclOperation.READ));
+        acls.add(topic(topics.globalModels(), principal, AclOperation.DESCRIBE));
+        return List.copyOf(acls);
+    }
+
+    /**
+     * {@link #forAggregationJob(String, Topics, String, String)} with the default group and prefix.
+     */
+    public static List<AclBinding> forAggregationJob(String jobUser, Topics topics) {
+        return forAggregationJob(
+                jobUser, topics, AGGREGATOR_GROUP, AGGREGATOR_TRANSACTIONAL_ID_PREFIX);
+    }
+
+    /**
+     * What the aggregation job may do: consume all updates with its group, write global models and
+     * dead letters in transactions, and read the global models back.
+     *
+     * <table>
+     *   <caption>Aggregation job ACLs</caption>
+     *   <tr><th>resource</th><th>operation</th><th>purpose</th></tr>
+     *   <tr><td>topic {@code adapterUpdates}</td><td>READ</td>
+     *       <td>the updates source (KafkaSource) fetches every site's updates</td></tr>
+     *   <tr><td>topic {@code adapterUpdates}</td><td>DESCRIBE</td>
+     *       <td>partition discovery and offset lookups of the source's enumerator</td></tr>
+     *   <tr><td>group {@code consumerGroup} (literal)</td><td>READ</td>
+     *       <td>fetch the committed offsets at a stateless start, commit offsets on
+     *       checkpoints</td></tr>
+     *   <tr><td>topic {@code globalModels}</td><td>WRITE</td>
+     *       <td>the exactly-once global models sink</td></tr>
+     *   <tr><td>topic {@code globalModels}</td><td>READ</td>
+     *       <td>find each federation's newest version at start (no group)</td></tr>
+     *   <tr><td>topic {@code globalModels}</td><td>DESCRIBE</td><td>metadata</td></tr>
+     *   <tr><td>topic {@code rejectedUpdates}</td><td>WRITE</td>
+     *       <td>the exactly-once dead-letter sink</td></tr>
+     *   <tr><td>topic {@code rejectedUpdates}</td><td>DESCRIBE</td><td>metadata</td></tr>
+     *   <tr><td>transactional id {@code transactionalIdPrefix} (prefixed)</td><td>WRITE</td>
+     *       <td>initialize, use, commit and abort the sinks' transactions (InitProducerId,
+     *       Produce, EndTxn)</td></tr>
+     *   <tr><td>transactional id {@code transactionalIdPrefix} (prefixed)</td><td>DESCRIBE</td>
+     *       <td>find the transaction coordinator; list the job's own transactions when Flink
+     *       aborts lingering ones</td></tr>
+     * </table>
+     *
+     * <p>The job cannot write {@code adapterUpdates}, read {@code rejectedUpdates}, use other
+     * groups or transactional ids, or administer anything.
+     */
+    public static List<AclBinding> forAggregationJob(
+            String jobUser, Topics topics, String consumerGroup, String transactionalIdPrefix) {
+        Objects.requireNonNull(topics, "topics");
+        requireName(consumerGroup, "consumerGroup");
+        requireName(transactionalIdPrefix, "transactionalIdPrefix");
+        String principal = principal(jobUser);
+        List<AclBinding> acls = new ArrayList<>();
+        acls.add(topic(topics.adapterUpdates(), principal, AclOperation.READ));
+        acls.add(topic(topics.adapterUpdates(), principal, AclOperation.DESCRIBE));
+        acls.add(
+                binding(
+                        ResourceType.GROUP,
+                        consumerGroup,
+                        PatternType.LITERAL,
+                        principal,
+                        AclOperation.READ));
+        acls.add(topic(topics.globalModels(), principal, AclOperation.WRITE));
+        acls.add(topic(topics.globalModels(), principal, AclOperation.READ));
+        acls.add(topic(topics.globalModels(), principal, AclOperation.DESCRIBE));
+        acls.add(topic(topics.rejectedUpdates(), principal, AclOperation.WRITE));
+        acls.add(topic(topics.rejectedUpdates(), principal, AclOperation.DESCRIBE));
+        acls.add(
+                binding(
+                        ResourceType.TRANSACTIONAL_ID,
+                        transactionalIdPrefix,
+                        PatternType.PREFIXED,
+                        principal,
+                        AclOperation.WRITE));
+        acls.add(
+                binding(
+                        ResourceType.TRANSACTIONAL_ID,
+                        transactionalIdPrefix,
+                        PatternType.PREFIXED,
+                        principal,
+                        AclOperation.DESCRIBE));
+        return List.copyOf(acls);
+    }
+
+    /**
+     * What an operator may do: read everything, write nothing. Covers the dead letters and {@code
+     * ./fedstream audit} (which reads {@code globalModels} and {@code adapterUpdates} from the
+     * beginning).
+     *
+     * <table>
+     *   <caption>Operator ACLs</caption>
+     *   <tr><th>resource</th><th>operation</th><th>purpose</th></tr>
+     *   <tr><td>topic {@code rejectedUpdates}</td><td>READ, DESCRIBE</td>
+     *       <td>inspect the dead letters</td></tr>
+     *   <tr><td>topic {@code globalModels}</td><td>READ, DESCRIBE</td>
+     *       <td>audit: every published version</td></tr>
+     *   <tr><td>topic {@code adapterUpdates}</td><td>READ, DESCRIBE</td>
+     *       <td>audit: the updates behind each version</td></tr>
+     * </table>
+     *
+     * <p>No consumer group: use tools that assign partitions ({@code kafka-console-consumer
+     * --partition 0 --offset earliest}), or add a READ ACL for a group of your own.
+     */
+    public static List<AclBinding> forOperator(String operatorUser, Topics topics) {
+        Objects.requireNonNull(topics, "topics");
+        String principal = principal(operatorUser);
+        List<AclBinding> acls = new ArrayList<>();
+        for (String topic :
+                List.of(topics.rejectedUpdates(), topics.globalModels(), topics.adapterUpdates())) {
+            acls.add(topic(topic, principal, AclOperation.READ));
+            acls.add(topic(topic, principal, AclOperation.DESCRIBE));
+        }
+        return List.copyOf(acls);
+    }
+
+    private static AclBinding topic(String name, String principal, AclOperation operation) {
+        return binding(ResourceType.TOPIC, name, PatternType.LITERAL, principal, operation);
+    }
+
+    private static AclBinding binding(
+            ResourceType type,
+            String name,
+            PatternType patternType,
+            String principal,
+            AclOperation operation) {
+        return new AclBinding(
+                new ResourcePattern(type, name, patternType),
+                new AccessControlEntry(principal, ANY_HOST, operation, AclPermissionType.ALLOW));
+    }
+
+    private static String requireName(String value, String what) {
+        Objects.requireNonNull(value, what);
+        if (value.isBlank()) {
+            throw new IllegalArgumentException(what + " is blank");
+        }
+        if (value.equals("*")) {
+            // As a literal resource name or principal, "*" means "every".
+            throw new IllegalArgumentException(what + " is the wildcard *");
+        }
+        return value;
+    }
+}
