@@ -38,9 +38,15 @@ final class AuditCommand implements Callable<Integer> {
             description = "(default ${DEFAULT-VALUE})")
     String globalModelsTopic;
 
+    @Option(
+            names = "--kafka-config",
+            description =
+                    "Java properties file of extra Kafka client settings (SASL/SSL), see docs/operations.md.")
+    java.nio.file.Path kafkaConfig;
+
     @Override
-    public Integer call() {
-        Properties client = new Properties();
+    public Integer call() throws java.io.IOException {
+        Properties client = loadProperties(kafkaConfig);
         client.put("bootstrap.servers", bootstrap);
         KafkaAudit.Result result =
                 KafkaAudit.run(client, updatesTopic, globalModelsTopic, federation);
@@ -58,5 +64,15 @@ final class AuditCommand implements Callable<Integer> {
                         ? "every version verified"
                         : result.versionsRead() == 0 ? "no versions found" : "AUDIT FAILED");
         return result.ok() ? 0 : 1;
+    }
+
+    static java.util.Properties loadProperties(java.nio.file.Path file) throws java.io.IOException {
+        java.util.Properties p = new java.util.Properties();
+        if (file != null) {
+            try (var in = java.nio.file.Files.newBufferedReader(file)) {
+                p.load(in);
+            }
+        }
+        return p;
     }
 }

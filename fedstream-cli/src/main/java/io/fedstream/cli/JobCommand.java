@@ -35,6 +35,12 @@ final class JobCommand implements Callable<Integer> {
     String federations;
 
     @Option(
+            names = "--kafka-config",
+            description =
+                    "Java properties file of extra Kafka client settings (SASL/SSL), see docs/operations.md.")
+    java.nio.file.Path kafkaConfig;
+
+    @Option(
             names = "--site-keys",
             description =
                     "Registry of the sites' public keys (./fedstream keygen); updates must be signed.")
@@ -70,6 +76,9 @@ final class JobCommand implements Callable<Integer> {
         conf.set(RestOptions.PORT, uiPort);
         if (siteKeys != null) {
             conf.set(FedStreamOptions.SITE_KEYS_FILE, siteKeys);
+        }
+        if (kafkaConfig != null) {
+            conf.set(FedStreamOptions.CLIENT_PROPERTIES_FILE, kafkaConfig.toString());
         }
         StreamExecutionEnvironment env =
                 StreamExecutionEnvironment.createLocalEnvironmentWithWebUI(conf);

@@ -69,6 +69,12 @@ final class WorkerCommand implements Callable<Integer> {
     int maxUpdates;
 
     @Option(
+            names = "--kafka-config",
+            description =
+                    "Java properties file of extra Kafka client settings (SASL/SSL), see docs/operations.md.")
+    java.nio.file.Path kafkaConfig;
+
+    @Option(
             names = "--signing-key",
             description =
                     "File with the site's private key (./fedstream keygen); updates are signed with it.")
@@ -90,6 +96,7 @@ final class WorkerCommand implements Callable<Integer> {
                 WorkerConfig.defaults(bootstrap, federation, id)
                         .withPause(pause)
                         .withMaxUpdates(maxUpdates);
+        config.clientProperties().putAll(AuditCommand.loadProperties(kafkaConfig));
         if (signingKey != null) {
             if (keyId == null) {
                 throw new IllegalArgumentException("--signing-key needs --key-id");

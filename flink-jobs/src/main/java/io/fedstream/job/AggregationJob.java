@@ -56,8 +56,10 @@ public final class AggregationJob {
         public static Io kafka(ReadableConfig conf) {
             String bootstrap = conf.get(BOOTSTRAP_SERVERS);
             String maxRecord = Long.toString(conf.get(MAX_RECORD_SIZE).getBytes());
+            Properties client = clientProperties(conf);
             KafkaSource<RawRecord> source =
                     KafkaSource.<RawRecord>builder()
+                            .setProperties(client)
                             .setBootstrapServers(bootstrap)
                             .setTopics(conf.get(UPDATES_TOPIC))
                             .setGroupId(conf.get(CONSUMER_GROUP))
@@ -71,6 +73,7 @@ public final class AggregationJob {
                             .setProperty("commit.offsets.on.checkpoint", "true")
                             .build();
             Properties lookupProps = new Properties();
+            lookupProps.putAll(client);
             lookupProps.put("bootstrap.servers", bootstrap);
             lookupProps.put("max.partition.fetch.bytes", maxRecord);
             lookupProps.put("fetch.max.bytes", maxRecord);
@@ -84,6 +87,7 @@ public final class AggregationJob {
         private static KafkaSink<OutRecord> exactlyOnceSink(
                 ReadableConfig conf, String topic, String idSuffix) {
             return KafkaSink.<OutRecord>builder()
+                    .setKafkaProducerConfig(clientProperties(conf))
                     .setBootstrapServers(conf.get(BOOTSTRAP_SERVERS))
                     .setRecordSerializer(new OutRecordSerializer(topic))
                     .setDeliveryGuarantee(DeliveryGuarantee.EXACTLY_ONCE)
@@ -95,6 +99,30 @@ public final class AggregationJob {
                             "max.request.size", Long.toString(conf.get(MAX_RECORD_SIZE).getBytes()))
                     .build();
         }
+    }
+
+    /**
+     * The extra Kafka client properties of {@link FedStreamOptions#CLIENT_PROPERTIES_FILE}
+     * (security settings), empty if none. The job's own settings (isolation level, transactions,
+     * record sizes) are applied after them and win.
+     */
+    public static Properties clientProperties(ReadableConfig conf) {
+        Properties p = new Properties();
+        conf.getOptional(CLIENT_PROPERTIES_FILE)
+                .ifPresent(
+                        f -> {
+                            try (var in = java.nio.file.Files.newBufferedReader(Path.of(f))) {
+                                p.load(in);
+                            } catch (java.io.IOException e) {
+                                throw new IllegalArgumentException(
+                                        "cannot read Kafka client properties from "
+                                                + f
+                                                + ": "
+                                                + e.getMessage(),
+                                        e);
+                            }
+                        });
+        return p;
     }
 
     /** The round policy the configuration describes. */

@@ -30,6 +30,15 @@ public final class FedStreamOptions {
                     .defaultValue("localhost:9092")
                     .withDescription("Kafka bootstrap servers of the federation's cluster.");
 
+    public static final ConfigOption<String> CLIENT_PROPERTIES_FILE =
+            key("fedstream.kafka.client-properties-file")
+                    .stringType()
+                    .noDefaultValue()
+                    .withDescription(
+                            "A Java properties file of extra Kafka client settings for the source, the"
+                                    + " sinks and the version lookup: security.protocol, sasl.mechanism,"
+                                    + " sasl.jaas.config, ssl.* (see docs/operations.md).");
+
     public static final ConfigOption<String> UPDATES_TOPIC =
             key("fedstream.topic.updates")
                     .stringType()
