@@ -15,6 +15,14 @@ public final class DjlRuntime {
     public static final String NUM_THREADS = "ai.djl.pytorch.num_threads";
     public static final String NUM_INTEROP_THREADS = "ai.djl.pytorch.num_interop_threads";
 
+    /**
+     * DJL allows one gradient collector per JVM: every training step (forward, backward, optimizer
+     * update) of every model in this process holds this lock, so trainers of different models can
+     * share a JVM (e.g. several sites in {@code ./fedstream local}).
+     */
+    public static final java.util.concurrent.locks.ReentrantLock GRADIENT_LOCK =
+            new java.util.concurrent.locks.ReentrantLock();
+
     private DjlRuntime() {}
 
     /** Sets the engine defaults (if unset); effective only before the engine first starts. */

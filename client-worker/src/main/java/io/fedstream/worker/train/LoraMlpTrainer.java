@@ -14,7 +14,6 @@ import io.fedstream.worker.SiteTrainer;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.SplittableRandom;
-import java.util.concurrent.locks.ReentrantLock;
 
 /**
  * Real local training of a site's {@link LoraMlp} adapter with DJL on the PyTorch engine.
@@ -43,7 +42,6 @@ public final class LoraMlpTrainer implements SiteTrainer {
     public static final String DELTA_NORM = "delta_norm";
 
     // DJL's PtGradientCollector refuses a second collector anywhere in the JVM.
-    private static final ReentrantLock GRADIENT_LOCK = new ReentrantLock();
 
     private final LoraMlpConfig config;
     private final Examples train;
@@ -157,7 +155,7 @@ public final class LoraMlpTrainer implements SiteTrainer {
                 y[i] = labels[i];
             }
             NDArray target = OwnedArrays.create(batch, y, new Shape(y.length));
-            GRADIENT_LOCK.lock();
+            DjlRuntime.GRADIENT_LOCK.lock();
             try {
                 try (GradientCollector collector = trainer.newGradientCollector()) {
                     NDList logits = trainer.forward(new NDList(x));
@@ -166,7 +164,7 @@ public final class LoraMlpTrainer implements SiteTrainer {
                 }
                 trainer.step();
             } finally {
-                GRADIENT_LOCK.unlock();
+                DjlRuntime.GRADIENT_LOCK.unlock();
             }
         }
     }

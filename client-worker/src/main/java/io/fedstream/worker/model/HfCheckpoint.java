@@ -1,0 +1,96 @@
+package io.fedstream.worker.model;
+
+import ai.djl.huggingface.tokenizers.HuggingFaceTokenizer;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.FileNotFoundException;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * A local Hugging Face BERT checkpoint directory: {@code config.json}, the weights in {@code
+ * model.safetensors} (or shards listed in {@code model.safetensors.index.json}) and optionally
+ * {@code tokenizer.json}. Read from disk only; nothing is downloaded.
+ */
+public record HfCheckpoint(Path directory, BertConfig config, BertWeights weights) {
+    public static final String CONFIG = "config.json";
+    public static final String WEIGHTS = "model.safetensors";
+    public static final String WEIGHTS_INDEX = "model.safetensors.index.json";
+    public static final String TOKENIZER = "tokenizer.json";
+
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    public HfCheckpoint {
+        weights.validate(config);
+    }
+
+    /** Loads {@code directory}; the weights are checked against the configuration. */
+    public static HfCheckpoint load(Path directory) throws IOException {
+        Path configFile = directory.resolve(CONFIG);
+        if (!Files.isRegularFile(configFile)) {
+            throw new FileNotFoundException(configFile + " does not exist");
+        }
+        BertConfig config = BertConfig.fromHfJson(Files.readString(configFile));
+        Map<String, FloatTensor> tensors = new LinkedHashMap<>();
+        Path single = directory.resolve(WEIGHTS);
+        Path index = directory.resolve(WEIGHTS_INDEX);
+        if (Files.isRegularFile(single)) {
+            tensors.putAll(SafeTensors.read(single));
+        } else if (Files.isRegularFile(index)) {
+            JsonNode map = JSON.readTree(index.toFile()).path("weight_map");
+            Set<String> shards = new LinkedHashSet<>();
+            for (Iterator<JsonNode> it = map.elements(); it.hasNext(); ) {
+                shards.add(it.next().asText());
+            }
+            for (String shard : shards) {
+                Path file = directory.resolve(shard).normalize();
+                if (!file.startsWith(directory.normalize())) {
+                    throw new IOException("shard " + shard + " lies outside " + directory);
+                }
+                tensors.putAll(SafeTensors.read(file));
+            }
+        } else {
+            throw new FileNotFoundException(
+                    directory
+                            + " has neither "
+                            + WEIGHTS
+                            + " nor "
+                            + WEIGHTS_INDEX
+                            + " (only safetensors checkpoints are supported)");
+        }
+        return new HfCheckpoint(directory, config, BertWeights.of(tensors));
+    }
+
+    /**
+     * Writes {@code config.json} and {@code model.safetensors} (the encoder tensors only) into
+     * {@code directory}, which must exist.
+     */
+    public static void write(
+            Path directory, BertConfig config, BertWeights weights, SafeTensors.DType dtype)
+            throws IOException {
+        Files.writeString(directory.resolve(CONFIG), config.toHfJson());
+        SafeTensors.write(
+                directory.resolve(WEIGHTS),
+                weights.encoderTensors(config),
+                dtype,
+                Map.of("format", "pt"));
+    }
+
+    public boolean hasTokenizer() {
+        return Files.isRegularFile(directory.resolve(TOKENIZER));
+    }
+
+    /** The checkpoint's tokenizer, truncating to {@code maxLength} tokens, not padding. */
+    public HuggingFaceTokenizer tokenizer(int maxLength) throws IOException {
+        try (InputStream in = Files.newInputStream(directory.resolve(TOKENIZER))) {
+            return TokenBatch.tokenizer(in, maxLength);
+        }
+    }
+}
