@@ -116,6 +116,22 @@ class ExactlyOnceIT {
         assertThat(out).containsExactlyElementsOf(reference);
     }
 
+    @Test
+    void twoCrashesInOneRunChangeNothing(@InjectMiniCluster MiniCluster cluster) throws Exception {
+        Scenario s = new Scenario();
+        JobClient job = s.start(2, null);
+        for (int after : new int[] {3, 9}) {
+            s.awaitVersions(after);
+            cluster.terminateTaskManager(liveTaskManager).get();
+            cluster.startTaskManager();
+            liveTaskManager++;
+        }
+        List<String> out = s.finish(job, cluster);
+
+        assertThat(lastRunFailed).isTrue();
+        assertThat(out).containsExactlyElementsOf(reference);
+    }
+
     @ParameterizedTest(name = "stop with savepoint after {0} versions, restore at parallelism {1}")
     @org.junit.jupiter.params.provider.CsvSource({"4, 1", "8, 3"})
     void restoringASavepointAtAnotherParallelismChangesNothing(int after, int parallelism)
