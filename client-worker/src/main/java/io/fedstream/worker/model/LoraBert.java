@@ -253,7 +253,8 @@ public final class LoraBert implements AutoCloseable {
             }
             DefaultTrainingConfig config =
                     new DefaultTrainingConfig(Loss.softmaxCrossEntropyLoss())
-                            .optOptimizer(new ScopedAdam(learningRate, scope))
+                            .optOptimizer(
+                                    new io.fedstream.worker.train.RoundAdam(learningRate, scope))
                             .optDevices(new Device[] {Device.cpu()});
             trainer = model.newTrainer(config);
         }

@@ -8,15 +8,15 @@ import java.util.HashMap;
 import java.util.Map;
 
 /**
- * Adam (Kingma and Ba, 2015) for one local round, with its moment estimates in a manager the caller
- * owns and closes at the end of the round. It uses the same fused update kernel and bias correction
- * as DJL's {@code Adam}.
+ * Adam (Kingma and Ba, 2015) for one local round (or any training scope), with its moment estimates
+ * in a manager the caller owns and closes at the end of the round. It uses the same fused update
+ * kernel and bias correction as DJL's {@code Adam}.
  *
  * <p>Why not DJL's {@code Adam}: it detaches its state arrays from every manager, so nothing ever
  * closes them; a fresh optimizer per round (standard local training in federated averaging) would
  * leak two native arrays per trainable tensor per round in a worker that runs indefinitely.
  */
-final class RoundAdam extends Optimizer {
+public final class RoundAdam extends Optimizer {
     private static final float BETA1 = 0.9f;
     private static final float BETA2 = 0.999f;
     private static final float EPSILON = 1e-8f;
@@ -25,7 +25,7 @@ final class RoundAdam extends Optimizer {
     private final NDManager stateManager;
     private final Map<String, NDArray[]> moments = new HashMap<>();
 
-    RoundAdam(float learningRate, NDManager stateManager) {
+    public RoundAdam(float learningRate, NDManager stateManager) {
         super(new Builder());
         if (!(learningRate > 0) || Float.isInfinite(learningRate)) {
             throw new IllegalArgumentException("learning rate must be positive: " + learningRate);
