@@ -60,6 +60,7 @@ public final class Worker implements Runnable, AutoCloseable {
     private final CountDownLatch stopped = new CountDownLatch(1);
     private volatile boolean running = true;
     private volatile boolean started;
+    private volatile boolean caughtUp;
     private volatile Throwable failure;
     private volatile KafkaConsumer<byte[], byte[]> consumer;
     private int published;
@@ -119,6 +120,8 @@ public final class Worker implements Runnable, AutoCloseable {
         c.assign(partitions);
         c.seekToBeginning(partitions);
         Map<TopicPartition, Long> catchUp = new HashMap<>(c.endOffsets(partitions));
+        catchUp.values().removeIf(end -> end == 0L);
+        caughtUp = catchUp.isEmpty();
 
         GlobalModel latest = null;
         long lastBase = -1;
@@ -140,7 +143,11 @@ public final class Worker implements Runnable, AutoCloseable {
             }
             if (!catchUp.isEmpty()) {
                 catchUp.entrySet().removeIf(e -> c.position(e.getKey()) >= e.getValue());
-                continue; // train from the newest version, not from an old one on the way
+                if (!catchUp.isEmpty()) {
+                    continue; // train from the newest version, not from an old one on the way
+                }
+                caughtUp = true;
+                continue;
             }
             if (latest == null) {
                 continue;
@@ -287,6 +294,15 @@ public final class Worker implements Runnable, AutoCloseable {
     /** Number of updates published so far. */
     public int published() {
         return published;
+    }
+
+    /**
+     * Whether the worker serves: it has read {@code global-models} up to the end offsets it found
+     * at start (so it knows the newest global version, if there is one), and its loop is still
+     * running without a failure.
+     */
+    public boolean ready() {
+        return caughtUp && running && failure == null && stopped.getCount() > 0;
     }
 
     /** The fatal error that stopped the worker, or null. */

@@ -136,12 +136,16 @@ class WorkerIT {
         // again
         try (LoraMlpTrainer t = trainer();
                 Worker w = new Worker(config, t, listener, 1)) {
+            assertThat(w.ready()).as("not ready before it has read global-models").isFalse();
             Thread thread = new Thread(w);
             thread.start();
             assertThat(updates(1)).hasSize(1);
+            assertThat(w.ready()).as("ready once caught up with global-models").isTrue();
             publish("fed", spec, 2, v0);
             assertThat(updates(2)).hasSize(2);
             Thread.sleep(500); // no new version: the worker must not train again
+            w.close();
+            assertThat(w.ready()).as("not ready once stopped").isFalse();
         }
         try (LoraMlpTrainer t = trainer();
                 Worker again = new Worker(config.withMaxUpdates(1), t, WorkerListener.NONE, 1)) {

@@ -21,11 +21,13 @@ import picocli.CommandLine.Parameters;
         mixinStandardHelpOptions = true,
         description = {
             "Runs a benchmark and prints a table. Available: digest (the cost of hashing and signing"
-                    + " an update, against the JDK's digests)."
+                    + " an update, against the JDK's digests); aggregate (the accumulate kernel"
+                    + " against a same-run memory triad, JMH); python (streaming aggregation"
+                    + " against the NumPy approach of Python frameworks)."
         })
 final class BenchCommand implements Callable<Integer> {
 
-    @Parameters(index = "0", description = "Benchmark: digest.")
+    @Parameters(index = "0", description = "Benchmark: digest, aggregate or python.")
     String name;
 
     @Option(names = "--quick", description = "A short run for smoke checks.")
@@ -38,14 +40,28 @@ final class BenchCommand implements Callable<Integer> {
                     "Update size in MB (default ${DEFAULT-VALUE}: rank-8 LoRA on a 7B model's attention).")
     double mb;
 
+    @Option(
+            names = "--python",
+            description =
+                    "python bench: the interpreter (default: /usr/bin/python3 if it has numpy,"
+                            + " else python3 on the PATH).")
+    String python;
+
     @Override
     public Integer call() throws Exception {
-        if (!name.equals("digest")) {
-            System.err.println("unknown benchmark '" + name + "' (digest)");
-            return 2;
+        int floats = (int) (mb * 1e6 / 4);
+        switch (name) {
+            case "digest":
+                digest();
+                return 0;
+            case "aggregate":
+                return io.fedstream.cli.bench.AggregateBench.run(quick, floats);
+            case "python":
+                return io.fedstream.cli.bench.PythonBench.run(quick, floats, python);
+            default:
+                System.err.println("unknown benchmark '" + name + "' (digest, aggregate, python)");
+                return 2;
         }
-        digest();
-        return 0;
     }
 
     private void digest() throws Exception {

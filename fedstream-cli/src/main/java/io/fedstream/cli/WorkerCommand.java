@@ -1,6 +1,7 @@
 package io.fedstream.cli;
 
 import io.fedstream.schemas.avro.GlobalModel;
+import io.fedstream.worker.HealthServer;
 import io.fedstream.worker.SiteTrainer;
 import io.fedstream.worker.Worker;
 import io.fedstream.worker.WorkerConfig;
@@ -85,6 +86,13 @@ final class WorkerCommand implements Callable<Integer> {
             description = "Registry id of the signing key (required with --signing-key).")
     String keyId;
 
+    @Option(
+            names = "--health-port",
+            description =
+                    "Serve /healthz (alive, loop not failed) and /readyz (has read the newest"
+                            + " global version) on this port, for Kubernetes probes; off by default.")
+    Integer healthPort;
+
     @Override
     public Integer call() throws Exception {
         if (siteIndex < 0 || siteIndex >= sites) {
@@ -121,7 +129,13 @@ final class WorkerCommand implements Callable<Integer> {
             Worker worker = new Worker(config, trainer, progress, seed);
             Thread hook = new Thread(worker::close);
             Runtime.getRuntime().addShutdownHook(hook);
-            worker.run();
+            try (HealthServer health =
+                    healthPort == null
+                            ? null
+                            : HealthServer.start(
+                                    healthPort, () -> worker.failure() == null, worker::ready)) {
+                worker.run();
+            }
             if (!Thread.currentThread().isInterrupted()) {
                 try {
                     Runtime.getRuntime().removeShutdownHook(hook);

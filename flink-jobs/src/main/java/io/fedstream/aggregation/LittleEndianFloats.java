@@ -35,21 +35,205 @@ public final class LittleEndianFloats {
                 : Float.intBitsToFloat(((short) I16.get(data, i << 1) & 0xFFFF) << 16);
     }
 
-    /** acc[i] += w · x[i] for every element; {@code acc.length} elements are read. */
+    /**
+     * acc[i] += w · x[i] for every element; {@code acc.length} elements are read. Uses the Vector
+     * API kernel ({@link VectorAccumulate}) when the JVM was started with {@code --add-modules
+     * jdk.incubator.vector} and {@code -Dfedstream.simd=false} is not set, else the scalar loop.
+     * Both compute {@code acc[i] + w * (double) x[i]} per element, rounded twice (no FMA), so the
+     * result is the same bit for bit.
+     */
     public static void accumulate(double[] acc, byte[] x, Kind kind, double w) {
-        int n = acc.length;
-        if (x.length != n * kind.bytes) {
-            throw new IllegalArgumentException(
-                    "tensor has " + x.length + " bytes, expected " + n * kind.bytes);
+        checkSize(acc, x, kind);
+        accumulate(acc, x, kind, w, 0, acc.length);
+    }
+
+    /** acc[i] += w · x[i] for i in [from, to) (e.g. one thread's part of a tensor). */
+    public static void accumulate(double[] acc, byte[] x, Kind kind, double w, int from, int to) {
+        checkRange(acc, x, kind, from, to);
+        if (VECTOR != null) {
+            VECTOR.accumulate(acc, x, kind == Kind.FLOAT32, w, from, to);
+        } else {
+            scalar(acc, x, kind, w, from, to);
         }
+    }
+
+    /**
+     * acc[i] += w[0]·xs[0][i], then += w[1]·xs[1][i], … for i in [from, to): the same additions in
+     * the same order per element as calling {@link #accumulate} once per update, so the same bits,
+     * but each sum is read and written once for the whole batch instead of once per update (the
+     * float64 sums are 4/5 of the memory traffic of one float32 update).
+     */
+    public static void accumulateAll(
+            double[] acc, byte[][] xs, Kind kind, double[] w, int from, int to) {
+        if (xs.length != w.length) {
+            throw new IllegalArgumentException(xs.length + " updates but " + w.length + " weights");
+        }
+        for (byte[] x : xs) {
+            checkRange(acc, x, kind, from, to);
+        }
+        if (VECTOR != null) {
+            VECTOR.accumulateAll(acc, xs, kind == Kind.FLOAT32, w, from, to);
+        } else {
+            scalarAll(acc, xs, kind, w, from, to);
+        }
+    }
+
+    /** {@link #accumulateAll} with the scalar loop alone. */
+    public static void accumulateAllScalar(
+            double[] acc, byte[][] xs, Kind kind, double[] w, int from, int to) {
+        if (xs.length != w.length) {
+            throw new IllegalArgumentException(xs.length + " updates but " + w.length + " weights");
+        }
+        for (byte[] x : xs) {
+            checkRange(acc, x, kind, from, to);
+        }
+        scalarAll(acc, xs, kind, w, from, to);
+    }
+
+    /** {@link #accumulateAll} with the Vector API kernel alone. */
+    public static void accumulateAllVector(
+            double[] acc, byte[][] xs, Kind kind, double[] w, int from, int to) {
+        Kernel k = VECTOR_IF_LOADED;
+        if (k == null) {
+            throw new UnsupportedOperationException(
+                    "jdk.incubator.vector is not loaded (java --add-modules jdk.incubator.vector)");
+        }
+        if (xs.length != w.length) {
+            throw new IllegalArgumentException(xs.length + " updates but " + w.length + " weights");
+        }
+        for (byte[] x : xs) {
+            checkRange(acc, x, kind, from, to);
+        }
+        k.accumulateAll(acc, xs, kind == Kind.FLOAT32, w, from, to);
+    }
+
+    /** Elements per block of the scalar batch loop: 32 KiB of sums, which stay in L1/L2. */
+    private static final int BLOCK = 4096;
+
+    /**
+     * Scalar {@link #accumulateAll}: block by block, each update in order over the block, so each
+     * block of sums comes from memory once per batch and the inner loop is the plain scalar one.
+     */
+    static void scalarAll(double[] acc, byte[][] xs, Kind kind, double[] w, int from, int to) {
+        for (int b = from; b < to; b += BLOCK) {
+            int e = Math.min(to, b + BLOCK);
+            for (int u = 0; u < xs.length; u++) {
+                scalar(acc, xs[u], kind, w[u], b, e);
+            }
+        }
+    }
+
+    /** The scalar loop alone, whatever is available (the reference, and for benchmarks). */
+    public static void accumulateScalar(
+            double[] acc, byte[] x, Kind kind, double w, int from, int to) {
+        checkRange(acc, x, kind, from, to);
+        scalar(acc, x, kind, w, from, to);
+    }
+
+    /**
+     * The Vector API kernel alone.
+     *
+     * @throws UnsupportedOperationException if the incubator module is not loaded
+     */
+    public static void accumulateVector(
+            double[] acc, byte[] x, Kind kind, double w, int from, int to) {
+        Kernel k = VECTOR_IF_LOADED;
+        if (k == null) {
+            throw new UnsupportedOperationException(
+                    "jdk.incubator.vector is not loaded (java --add-modules jdk.incubator.vector)");
+        }
+        checkRange(acc, x, kind, from, to);
+        k.accumulate(acc, x, kind == Kind.FLOAT32, w, from, to);
+    }
+
+    /**
+     * Which kernel {@link #accumulate} uses: "vector (…)" with the lane count, or "scalar" with the
+     * reason.
+     */
+    public static String kernel() {
+        return KERNEL_DESCRIPTION;
+    }
+
+    private static void scalar(double[] acc, byte[] x, Kind kind, double w, int from, int to) {
         if (kind == Kind.FLOAT32) {
-            for (int i = 0; i < n; i++) {
+            for (int i = from; i < to; i++) {
                 acc[i] += w * (float) F32.get(x, i << 2);
             }
         } else {
-            for (int i = 0; i < n; i++) {
+            for (int i = from; i < to; i++) {
                 acc[i] += w * Float.intBitsToFloat(((short) I16.get(x, i << 1) & 0xFFFF) << 16);
             }
+        }
+    }
+
+    private static void checkSize(double[] acc, byte[] x, Kind kind) {
+        if (x.length != acc.length * kind.bytes) {
+            throw new IllegalArgumentException(
+                    "tensor has " + x.length + " bytes, expected " + acc.length * kind.bytes);
+        }
+    }
+
+    private static void checkRange(double[] acc, byte[] x, Kind kind, int from, int to) {
+        if (from < 0 || to < from || to > acc.length || (long) to * kind.bytes > x.length) {
+            throw new IndexOutOfBoundsException(
+                    "range ["
+                            + from
+                            + ", "
+                            + to
+                            + ") outside "
+                            + acc.length
+                            + " sums / "
+                            + x.length
+                            + " bytes");
+        }
+    }
+
+    /** An accumulate kernel over [from, to); implemented by {@link VectorAccumulate}. */
+    interface Kernel {
+        void accumulate(double[] acc, byte[] x, boolean float32, double w, int from, int to);
+
+        void accumulateAll(
+                double[] acc, byte[][] xs, boolean float32, double[] w, int from, int to);
+
+        String describe();
+    }
+
+    /** The vector kernel if the module is loaded (whatever fedstream.simd says), else null. */
+    private static final Kernel VECTOR_IF_LOADED;
+
+    /** The kernel {@link #accumulate} uses; null means the scalar loop. */
+    private static final Kernel VECTOR;
+
+    private static final String KERNEL_DESCRIPTION;
+
+    static {
+        Kernel loaded = null;
+        String why;
+        if (ModuleLayer.boot().findModule("jdk.incubator.vector").isEmpty()) {
+            why =
+                    "scalar (jdk.incubator.vector not loaded; java --add-modules jdk.incubator.vector)";
+        } else {
+            try {
+                // Loaded by name so that this class never links against the incubator module.
+                loaded =
+                        (Kernel)
+                                Class.forName("io.fedstream.aggregation.VectorAccumulate")
+                                        .getDeclaredConstructor()
+                                        .newInstance();
+                why = null;
+            } catch (ReflectiveOperationException | LinkageError e) {
+                why = "scalar (vector kernel failed to load: " + e + ")";
+            }
+        }
+        VECTOR_IF_LOADED = loaded;
+        boolean off = "false".equalsIgnoreCase(System.getProperty("fedstream.simd", "true"));
+        VECTOR = off ? null : loaded;
+        if (VECTOR != null) {
+            KERNEL_DESCRIPTION = VECTOR.describe();
+        } else if (why == null) {
+            KERNEL_DESCRIPTION = "scalar (-Dfedstream.simd=false)";
+        } else {
+            KERNEL_DESCRIPTION = why;
         }
     }
 

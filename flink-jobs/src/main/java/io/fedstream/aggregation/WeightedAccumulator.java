@@ -1,6 +1,7 @@
 package io.fedstream.aggregation;
 
 import java.util.Arrays;
+import java.util.List;
 
 /**
  * The running sum of one aggregation round: Σ wᵢ·Δᵢ per element in float64, and Σ wᵢ. Its size is
@@ -41,6 +42,49 @@ public final class WeightedAccumulator {
         }
         totalWeight += w;
         count++;
+    }
+
+    /**
+     * Adds the updates in order, the same as {@link #add} for each in turn (same bits), but reads
+     * and writes each float64 sum once for the whole batch: with B updates the memory traffic per
+     * element is B·4 + 16 bytes instead of B·20 (float32).
+     */
+    public void addAll(List<byte[][]> deltas, LittleEndianFloats.Kind[] kinds, double[] w) {
+        if (deltas.size() != w.length) {
+            throw new IllegalArgumentException(
+                    deltas.size() + " updates but " + w.length + " weights");
+        }
+        for (int u = 0; u < w.length; u++) {
+            if (!(w[u] > 0) || Double.isInfinite(w[u])) {
+                throw new IllegalArgumentException(
+                        "weight must be positive and finite, not " + w[u]);
+            }
+            if (deltas.get(u).length != sums.length) {
+                throw new IllegalArgumentException(
+                        "update has " + deltas.get(u).length + " tensors, expected " + sums.length);
+            }
+            for (int t = 0; t < sums.length; t++) {
+                // all checked before any sum changes
+                if (deltas.get(u)[t].length != sums[t].length * kinds[t].bytes) {
+                    throw new IllegalArgumentException(
+                            "tensor has "
+                                    + deltas.get(u)[t].length
+                                    + " bytes, expected "
+                                    + sums[t].length * kinds[t].bytes);
+                }
+            }
+        }
+        byte[][] xs = new byte[w.length][];
+        for (int t = 0; t < sums.length; t++) {
+            for (int u = 0; u < xs.length; u++) {
+                xs[u] = deltas.get(u)[t];
+            }
+            LittleEndianFloats.accumulateAll(sums[t], xs, kinds[t], w, 0, sums[t].length);
+        }
+        for (double wu : w) {
+            totalWeight += wu;
+            count++;
+        }
     }
 
     /**

@@ -28,6 +28,46 @@ class WeightedAccumulatorTest {
     }
 
     @Test
+    void addAllGivesTheSameBitsAsAddingOneAfterTheOther() {
+        java.util.SplittableRandom rnd = new java.util.SplittableRandom(3);
+        int[] sizes = {37, 5};
+        Kind[] kinds = {Kind.FLOAT32, Kind.FLOAT32};
+        java.util.List<byte[][]> deltas = new java.util.ArrayList<>();
+        double[] w = new double[5];
+        for (int u = 0; u < w.length; u++) {
+            float[] a = new float[sizes[0]];
+            float[] b = new float[sizes[1]];
+            for (int i = 0; i < a.length; i++) {
+                a[i] = (float) rnd.nextGaussian();
+            }
+            for (int i = 0; i < b.length; i++) {
+                b[i] = (float) rnd.nextGaussian();
+            }
+            deltas.add(
+                    new byte[][] {
+                        LittleEndianFloats.fromFloats(a), LittleEndianFloats.fromFloats(b)
+                    });
+            w[u] = 1 + rnd.nextInt(100) / 7.0;
+        }
+        WeightedAccumulator one = new WeightedAccumulator(sizes);
+        for (int u = 0; u < w.length; u++) {
+            one.add(deltas.get(u), kinds, w[u]);
+        }
+        WeightedAccumulator all = new WeightedAccumulator(sizes);
+        all.add(deltas.get(0), kinds, w[0]);
+        all.addAll(deltas.subList(1, 5), kinds, java.util.Arrays.copyOfRange(w, 1, 5));
+
+        assertThat(all.count()).isEqualTo(one.count());
+        assertThat(all.totalWeight()).isEqualTo(one.totalWeight());
+        for (int t = 0; t < sizes.length; t++) {
+            for (int i = 0; i < sizes[t]; i++) {
+                assertThat(Double.doubleToRawLongBits(all.sums()[t][i]))
+                        .isEqualTo(Double.doubleToRawLongBits(one.sums()[t][i]));
+            }
+        }
+    }
+
+    @Test
     void withEqualWeightsAndRateOneItIsPlainFedAvg() {
         WeightedAccumulator acc = new WeightedAccumulator(new int[] {2});
         acc.add(delta(2, -2), F32, 7);
