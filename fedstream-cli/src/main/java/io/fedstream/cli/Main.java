@@ -19,6 +19,7 @@ import picocli.CommandLine.Command;
             KeygenCommand.class,
             KafkaCommand.class,
             BenchCommand.class,
+            ExperimentCommand.class,
             CommandLine.HelpCommand.class
         })
 public final class Main implements Runnable {

@@ -1,0 +1,256 @@
+package io.fedstream.cli;
+
+import io.fedstream.worker.data.ByField;
+import io.fedstream.worker.data.InstructionExample;
+import io.fedstream.worker.data.MedQuad;
+import io.fedstream.worker.data.Partition;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+/** {@code ./fedstream experiment fedit}: experiments that write their own report. */
+@Command(
+        name = "experiment",
+        mixinStandardHelpOptions = true,
+        description = {
+            "Runs an experiment and writes a Markdown table, a CSV and a PNG chart to --out."
+                    + " Available: fedit (MedQuAD sites = NIH websites, question-type"
+                    + " classification with all-MiniLM-L6-v2 + LoRA: local-only vs synchronous"
+                    + " FedAvg vs asynchronous staleness-weighted vs centralised)."
+        })
+final class ExperimentCommand implements Callable<Integer> {
+
+    @Parameters(index = "0", description = "Experiment: fedit.")
+    String name;
+
+    @Option(
+            names = "--sites-cap",
+            defaultValue = "120",
+            description = "Training examples per site, at most (default ${DEFAULT-VALUE}).")
+    int sitesCap;
+
+    @Option(
+            names = "--test-per-site",
+            defaultValue = "40",
+            description =
+                    "Held-out examples per site, fixed by the seed (default ${DEFAULT-VALUE}).")
+    int testPerSite;
+
+    @Option(
+            names = "--rounds",
+            defaultValue = "5",
+            description = "Federated rounds (default ${DEFAULT-VALUE}).")
+    int rounds;
+
+    @Option(
+            names = "--local-epochs",
+            defaultValue = "2",
+            description = "Local epochs per round (default ${DEFAULT-VALUE}).")
+    int localEpochs;
+
+    @Option(names = "--seed", defaultValue = "42", description = "Seed (default ${DEFAULT-VALUE}).")
+    long seed;
+
+    @Option(
+            names = "--lr",
+            defaultValue = "3e-3",
+            description = "Adam learning rate (default ${DEFAULT-VALUE}).")
+    double learningRate;
+
+    @Option(
+            names = "--batch-size",
+            defaultValue = "16",
+            description = "Mini-batch size (default ${DEFAULT-VALUE}).")
+    int batchSize;
+
+    @Option(
+            names = "--max-tokens",
+            defaultValue = "32",
+            description =
+                    "Truncation length of the questions in tokens (default ${DEFAULT-VALUE}).")
+    int maxTokens;
+
+    @Option(
+            names = "--rank",
+            defaultValue = "8",
+            description = "LoRA rank (default ${DEFAULT-VALUE}).")
+    int rank;
+
+    @Option(
+            names = "--alpha",
+            defaultValue = "16",
+            description = "LoRA alpha (default ${DEFAULT-VALUE}).")
+    double alpha;
+
+    @Option(
+            names = "--lora-dropout",
+            defaultValue = "0.05",
+            description = "LoRA dropout (default ${DEFAULT-VALUE}).")
+    double dropout;
+
+    @Option(
+            names = "--targets",
+            defaultValue = "query,value",
+            description = "LoRA target modules (default ${DEFAULT-VALUE}).")
+    String targets;
+
+    @Option(
+            names = "--quorum",
+            defaultValue = "0",
+            description = "Async: updates per aggregation (0: half the sites, rounded up).")
+    int quorum;
+
+    @Option(
+            names = "--ticks",
+            defaultValue = "0",
+            description =
+                    "Async: length of the run in ticks (0: about as many local rounds as FedAvg).")
+    int ticks;
+
+    @Option(
+            names = "--staleness-exponent",
+            defaultValue = "0.5",
+            description =
+                    "Async: a in the weight examples * (1 + s)^-a (default ${DEFAULT-VALUE}).")
+    double stalenessExponent;
+
+    @Option(
+            names = "--methods",
+            defaultValue = "local,fedavg,async,central",
+            split = ",",
+            description = "Methods to run (default ${DEFAULT-VALUE}).")
+    List<String> methods;
+
+    @Option(
+            names = "--data",
+            description = "MedQuAD file or directory (default: found as MedQuad.locate() does).")
+    Path data;
+
+    @Option(
+            names = "--out",
+            defaultValue = "fedstream-out/fedit",
+            description = "Report directory (default ${DEFAULT-VALUE}).")
+    Path out;
+
+    @Option(
+            names = "--quick",
+            description =
+                    "A smoke-sized run: 16 training and 8 held-out examples per site, 2 rounds of"
+                            + " 1 epoch.")
+    boolean quick;
+
+    @Override
+    public Integer call() throws Exception {
+        if (!name.equals("fedit")) {
+            System.err.println("unknown experiment '" + name + "' (fedit)");
+            return 2;
+        }
+        if (quick) {
+            sitesCap = 16;
+            testPerSite = 8;
+            rounds = 2;
+            localEpochs = 1;
+        }
+        long t0 = System.nanoTime();
+        List<InstructionExample> all =
+                data == null ? MedQuad.readAll() : MedQuad.readAll(MedQuad.locate(data));
+        Partition sites = ByField.of(InstructionExample.SOURCE).partition(all);
+        Partition[] split = FedItExperiment.split(sites, testPerSite, sitesCap, seed);
+        System.out.printf(
+                Locale.ROOT,
+                "MedQuAD: %d examples, %d sites; per site %d held out, at most %d for training"
+                        + " (seed %d)%n",
+                all.size(),
+                sites.numSites(),
+                testPerSite,
+                sitesCap,
+                seed);
+        System.out.println(split[0].table(InstructionExample.CATEGORY));
+        FedItExperiment.Settings settings = settings();
+        FedItExperiment.Result result =
+                FedItExperiment.run(
+                        settings, split[0], split[1], InstructionExample.CATEGORY, System.out);
+        double seconds = (System.nanoTime() - t0) / 1e9;
+        String command = "./fedstream experiment fedit " + describe();
+        String md = FedItReport.markdown(result, settings, command, seconds);
+        System.out.println();
+        System.out.println(md);
+        Files.createDirectories(out);
+        Files.writeString(out.resolve("fedit.md"), md);
+        FedItReport.writeCsv(out.resolve("fedit.csv"), result);
+        FedItReport.writeCurveCsv(out.resolve("fedit-curve.csv"), result);
+        FedItReport.writeChart(
+                out.resolve("fedit.png"),
+                result,
+                String.format(
+                        Locale.ROOT,
+                        "FedIT on MedQuAD: %d sites, <= %d train + %d test each, %d rounds x %d"
+                                + " epochs, lr %s, seed %d",
+                        sites.numSites(),
+                        sitesCap,
+                        testPerSite,
+                        rounds,
+                        localEpochs,
+                        learningRate,
+                        seed));
+        System.out.printf(
+                Locale.ROOT,
+                "wall time %.1f s; report in %s (fedit.md, fedit.csv, fedit-curve.csv,"
+                        + " fedit.png)%n",
+                seconds,
+                out.toAbsolutePath());
+        return 0;
+    }
+
+    FedItExperiment.Settings settings() {
+        return new FedItExperiment.Settings(
+                rounds,
+                localEpochs,
+                batchSize,
+                maxTokens,
+                learningRate,
+                rank,
+                alpha,
+                dropout,
+                targets,
+                quorum,
+                ticks,
+                stalenessExponent,
+                seed,
+                List.copyOf(methods));
+    }
+
+    private String describe() {
+        List<String> parts = new ArrayList<>();
+        parts.addAll(
+                Arrays.asList(
+                        "--sites-cap " + sitesCap,
+                        "--test-per-site " + testPerSite,
+                        "--rounds " + rounds,
+                        "--local-epochs " + localEpochs,
+                        "--seed " + seed,
+                        "--lr " + learningRate,
+                        "--batch-size " + batchSize,
+                        "--max-tokens " + maxTokens,
+                        "--rank " + rank,
+                        "--alpha " + alpha,
+                        "--lora-dropout " + dropout,
+                        "--targets " + targets,
+                        "--methods " + String.join(",", methods)));
+        if (quorum > 0) {
+            parts.add("--quorum " + quorum);
+        }
+        if (ticks > 0) {
+            parts.add("--ticks " + ticks);
+        }
+        parts.add("--staleness-exponent " + stalenessExponent);
+        return String.join(" ", parts);
+    }
+}
