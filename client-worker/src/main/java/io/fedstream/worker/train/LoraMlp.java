@@ -12,6 +12,8 @@ import ai.djl.training.ParameterStore;
 import ai.djl.util.PairList;
 import io.fedstream.schemas.FederationSpec;
 import io.fedstream.schemas.TensorSpec;
+import io.fedstream.worker.model.FloatTensor;
+import io.fedstream.worker.model.LoraDense;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.LinkedHashMap;
@@ -20,7 +22,7 @@ import java.util.Map;
 
 /**
  * The worker's model: a small frozen MLP {@code input -> hidden -> hidden -> classes} with ReLU,
- * every linear layer a {@link LoraLinear}. The frozen base comes from {@link BaseWeights} (same
+ * every linear layer a {@link LoraDense}. The frozen base comes from {@link BaseWeights} (same
  * seed, same base everywhere); only the adapter tensors {@code l<i>.lora_A} and {@code l<i>.lora_B}
  * are trained and exchanged. The block outputs logits.
  */
@@ -28,24 +30,27 @@ public final class LoraMlp extends AbstractBlock {
     private static final byte VERSION = 1;
 
     private final LoraMlpConfig config;
-    private final List<LoraLinear> layers;
+    private final List<LoraDense> layers;
 
     public LoraMlp(LoraMlpConfig config) {
         super(VERSION);
         this.config = config;
-        List<LoraLinear> ls = new ArrayList<>();
+        List<LoraDense> ls = new ArrayList<>();
         for (int i = 0; i < LoraMlpConfig.LAYERS; i++) {
             ls.add(
                     addChildBlock(
                             layerName(i),
-                            new LoraLinear(
-                                    config.layerIn(i),
-                                    config.layerOut(i),
+                            new LoraDense(
+                                    layerName(i),
+                                    new FloatTensor(
+                                            new int[] {config.layerOut(i), config.layerIn(i)},
+                                            BaseWeights.weight(config, i)),
+                                    new FloatTensor(
+                                            new int[] {config.layerOut(i)},
+                                            BaseWeights.bias(config, i)),
                                     config.rank(),
                                     config.scaling(),
-                                    config.dropout(),
-                                    BaseWeights.weight(config, i),
-                                    BaseWeights.bias(config, i))));
+                                    config.dropout())));
         }
         layers = Collections.unmodifiableList(ls);
     }
@@ -61,13 +66,10 @@ public final class LoraMlp extends AbstractBlock {
             int in = config.layerIn(i);
             tensors.add(
                     TensorSpec.normal(
-                            tensorName(i, LoraLinear.LORA_A),
-                            1 / Math.sqrt(in),
-                            config.rank(),
-                            in));
+                            tensorName(i, LoraDense.LORA_A), 1 / Math.sqrt(in), config.rank(), in));
             tensors.add(
                     TensorSpec.zeros(
-                            tensorName(i, LoraLinear.LORA_B), config.layerOut(i), config.rank()));
+                            tensorName(i, LoraDense.LORA_B), config.layerOut(i), config.rank()));
         }
         return new FederationSpec(federationId, seed, tensors);
     }
@@ -91,7 +93,7 @@ public final class LoraMlp extends AbstractBlock {
         return config;
     }
 
-    public List<LoraLinear> layers() {
+    public List<LoraDense> layers() {
         return layers;
     }
 
@@ -99,8 +101,8 @@ public final class LoraMlp extends AbstractBlock {
     public Map<String, Parameter> adapterParameters() {
         Map<String, Parameter> out = new LinkedHashMap<>();
         for (int i = 0; i < layers.size(); i++) {
-            out.put(tensorName(i, LoraLinear.LORA_A), layers.get(i).loraA());
-            out.put(tensorName(i, LoraLinear.LORA_B), layers.get(i).loraB());
+            out.put(tensorName(i, LoraDense.LORA_A), layers.get(i).loraA());
+            out.put(tensorName(i, LoraDense.LORA_B), layers.get(i).loraB());
         }
         return out;
     }
@@ -109,8 +111,8 @@ public final class LoraMlp extends AbstractBlock {
     public Map<String, Parameter> baseParameters() {
         Map<String, Parameter> out = new LinkedHashMap<>();
         for (int i = 0; i < layers.size(); i++) {
-            out.put(tensorName(i, LoraLinear.WEIGHT), layers.get(i).weight());
-            out.put(tensorName(i, LoraLinear.BIAS), layers.get(i).bias());
+            out.put(tensorName(i, LoraDense.WEIGHT), layers.get(i).weight());
+            out.put(tensorName(i, LoraDense.BIAS), layers.get(i).bias());
         }
         return out;
     }
@@ -150,7 +152,7 @@ public final class LoraMlp extends AbstractBlock {
     protected void initializeChildBlocks(
             NDManager manager, DataType dataType, Shape... inputShapes) {
         Shape shape = inputShapes[0];
-        for (LoraLinear layer : layers) {
+        for (LoraDense layer : layers) {
             layer.initialize(manager, dataType, shape);
             shape = layer.getOutputShapes(new Shape[] {shape})[0];
         }

@@ -11,8 +11,8 @@ import ai.djl.ndarray.types.Shape;
  * pointing the tensor at a Java direct buffer that only the Java wrapper keeps alive. A native
  * reference to that storage that outlives the wrapper, such as a tensor autograd saved for
  * backward, then reads freed memory once the garbage collector runs: DJL's own {@code
- * NDArray.mul(Number)} does exactly that (see {@link LoraLinear}). Copying into libtorch-owned
- * storage right away rules this out at the cost of one small copy.
+ * NDArray.mul(Number)} does exactly that (see {@link io.fedstream.worker.model.LoraDense}). Copying
+ * into libtorch-owned storage right away rules this out at the cost of one small copy.
  */
 final class OwnedArrays {
 

@@ -12,12 +12,14 @@ import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.core.Linear;
 import ai.djl.training.GradientCollector;
 import ai.djl.training.ParameterStore;
+import io.fedstream.worker.model.FloatTensor;
+import io.fedstream.worker.model.LoraDense;
 import java.util.SplittableRandom;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
-class LoraLinearTest {
+class LoraDenseTest {
     private static final int IN = 6;
     private static final int OUT = 5;
     private static final int RANK = 2;
@@ -26,7 +28,7 @@ class LoraLinearTest {
 
     private Model model;
     private NDManager manager;
-    private LoraLinear layer;
+    private LoraDense layer;
     private float[] w;
     private float[] b;
 
@@ -36,7 +38,14 @@ class LoraLinearTest {
         SplittableRandom rnd = new SplittableRandom(1);
         w = randoms(OUT * IN, rnd);
         b = randoms(OUT, rnd);
-        layer = new LoraLinear(IN, OUT, RANK, SCALING, 0.0, w, b);
+        layer =
+                new LoraDense(
+                        "l",
+                        new FloatTensor(new int[] {OUT, IN}, w),
+                        new FloatTensor(new int[] {OUT}, b),
+                        RANK,
+                        SCALING,
+                        0.0);
         model = Model.newInstance("lora-linear-test", ai.djl.Device.cpu(), DjlRuntime.ENGINE);
         model.setBlock(layer);
         manager = model.getNDManager();
@@ -150,7 +159,14 @@ class LoraLinearTest {
 
     @Test
     void dropoutActsOnlyInTraining() {
-        LoraLinear dropping = new LoraLinear(IN, OUT, RANK, SCALING, 0.5, w, b);
+        LoraDense dropping =
+                new LoraDense(
+                        "l",
+                        new FloatTensor(new int[] {OUT, IN}, w),
+                        new FloatTensor(new int[] {OUT}, b),
+                        RANK,
+                        SCALING,
+                        0.5);
         try (NDManager scope = manager.newSubManager()) {
             dropping.initialize(scope, DataType.FLOAT32, new Shape(BATCH, IN));
             dropping.loraA().getArray().set(randoms(RANK * IN, new SplittableRandom(10)));
