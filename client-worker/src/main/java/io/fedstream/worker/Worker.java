@@ -53,6 +53,9 @@ public final class Worker implements Runnable, AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(Worker.class);
     private static final Duration POLL = Duration.ofMillis(200);
 
+    /** Records read from the end of each partition at first when catching up. */
+    static final long TAIL_WINDOW = 16;
+
     private final WorkerConfig config;
     private final SiteTrainer trainer;
     private final WorkerListener listener;
@@ -118,17 +121,17 @@ public final class Worker implements Runnable, AutoCloseable {
                         .map(p -> new TopicPartition(config.globalModelsTopic(), p.partition()))
                         .toList();
         c.assign(partitions);
-        c.seekToBeginning(partitions);
-        Map<TopicPartition, Long> catchUp = new HashMap<>(c.endOffsets(partitions));
-        catchUp.values().removeIf(end -> end == 0L);
-        caughtUp = catchUp.isEmpty();
+        byte[] key = config.federationId().getBytes(StandardCharsets.UTF_8);
+        // Train from the newest version, not from an old one on the way: find it first.
+        GlobalModel caughtUpTo = catchUp(c, partitions, key);
+        caughtUp = true;
 
         GlobalModel latest = null;
         long lastBase = -1;
         int sameBaseCount = 0;
-        byte[] key = config.federationId().getBytes(StandardCharsets.UTF_8);
         while (running) {
-            GlobalModel newest = poll(c, key);
+            GlobalModel newest = caughtUpTo != null ? caughtUpTo : poll(c, key);
+            caughtUpTo = null;
             if (newest != null && (latest == null || newest.getVersion() > latest.getVersion())) {
                 latest = newest;
                 SiteTrainer.EvalResult eval =
@@ -140,14 +143,6 @@ public final class Worker implements Runnable, AutoCloseable {
                         String.format("%.4f", eval.loss()),
                         String.format("%.3f", eval.accuracy()));
                 listener.onGlobalVersion(config.siteId(), latest, eval);
-            }
-            if (!catchUp.isEmpty()) {
-                catchUp.entrySet().removeIf(e -> c.position(e.getKey()) >= e.getValue());
-                if (!catchUp.isEmpty()) {
-                    continue; // train from the newest version, not from an old one on the way
-                }
-                caughtUp = true;
-                continue;
             }
             if (latest == null) {
                 continue;
@@ -191,6 +186,44 @@ public final class Worker implements Runnable, AutoCloseable {
             if (config.maxUpdates() > 0 && published >= config.maxUpdates()) {
                 LOG.info("site {}: published {} updates, stopping", config.siteId(), published);
                 return;
+            }
+        }
+    }
+
+    /**
+     * The newest published version of our federation, read from the tails of the partitions: a
+     * window of the last records of each partition, widened fourfold until it holds a version of
+     * the federation or reaches the beginning, so a worker does not read a long history of large
+     * models to start. Leaves the consumer at (or after) the ends it measured.
+     */
+    private GlobalModel catchUp(
+            KafkaConsumer<byte[], byte[]> c, List<TopicPartition> partitions, byte[] key) {
+        Map<TopicPartition, Long> begin = c.beginningOffsets(partitions);
+        Map<TopicPartition, Long> end = c.endOffsets(partitions);
+        for (long window = TAIL_WINDOW; ; window *= 4) {
+            boolean whole = true;
+            for (TopicPartition tp : partitions) {
+                long start = Math.max(begin.get(tp), end.get(tp) - window);
+                whole &= start == begin.get(tp);
+                c.seek(tp, start);
+            }
+            GlobalModel newest = null;
+            Map<TopicPartition, Long> pending = new HashMap<>(end);
+            pending.entrySet().removeIf(e -> c.position(e.getKey()) >= e.getValue());
+            while (!pending.isEmpty() && running) {
+                GlobalModel g = poll(c, key);
+                if (g != null && (newest == null || g.getVersion() > newest.getVersion())) {
+                    newest = g;
+                }
+                pending.entrySet().removeIf(e -> c.position(e.getKey()) >= e.getValue());
+            }
+            if (newest != null || whole || !running) {
+                LOG.info(
+                        "site {}: caught up at version {} reading the last {} records of each partition",
+                        config.siteId(),
+                        newest == null ? "none" : newest.getVersion(),
+                        whole ? "all" : window);
+                return newest;
             }
         }
     }

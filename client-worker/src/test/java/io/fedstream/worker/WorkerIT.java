@@ -121,7 +121,9 @@ class WorkerIT {
         Map<String, float[]> v0 = spec.initialValues();
         publish("fed", spec, 0, v0);
         publish("fed", spec, 1, v0);
-        publish("other", spec, 7, v0);
+        for (int v = 0; v < 2 * Worker.TAIL_WINDOW + 8; v++) {
+            publish("other", spec, v, v0); // the worker must look further back than its first window
+        }
         WorkerConfig config = WorkerConfig.defaults(kafka.bootstrapServers(), "fed", "site-a");
         List<Long> evaluated = new CopyOnWriteArrayList<>();
         WorkerListener listener =
@@ -169,7 +171,7 @@ class WorkerIT {
                                             spec.tensors().stream().map(s -> s.name()).toList());
                             assertThat(u.getMetrics()).containsKeys("train_seconds");
                         });
-        assertThat(evaluated).contains(1L, 2L).doesNotContain(7L);
+        assertThat(evaluated).contains(1L, 2L).doesNotContain(0L, 7L, 39L);
         float[] delta = TensorCodec.toMap(sent.get(0).getTensors()).get("l0.lora_B");
         assertThat(delta).as("training moved the adapter").isNotEqualTo(new float[delta.length]);
     }
