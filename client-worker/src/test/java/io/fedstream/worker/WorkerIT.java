@@ -122,7 +122,9 @@ class WorkerIT {
         publish("fed", spec, 0, v0);
         publish("fed", spec, 1, v0);
         for (int v = 0; v < 2 * Worker.TAIL_WINDOW + 8; v++) {
-            publish("other", spec, v, v0); // the worker must look further back than its first window
+            publish(
+                    "other", spec, v,
+                    v0); // the worker must look further back than its first window
         }
         WorkerConfig config = WorkerConfig.defaults(kafka.bootstrapServers(), "fed", "site-a");
         List<Long> evaluated = new CopyOnWriteArrayList<>();
