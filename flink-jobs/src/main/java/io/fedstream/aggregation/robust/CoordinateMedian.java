@@ -13,8 +13,8 @@ import java.util.Map;
  * <p>Weights are ignored: this is the unweighted median of Yin et al., the standard form, whose
  * robustness guarantee (any fewer than half of the updates corrupted) is per update. A weighted
  * median would let one site that claims many examples decide the result alone, so it would need the
- * weights themselves to be trusted; it is not implemented. Staleness is therefore not discounted
- * either: filter updates that are too stale before this rule.
+ * weights themselves to be trusted, so this rule is deliberately unweighted. Staleness is therefore
+ * not discounted either: filter updates that are too stale before this rule.
  *
  * <p>No parameters. Memory: all k updates at once (read in place) plus a k-element scratch array
  * and the float64 result. Time O(d·k·log k) for d elements: the k values of each element are
