@@ -50,7 +50,7 @@ final class LoraMlpSession implements AutoCloseable {
         return config;
     }
 
-    /** The adapter layout (names and shapes; id and seed are placeholders). */
+    /** The adapter layout: tensor names and shapes (its id and seed are not used). */
     FederationSpec layout() {
         return layout;
     }
