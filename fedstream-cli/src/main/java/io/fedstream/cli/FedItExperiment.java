@@ -527,7 +527,7 @@ final class FedItExperiment {
                 s.maxTokens(), s.batchSize(), s.localEpochs(), s.learningRate(), seed);
     }
 
-    private static BertSiteTrainer.Labelled labelled(
+    static BertSiteTrainer.Labelled labelled(
             Site site, String labelField, Map<String, Integer> index) {
         List<String> texts = new ArrayList<>();
         int[] ys = new int[site.size()];
