@@ -4,6 +4,14 @@ import ai.djl.huggingface.tokenizers.HuggingFaceTokenizer;
 import io.fedstream.aggregation.LittleEndianFloats;
 import io.fedstream.aggregation.StalenessFunction;
 import io.fedstream.aggregation.WeightedAccumulator;
+import io.fedstream.aggregation.lora.FactorAveraging;
+import io.fedstream.aggregation.lora.FrozenAAveraging;
+import io.fedstream.aggregation.lora.LoraAggregation;
+import io.fedstream.aggregation.lora.LoraPairs;
+import io.fedstream.aggregation.lora.LoraRound;
+import io.fedstream.aggregation.lora.LoraUpdate;
+import io.fedstream.aggregation.lora.PairReport;
+import io.fedstream.aggregation.lora.ProductAveraging;
 import io.fedstream.worker.SiteTrainer;
 import io.fedstream.worker.data.ByField;
 import io.fedstream.worker.data.InstructionExample;
@@ -60,7 +68,8 @@ import java.util.function.Supplier;
  * same seed; one copy of the frozen encoder is shared by all trainers.
  */
 final class FedItExperiment {
-    static final List<String> METHODS = List.of("local", "fedavg", "async", "central");
+    static final List<String> METHODS =
+            List.of("local", "fedavg", "async", "central", "factor-mean", "ffa", "product");
 
     /** The experiment's knobs. */
     record Settings(
@@ -108,8 +117,23 @@ final class FedItExperiment {
     record CurvePoint(String method, int step, long siteRounds, double loss, double accuracy) {}
 
     /** One method's outcome. */
+    /**
+     * @param loraGap for the LoRA aggregation methods, the mean over rounds and adapted layers of
+     *     ‖B'·A' − M‖_F / ‖M‖_F (M = the weighted mean of the sites' products Bᵢ·Aᵢ, B', A' the
+     *     aggregated factors); NaN where not measured
+     */
     record MethodResult(
-            String method, List<SiteScore> sites, long siteRounds, long steps, long millis) {
+            String method,
+            List<SiteScore> sites,
+            long siteRounds,
+            long steps,
+            long millis,
+            double loraGap) {
+        MethodResult(
+                String method, List<SiteScore> sites, long siteRounds, long steps, long millis) {
+            this(method, sites, siteRounds, steps, millis, Double.NaN);
+        }
+
         double meanAccuracy() {
             return sites.stream().mapToDouble(SiteScore::accuracy).average().orElse(Double.NaN);
         }
@@ -203,7 +227,9 @@ final class FedItExperiment {
         List<CurvePoint> curve = new ArrayList<>();
         List<SiteScore> initial;
         StringBuilder notes = new StringBuilder();
-        try (HuggingFaceTokenizer tokenizer = MiniLm.tokenizer(s.maxTokens());
+        List<AutoCloseable> cleanup = new ArrayList<>();
+        try (Closer closer = new Closer(cleanup);
+                HuggingFaceTokenizer tokenizer = MiniLm.tokenizer(s.maxTokens());
                 LoraBert model =
                         new LoraBert(
                                 new BertClassifier(BertEncoder.miniLm(lora), labels.size()),
@@ -217,21 +243,22 @@ final class FedItExperiment {
                     labels.size(),
                     model.adapterSize());
 
+            LazyModel frozenA =
+                    new LazyModel(
+                            () -> {
+                                try {
+                                    return new LoraBert(
+                                            new BertClassifier(
+                                                    BertEncoder.miniLm(lora.withFreezeA(true)),
+                                                    labels.size()),
+                                            s.seed());
+                                } catch (IOException e) {
+                                    throw new java.io.UncheckedIOException(e);
+                                }
+                            });
+            cleanup.add(frozenA);
             Supplier<List<BertSiteTrainer>> siteTrainers =
-                    () -> {
-                        List<BertSiteTrainer> ts = new ArrayList<>();
-                        for (int i = 0; i < n; i++) {
-                            ts.add(
-                                    new BertSiteTrainer(
-                                            model,
-                                            false,
-                                            tokenizer,
-                                            labelled(train.sites().get(i), labelField, index),
-                                            labelled(test.sites().get(i), labelField, index),
-                                            options(s, Sampling.streamSeed(s.seed(), i))));
-                        }
-                        return ts;
-                    };
+                    () -> siteTrainers(model, tokenizer, train, test, labelField, index, s);
             List<BertSiteTrainer> evaluators = siteTrainers.get();
             notes.append(tokenStats(evaluators, s.maxTokens()));
             log.println(notes);
@@ -270,6 +297,26 @@ final class FedItExperiment {
                                             sites,
                                             curve,
                                             log);
+                            case "factor-mean", "ffa", "product" ->
+                                    loraFedAvg(
+                                            method,
+                                            s,
+                                            method.equals("ffa")
+                                                    ? siteTrainers(
+                                                            frozenA.get(),
+                                                            tokenizer,
+                                                            train,
+                                                            test,
+                                                            labelField,
+                                                            index,
+                                                            s)
+                                                    : siteTrainers.get(),
+                                            evaluators,
+                                            v0,
+                                            order,
+                                            sites,
+                                            curve,
+                                            log);
                             case "central" ->
                                     central(
                                             s,
@@ -288,7 +335,14 @@ final class FedItExperiment {
                                             "unknown method " + method + "; one of " + METHODS);
                         };
                 long millis = (System.nanoTime() - t0) / 1_000_000;
-                r = new MethodResult(r.method(), r.sites(), r.siteRounds(), r.steps(), millis);
+                r =
+                        new MethodResult(
+                                r.method(),
+                                r.sites(),
+                                r.siteRounds(),
+                                r.steps(),
+                                millis,
+                                r.loraGap());
                 log.printf(
                         Locale.ROOT,
                         "%s: mean accuracy %.3f, mean loss %.3f (%d local rounds, %d steps,"
@@ -305,12 +359,175 @@ final class FedItExperiment {
         return new Result(labels, sites, initial, results, curve, notes.toString());
     }
 
+    /** A model built on first use (MiniLM is loaded only for the methods that need it). */
+    private static final class LazyModel implements AutoCloseable {
+        private final Supplier<LoraBert> factory;
+        private LoraBert model;
+
+        LazyModel(Supplier<LoraBert> factory) {
+            this.factory = factory;
+        }
+
+        LoraBert get() {
+            if (model == null) {
+                model = factory.get();
+            }
+            return model;
+        }
+
+        @Override
+        public void close() {
+            if (model != null) {
+                model.close();
+            }
+        }
+    }
+
+    /** Closes what was registered, last first. */
+    private record Closer(List<AutoCloseable> things) implements AutoCloseable {
+        @Override
+        public void close() throws IOException {
+            for (int i = things.size() - 1; i >= 0; i--) {
+                try {
+                    things.get(i).close();
+                } catch (Exception e) {
+                    throw new IOException("closing " + things.get(i), e);
+                }
+            }
+        }
+    }
+
+    private static List<BertSiteTrainer> siteTrainers(
+            LoraBert model,
+            HuggingFaceTokenizer tokenizer,
+            Partition train,
+            Partition test,
+            String labelField,
+            Map<String, Integer> index,
+            Settings s) {
+        List<BertSiteTrainer> ts = new ArrayList<>();
+        for (int i = 0; i < train.numSites(); i++) {
+            ts.add(
+                    new BertSiteTrainer(
+                            model,
+                            false,
+                            tokenizer,
+                            labelled(train.sites().get(i), labelField, index),
+                            labelled(test.sites().get(i), labelField, index),
+                            options(s, Sampling.streamSeed(s.seed(), i))));
+        }
+        return ts;
+    }
+
+    /**
+     * Synchronous FedAvg rounds whose LoRA pairs are aggregated by a {@link LoraAggregation}
+     * ({@link LoraRound}, on the sites' full adapters): {@code factor-mean} averages A and B
+     * separately (what {@code fedavg} does, here with the gap to the product mean measured), {@code
+     * ffa} trains with A frozen (FFA-LoRA) and averages B, exact; {@code product} averages the
+     * products and re-factorises them to the sites' rank by SVD (exact up to truncation).
+     */
+    private static MethodResult loraFedAvg(
+            String method,
+            Settings s,
+            List<BertSiteTrainer> trainers,
+            List<BertSiteTrainer> evaluators,
+            Map<String, float[]> v0,
+            List<String> order,
+            List<String> sites,
+            List<CurvePoint> curve,
+            PrintStream log) {
+        LoraAggregation strategy =
+                switch (method) {
+                    case "factor-mean" -> new FactorAveraging(true);
+                    case "ffa" -> new FrozenAAveraging();
+                    case "product" -> ProductAveraging.sameRank(ProductAveraging.Split.BALANCED);
+                    default -> throw new IllegalArgumentException(method);
+                };
+        List<int[]> shapes = new ArrayList<>();
+        for (String name : order) {
+            shapes.add(
+                    trainers.get(0).model().adapterSpec("fedit", s.seed()).tensors().stream()
+                            .filter(t -> t.name().equals(name))
+                            .findFirst()
+                            .orElseThrow()
+                            .shape());
+        }
+        LoraPairs pairs = LoraPairs.find(order, shapes);
+        int n = trainers.size();
+        Map<String, float[]> global = v0;
+        long steps = 0;
+        double gapSum = 0;
+        int gapCount = 0;
+        for (int r = 0; r < s.rounds(); r++) {
+            float[][] base = new float[order.size()][];
+            for (int t = 0; t < base.length; t++) {
+                base[t] = global.get(order.get(t));
+            }
+            List<LoraUpdate> updates = new ArrayList<>();
+            for (int i = 0; i < n; i++) {
+                SiteTrainer.TrainResult res = trainers.get(i).train(global, r);
+                float[][] delta = new float[order.size()][];
+                for (int t = 0; t < delta.length; t++) {
+                    delta[t] = res.delta().get(order.get(t));
+                }
+                updates.add(
+                        LoraUpdate.fromDelta(
+                                String.format(Locale.ROOT, "site-%03d", i),
+                                base,
+                                delta,
+                                res.numExamples()));
+                steps += res.metrics().get(BertSiteTrainer.STEPS).longValue();
+            }
+            LoraRound.Result agg = LoraRound.aggregate(strategy, pairs, updates);
+            Map<String, float[]> next = new LinkedHashMap<>();
+            for (int t = 0; t < order.size(); t++) {
+                double[] v = agg.tensors()[t];
+                float[] f = new float[v.length];
+                for (int j = 0; j < v.length; j++) {
+                    f[j] = (float) v[j];
+                }
+                next.put(order.get(t), f);
+            }
+            global = next;
+            double roundGap = 0;
+            int measured = 0;
+            for (PairReport p : agg.reports()) {
+                if (!Double.isNaN(p.relativeError())) {
+                    roundGap += p.relativeError();
+                    measured++;
+                }
+            }
+            if (measured > 0) {
+                gapSum += roundGap / measured;
+                gapCount++;
+            }
+            Map<String, float[]> g = global;
+            point(curve, method, r + 1, (long) (r + 1) * n, scores(evaluators, i -> g, sites), log);
+            if (measured > 0) {
+                log.printf(
+                        Locale.ROOT,
+                        "  %s round %d: mean |B'A' - mean(B_i A_i)| / |mean(B_i A_i)| = %.3g%n",
+                        method,
+                        r + 1,
+                        roundGap / measured);
+            }
+        }
+        Map<String, float[]> g = global;
+        return new MethodResult(
+                method,
+                scores(evaluators, i -> g, sites),
+                (long) s.rounds() * n,
+                steps,
+                0,
+                gapCount == 0 ? Double.NaN : gapSum / gapCount);
+    }
+
     private static BertSiteTrainer.Options options(Settings s, long seed) {
         return new BertSiteTrainer.Options(
                 s.maxTokens(), s.batchSize(), s.localEpochs(), s.learningRate(), seed);
     }
 
-    private static BertSiteTrainer.Labelled labelled(
+    static BertSiteTrainer.Labelled labelled(
             Site site, String labelField, Map<String, Integer> index) {
         List<String> texts = new ArrayList<>();
         int[] ys = new int[site.size()];

@@ -88,16 +88,21 @@ final class FedItReport {
                                 + " %.3f.%n%n",
                         FedItExperiment.mean(r.initial(), true),
                         FedItExperiment.mean(r.initial(), false)));
-        sb.append("| method | local rounds | optimizer steps | time (s) |\n|---|---:|---:|---:|\n");
+        sb.append(
+                "| method | local rounds | optimizer steps | time (s) | LoRA gap |\n"
+                        + "|---|---:|---:|---:|---:|\n");
         for (FedItExperiment.MethodResult m : r.methods()) {
             sb.append(
                     String.format(
                             Locale.ROOT,
-                            "| %s | %d | %d | %.1f |%n",
+                            "| %s | %d | %d | %.1f | %s |%n",
                             m.method(),
                             m.siteRounds(),
                             m.steps(),
-                            m.millis() / 1000.0));
+                            m.millis() / 1000.0,
+                            Double.isNaN(m.loraGap())
+                                    ? "-"
+                                    : String.format(Locale.ROOT, "%.3g", m.loraGap())));
         }
         int n = r.sites().size();
         sb.append('\n')
@@ -120,7 +125,15 @@ final class FedItReport {
                                 + " restarts from the newest version; updates left in the buffer"
                                 + " at the end are dropped.%n"
                                 + "- central: one model on the union of the sites' training"
-                                + " examples, %d rounds x %d epochs.%n",
+                                + " examples, %d rounds x %d epochs.%n"
+                                + "- factor-mean, ffa, product: synchronous rounds like fedavg,"
+                                + " aggregated per LoRA pair on the sites' full adapters"
+                                + " (LoraRound): factor-mean averages A and B separately (the"
+                                + " common behaviour), ffa trains with A frozen at version 0's"
+                                + " value and averages B (FFA-LoRA, exact), product averages"
+                                + " the products B_i A_i and re-factorises them to the same rank"
+                                + " by SVD. LoRA gap: mean over rounds and layers of |B'A' -"
+                                + " mean(B_i A_i)| / |mean(B_i A_i)|.%n",
                         s.rounds(),
                         s.localEpochs(),
                         s.rounds(),

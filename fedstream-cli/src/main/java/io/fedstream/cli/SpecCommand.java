@@ -1,7 +1,9 @@
 package io.fedstream.cli;
 
+import io.fedstream.schemas.FederationSpec;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /**
@@ -12,7 +14,8 @@ import picocli.CommandLine.Option;
         name = "spec",
         mixinStandardHelpOptions = true,
         description =
-                "Prints the JSON federation spec (adapter tensors, shapes, initialisation) of the demo model.")
+                "Prints the JSON federation spec (adapter tensors, shapes, initialisation) of the"
+                        + " demo model, or with --model minilm of MiniLM + LoRA on --data.")
 final class SpecCommand implements Callable<Integer> {
 
     @Option(
@@ -27,10 +30,15 @@ final class SpecCommand implements Callable<Integer> {
             description = "Seed of version 0 (default ${DEFAULT-VALUE}).")
     long seed;
 
+    @Mixin InstructionSites instruction;
+
     @Override
-    public Integer call() {
-        System.out.println(
-                "[" + DemoFederation.create(federation, seed, 1, 1.0).spec().toJson() + "]");
+    public Integer call() throws java.io.IOException {
+        FederationSpec spec =
+                instruction.isMiniLm()
+                        ? instruction.spec(federation, seed)
+                        : DemoFederation.create(federation, seed, 1, 1.0).spec();
+        System.out.println("[" + spec.toJson() + "]");
         return 0;
     }
 }

@@ -6,10 +6,10 @@ import io.fedstream.worker.SiteTrainer;
 import io.fedstream.worker.Worker;
 import io.fedstream.worker.WorkerConfig;
 import io.fedstream.worker.WorkerListener;
-import io.fedstream.worker.train.LoraMlpTrainer;
 import java.time.Duration;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /** {@code ./fedstream worker}: one site of the demo federation against an external Kafka. */
@@ -93,13 +93,37 @@ final class WorkerCommand implements Callable<Integer> {
                             + " global version) on this port, for Kubernetes probes; off by default.")
     Integer healthPort;
 
+    @Mixin InstructionSites instruction;
+
     @Override
     public Integer call() throws Exception {
-        if (siteIndex < 0 || siteIndex >= sites) {
-            throw new IllegalArgumentException("--site-index must be in [0, " + sites + ")");
+        SiteTrainer trainer;
+        String id;
+        if (instruction.isMiniLm()) {
+            InstructionSites.SiteData site = instruction.site(siteIndex, seed);
+            id = siteId != null ? siteId : InstructionSites.siteId(site.name());
+            System.out.printf(
+                    "%s: site %s of %d, %d training and %d held-out examples, %d labels%n",
+                    id,
+                    site.name(),
+                    site.sites(),
+                    site.train().size(),
+                    site.test().size(),
+                    site.labels().size());
+            trainer = instruction.trainer(site, seed);
+        } else {
+            if (siteIndex < 0 || siteIndex >= sites) {
+                throw new IllegalArgumentException("--site-index must be in [0, " + sites + ")");
+            }
+            id = siteId != null ? siteId : DemoFederation.siteName(siteIndex);
+            trainer = DemoFederation.create(federation, seed, sites, alpha).trainer(siteIndex);
         }
-        DemoFederation demo = DemoFederation.create(federation, seed, sites, alpha);
-        String id = siteId != null ? siteId : DemoFederation.siteName(siteIndex);
+        try (SiteTrainer owned = trainer) {
+            return run(id, owned);
+        }
+    }
+
+    private int run(String id, SiteTrainer trainer) throws Exception {
         var config =
                 WorkerConfig.defaults(bootstrap, federation, id)
                         .withPause(pause)
@@ -125,7 +149,7 @@ final class WorkerCommand implements Callable<Integer> {
                                 site, m.getVersion(), e.loss(), e.accuracy());
                     }
                 };
-        try (LoraMlpTrainer trainer = demo.trainer(siteIndex)) {
+        {
             Worker worker = new Worker(config, trainer, progress, seed);
             Thread hook = new Thread(worker::close);
             Runtime.getRuntime().addShutdownHook(hook);

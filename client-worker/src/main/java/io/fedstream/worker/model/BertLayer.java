@@ -55,7 +55,8 @@ final class BertLayer extends AbstractBlock {
                             weights.get(hf + ".bias"),
                             rank,
                             lora.scaling(),
-                            lora.dropout()));
+                            lora.dropout(),
+                            lora.freezeA()));
         }
         this.dense = Collections.unmodifiableMap(d);
         addChildBlock(Target.QUERY.moduleName(), dense.get(Target.QUERY));

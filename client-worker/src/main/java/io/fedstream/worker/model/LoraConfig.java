@@ -16,8 +16,14 @@ import java.util.stream.Collectors;
  * @param alpha the LoRA scaling numerator ({@code scaling = alpha / rank})
  * @param dropout dropout probability on the adapter's input, in {@code [0, 1)}, training only
  * @param targets the adapted layers of every transformer layer
+ * @param freezeA FFA-LoRA (Sun et al. 2024): {@code A} keeps the value it is given (the
+ *     federation's seeded initial value, the same at every site) and only {@code B} trains. Then
+ *     every site's update is {@code s·ΔBᵢ·A} with one shared {@code A}, so FedAvg of the {@code
+ *     B}'s is exactly the average of the sites' products, which averaging trained {@code A}'s and
+ *     {@code B}'s separately is not (see docs/algorithms.md).
  */
-public record LoraConfig(int rank, double alpha, double dropout, Set<Target> targets) {
+public record LoraConfig(
+        int rank, double alpha, double dropout, Set<Target> targets, boolean freezeA) {
 
     /** The linear layers of a BERT layer, named as in adapter tensor names. */
     public enum Target {
@@ -69,6 +75,11 @@ public record LoraConfig(int rank, double alpha, double dropout, Set<Target> tar
         }
     }
 
+    /** Both factors trainable (plain LoRA). */
+    public LoraConfig(int rank, double alpha, double dropout, Set<Target> targets) {
+        this(rank, alpha, dropout, targets, false);
+    }
+
     public LoraConfig {
         if (rank < 0) {
             throw new IllegalArgumentException("LoRA rank must not be negative: " + rank);
@@ -102,6 +113,11 @@ public record LoraConfig(int rank, double alpha, double dropout, Set<Target> tar
                 .filter(s -> !s.isBlank())
                 .map(Target::fromName)
                 .collect(Collectors.toCollection(() -> EnumSet.noneOf(Target.class)));
+    }
+
+    /** The same adapters with {@code A} frozen (FFA-LoRA) or trainable. */
+    public LoraConfig withFreezeA(boolean freeze) {
+        return new LoraConfig(rank, alpha, dropout, targets, freeze);
     }
 
     /** {@code alpha / rank}. */

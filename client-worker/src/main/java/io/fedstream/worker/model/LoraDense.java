@@ -58,6 +58,26 @@ public final class LoraDense extends AbstractBlock {
             int rank,
             double scaling,
             double dropout) {
+        this(name, weight, bias, rank, scaling, dropout, false);
+    }
+
+    /**
+     * @param name the layer's weight name, for messages
+     * @param weight frozen {@code [out, in]}
+     * @param bias frozen {@code [out]}
+     * @param rank LoRA rank, 0 for none
+     * @param scaling {@code alpha / rank}
+     * @param dropout LoRA input dropout in {@code [0, 1)}
+     * @param freezeA whether {@code A} is frozen too (FFA-LoRA): no gradient, never updated
+     */
+    public LoraDense(
+            String name,
+            FloatTensor weight,
+            FloatTensor bias,
+            int rank,
+            double scaling,
+            double dropout,
+            boolean freezeA) {
         super(VERSION);
         if (weight.rank() != 2 || !bias.hasShape(weight.dim(0))) {
             throw new IllegalArgumentException(
@@ -97,6 +117,7 @@ public final class LoraDense extends AbstractBlock {
                                     .setType(Parameter.Type.WEIGHT)
                                     .optShape(new Shape(rank, inFeatures))
                                     .optInitializer(Initializer.ZEROS)
+                                    .optRequiresGrad(!freezeA)
                                     .build());
             loraB =
                     addParameter(
@@ -170,7 +191,7 @@ public final class LoraDense extends AbstractBlock {
         return bias;
     }
 
-    /** Trainable {@code A [rank, in]}; null without an adapter. */
+    /** {@code A [rank, in]}, trainable unless frozen (FFA-LoRA); null without an adapter. */
     public Parameter loraA() {
         return loraA;
     }

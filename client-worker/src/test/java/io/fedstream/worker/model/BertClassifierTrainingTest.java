@@ -130,6 +130,100 @@ class BertClassifierTrainingTest {
         }
     }
 
+    @Test
+    void withAFrozenTheFactorMeanIsExactlyTheMeanOfTheSitesProducts() throws IOException {
+        // two "sites" train from the same adapter on different halves; FedAvg of the factors
+        // is the mean of the products B_i A_i only if the A's stay equal (FFA-LoRA)
+        int[] first = java.util.Arrays.copyOfRange(LABELS, 2, 10);
+        int[] second = java.util.Arrays.copyOfRange(LABELS, 6, 14);
+        LoraConfig plain = LoraConfig.of(4, 8, 0, Target.QUERY, Target.VALUE);
+
+        double frozenGap = factorMeanGap(plain.withFreezeA(true), first, second);
+        double plainGap = factorMeanGap(plain, first, second);
+
+        assertThat(frozenGap).isLessThan(1e-6);
+        assertThat(plainGap).isGreaterThan(1e-4);
+    }
+
+    /**
+     * Trains two copies of one adapter on rows 2..10 and 6..14 and returns the largest relative gap
+     * ‖B̄·Ā − mean(Bᵢ·Aᵢ)‖ / ‖mean(Bᵢ·Aᵢ) − B₀·A₀‖ over the adapted layers; asserts on the way that
+     * a frozen A never moves and B always does.
+     */
+    private static double factorMeanGap(LoraConfig lora, int[] firstLabels, int[] secondLabels)
+            throws IOException {
+        try (LoraBert model = new LoraBert(new BertClassifier(BertEncoder.miniLm(lora), 2), 11)) {
+            Map<String, float[]> start = model.getAdapter();
+            run(model, batch.rows(2, 10), firstLabels);
+            Map<String, float[]> one = model.getAdapter();
+            model.setAdapter(start);
+            run(model, batch.rows(6, 14), secondLabels);
+            Map<String, float[]> two = model.getAdapter();
+
+            double worst = 0;
+            for (String name : start.keySet()) {
+                if (!name.endsWith(LoraDense.LORA_A)) {
+                    continue;
+                }
+                String bName =
+                        name.substring(0, name.length() - LoraDense.LORA_A.length())
+                                + LoraDense.LORA_B;
+                if (lora.freezeA()) {
+                    assertThat(one.get(name)).containsExactly(start.get(name));
+                    assertThat(two.get(name)).containsExactly(start.get(name));
+                }
+                assertThat(one.get(bName)).isNotEqualTo(start.get(bName));
+                int rank = lora.rank();
+                int out = start.get(bName).length / rank;
+                int in = start.get(name).length / rank;
+                double[] meanOfProducts = new double[out * in];
+                double[] p1 = product(one.get(bName), one.get(name), out, rank, in);
+                double[] p2 = product(two.get(bName), two.get(name), out, rank, in);
+                double[] p0 = product(start.get(bName), start.get(name), out, rank, in);
+                for (int i = 0; i < meanOfProducts.length; i++) {
+                    meanOfProducts[i] = (p1[i] + p2[i]) / 2;
+                }
+                double[] productOfMeans =
+                        product(
+                                mean(one.get(bName), two.get(bName)),
+                                mean(one.get(name), two.get(name)),
+                                out,
+                                rank,
+                                in);
+                double gap = 0;
+                double change = 0;
+                for (int i = 0; i < meanOfProducts.length; i++) {
+                    gap += Math.pow(productOfMeans[i] - meanOfProducts[i], 2);
+                    change += Math.pow(meanOfProducts[i] - p0[i], 2);
+                }
+                worst = Math.max(worst, Math.sqrt(gap / change));
+            }
+            return worst;
+        }
+    }
+
+    private static float[] mean(float[] x, float[] y) {
+        float[] m = new float[x.length];
+        for (int i = 0; i < m.length; i++) {
+            m[i] = (float) (((double) x[i] + y[i]) / 2);
+        }
+        return m;
+    }
+
+    /** {@code B [out, rank] · A [rank, in]} in float64. */
+    private static double[] product(float[] b, float[] a, int out, int rank, int in) {
+        double[] p = new double[out * in];
+        for (int o = 0; o < out; o++) {
+            for (int k = 0; k < rank; k++) {
+                double bk = b[o * rank + k];
+                for (int i = 0; i < in; i++) {
+                    p[o * in + i] += bk * a[k * in + i];
+                }
+            }
+        }
+        return p;
+    }
+
     private static List<Float> run(LoraBert model, TokenBatch b, int[] labels) {
         List<Float> losses = new ArrayList<>();
         try (LoraBert.Training training = model.newTraining(1e-3, 99)) {
