@@ -1,0 +1,15 @@
+package io.fedstream.worker.fedpit;
+
+import java.util.List;
+
+/**
+ * Mean token negative log-likelihood of answers under a model (for {@link InstructionFollowing}).
+ */
+public interface AnswerScorer {
+
+    /**
+     * For every pair, the mean NLL per token of {@code answers[i]} after {@code prompts[i]} (an
+     * empty prompt: the answer alone).
+     */
+    double[] meanNll(List<String> prompts, List<String> answers);
+}
