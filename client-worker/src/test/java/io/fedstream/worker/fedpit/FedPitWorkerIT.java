@@ -1,0 +1,181 @@
+package io.fedstream.worker.fedpit;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import ai.djl.huggingface.tokenizers.HuggingFaceTokenizer;
+import io.fedstream.embedded.EmbeddedKafka;
+import io.fedstream.schemas.AvroCodec;
+import io.fedstream.schemas.FederationSpec;
+import io.fedstream.schemas.TensorCodec;
+import io.fedstream.schemas.TensorSpec;
+import io.fedstream.schemas.Topics;
+import io.fedstream.schemas.avro.AdapterUpdate;
+import io.fedstream.schemas.avro.CloseReason;
+import io.fedstream.schemas.avro.GlobalModel;
+import io.fedstream.schemas.avro.Manifest;
+import io.fedstream.worker.Worker;
+import io.fedstream.worker.WorkerConfig;
+import io.fedstream.worker.WorkerListener;
+import io.fedstream.worker.data.InstructionExample;
+import io.fedstream.worker.model.LoraCausalLm;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * A worker running FedPIT against a real broker: what it publishes holds the global adapter's
+ * tensors and the round's synthetic-data metrics, and not one value of the private adapter (checked
+ * on the raw record bytes, whatever the record layout).
+ */
+class FedPitWorkerIT {
+
+    @Test
+    void thePrivateAdapterNeverReachesTheWire(@TempDir Path dir) throws Exception {
+        List<InstructionExample> train = TinyMedical.examples().subList(0, 12);
+        FedPitTrainer.Options options =
+                FedPitTrainerTest.OPTIONS.withLocalAdapterFile(dir.resolve("local.safetensors"));
+        try (EmbeddedKafka kafka = EmbeddedKafka.builder().start();
+                LoraCausalLm lm = TinyMedical.model();
+                HuggingFaceTokenizer tok = TinyMedical.tokenizer();
+                FedPitTrainer trainer =
+                        new FedPitTrainer(lm, false, tok, null, train, List.of(), options)) {
+            kafka.createTopic(Topics.ADAPTER_UPDATES, 1, Map.of());
+            kafka.createTopic(Topics.GLOBAL_MODELS, 1, Map.of());
+            FederationSpec spec = trainer.federationSpec("fed", 1);
+            publish(kafka, spec, spec.initialValues());
+            WorkerConfig config =
+                    WorkerConfig.defaults(kafka.bootstrapServers(), "fed", "site-p")
+                            .withMaxUpdates(1);
+
+            try (Worker w = new Worker(config, trainer, WorkerListener.NONE, 1)) {
+                w.run(); // returns after one update
+            }
+            List<byte[]> raw = records(kafka);
+            Map<String, float[]> local = trainer.localAdapter();
+
+            assertThat(raw).hasSize(1);
+            AdapterUpdate u = AvroCodec.ADAPTER_UPDATE.decode(raw.get(0));
+            assertThat(u.getTensors())
+                    .extracting(t -> t.getName())
+                    .containsExactlyElementsOf(
+                            spec.tensors().stream().map(TensorSpec::name).toList());
+            assertThat(u.getMetrics())
+                    .containsKeys(
+                            SelfInstruct.GENERATED,
+                            SelfInstruct.KEPT,
+                            SelfInstruct.GENERATION_MILLIS,
+                            "filtered_near_copy");
+            Map<String, float[]> sent = TensorCodec.toMap(u.getTensors());
+            assertThat(sent.get("layer0.q_proj.lora_B")).isNotEqualTo(new float[64]);
+            for (Map.Entry<String, float[]> e : local.entrySet()) {
+                if (e.getKey().endsWith("lora_B")) {
+                    // the trained private B: any 4 consecutive values must not occur in the record
+                    byte[] window = littleEndian(e.getValue(), firstNonZero(e.getValue()), 4);
+                    assertThat(indexOf(raw.get(0), window)).as(e.getKey()).isEqualTo(-1);
+                }
+            }
+        }
+    }
+
+    private static int firstNonZero(float[] v) {
+        for (int i = 0; i + 4 <= v.length; i++) {
+            if (v[i] != 0 && v[i + 1] != 0 && v[i + 2] != 0 && v[i + 3] != 0) {
+                return i;
+            }
+        }
+        throw new AssertionError("the private adapter did not train");
+    }
+
+    private static byte[] littleEndian(float[] v, int from, int n) {
+        ByteBuffer b = ByteBuffer.allocate(4 * n).order(ByteOrder.LITTLE_ENDIAN);
+        for (int i = 0; i < n; i++) {
+            b.putFloat(v[from + i]);
+        }
+        return b.array();
+    }
+
+    private static int indexOf(byte[] hay, byte[] needle) {
+        outer:
+        for (int i = 0; i + needle.length <= hay.length; i++) {
+            for (int j = 0; j < needle.length; j++) {
+                if (hay[i + j] != needle[j]) {
+                    continue outer;
+                }
+            }
+            return i;
+        }
+        return -1;
+    }
+
+    private static void publish(EmbeddedKafka kafka, FederationSpec spec, Map<String, float[]> v)
+            throws Exception {
+        GlobalModel g =
+                GlobalModel.newBuilder()
+                        .setFederationId(spec.id())
+                        .setVersion(0)
+                        .setParentVersion(-1)
+                        .setTensors(TensorCodec.fromMap(spec, v))
+                        .setManifest(
+                                Manifest.newBuilder()
+                                        .setCloseReason(CloseReason.QUORUM)
+                                        .setRule("test")
+                                        .setContributions(List.of())
+                                        .setTotalWeight(0)
+                                        .setRoundOpenedAtMs(Instant.EPOCH)
+                                        .setRoundClosedAtMs(Instant.EPOCH)
+                                        .setTensorsSha256("")
+                                        .build())
+                        .build();
+        try (KafkaProducer<byte[], byte[]> p =
+                new KafkaProducer<>(
+                        kafka.clientProperties(),
+                        new ByteArraySerializer(),
+                        new ByteArraySerializer())) {
+            p.send(
+                            new ProducerRecord<>(
+                                    Topics.GLOBAL_MODELS,
+                                    spec.id().getBytes(StandardCharsets.UTF_8),
+                                    AvroCodec.GLOBAL_MODEL.encode(g)))
+                    .get();
+        }
+    }
+
+    private static List<byte[]> records(EmbeddedKafka kafka) {
+        var props = kafka.clientProperties();
+        props.put("isolation.level", "read_committed");
+        List<byte[]> out = new ArrayList<>();
+        try (KafkaConsumer<byte[], byte[]> c =
+                new KafkaConsumer<>(
+                        props, new ByteArrayDeserializer(), new ByteArrayDeserializer())) {
+            TopicPartition tp = new TopicPartition(Topics.ADAPTER_UPDATES, 0);
+            c.assign(List.of(tp));
+            c.seekToBeginning(List.of(tp));
+            long deadline = System.nanoTime() + Duration.ofSeconds(20).toNanos();
+            while (out.isEmpty() && System.nanoTime() < deadline) {
+                for (ConsumerRecord<byte[], byte[]> r : c.poll(Duration.ofMillis(200))) {
+                    out.add(r.value());
+                }
+            }
+            // anything else already there
+            for (ConsumerRecord<byte[], byte[]> r : c.poll(Duration.ofMillis(500))) {
+                out.add(r.value());
+            }
+        }
+        return out;
+    }
+}
