@@ -19,15 +19,20 @@ import picocli.CommandLine.Parameters;
 @Command(
         name = "experiment",
         mixinStandardHelpOptions = true,
+        subcommands = FedPitExperimentCommand.class,
         description = {
             "Runs an experiment and writes a Markdown table, a CSV and a PNG chart to --out."
                     + " Available: fedit (MedQuAD sites = NIH websites, question-type"
                     + " classification with all-MiniLM-L6-v2 + LoRA: local-only vs synchronous"
-                    + " FedAvg vs asynchronous staleness-weighted vs centralised)."
+                    + " FedAvg vs asynchronous staleness-weighted vs centralised); fedpit (its own"
+                    + " options: experiment fedpit --help)."
         })
 final class ExperimentCommand implements Callable<Integer> {
 
-    @Parameters(index = "0", description = "Experiment: fedit.")
+    @Parameters(
+            index = "0",
+            arity = "0..1",
+            description = "Experiment: fedit (fedpit is a subcommand with its own options).")
     String name;
 
     @Option(
@@ -148,8 +153,8 @@ final class ExperimentCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        if (!name.equals("fedit")) {
-            System.err.println("unknown experiment '" + name + "' (fedit)");
+        if (!"fedit".equals(name)) {
+            System.err.println("unknown experiment '" + name + "' (fedit, fedpit)");
             return 2;
         }
         if (quick) {
