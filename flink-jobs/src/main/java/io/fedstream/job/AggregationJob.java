@@ -11,6 +11,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
+import java.util.function.UnaryOperator;
 import org.apache.flink.api.common.eventtime.WatermarkStrategy;
 import org.apache.flink.api.common.typeinfo.Types;
 import org.apache.flink.api.connector.sink2.Sink;
@@ -164,6 +165,20 @@ public final class AggregationJob {
             ReadableConfig conf,
             List<FederationSpec> federations,
             Io io) {
+        build(env, conf, federations, io, UnaryOperator.identity());
+    }
+
+    /**
+     * Adds the pipeline to {@code env}, with {@code afterSource} applied to the raw records between
+     * the source and validation. Production uses the identity; the fault-tolerance tests insert a
+     * pass-through operator there that fails at chosen points of the checkpoint cycle.
+     */
+    public static void build(
+            StreamExecutionEnvironment env,
+            ReadableConfig conf,
+            List<FederationSpec> federations,
+            Io io,
+            UnaryOperator<DataStream<RawRecord>> afterSource) {
         AvroCodec.trustGeneratedClasses();
         Map<String, FederationSpec> byId = new LinkedHashMap<>();
         for (FederationSpec f : federations) {
@@ -183,8 +198,12 @@ public final class AggregationJob {
                                 .orElse(null));
 
         DataStream<RawRecord> raw =
-                env.fromSource(io.updates(), WatermarkStrategy.noWatermarks(), "adapter-updates")
-                        .uid("updates-source");
+                afterSource.apply(
+                        env.fromSource(
+                                        io.updates(),
+                                        WatermarkStrategy.noWatermarks(),
+                                        "adapter-updates")
+                                .uid("updates-source"));
         SingleOutputStreamOperator<ValidUpdate> valid =
                 raw.process(new ValidateUpdates(validator))
                         .uid("validate-updates")
