@@ -18,6 +18,7 @@ import org.apache.flink.api.connector.sink2.Sink;
 import org.apache.flink.api.connector.source.Source;
 import org.apache.flink.configuration.Configuration;
 import org.apache.flink.configuration.ReadableConfig;
+import org.apache.flink.configuration.StateBackendOptions;
 import org.apache.flink.connector.base.DeliveryGuarantee;
 import org.apache.flink.connector.kafka.sink.KafkaSink;
 import org.apache.flink.connector.kafka.source.KafkaSource;
@@ -152,11 +153,18 @@ public final class AggregationJob {
         return FederationSpec.readAll(Path.of(file));
     }
 
-    /** Checkpointing and parallelism as configured. */
+    /** Checkpointing, parallelism and state backend as configured. */
     public static void configureEnvironment(StreamExecutionEnvironment env, ReadableConfig conf) {
         env.enableCheckpointing(
                 conf.get(CHECKPOINT_INTERVAL).toMillis(), CheckpointingMode.EXACTLY_ONCE);
         env.setParallelism(conf.get(PARALLELISM));
+        FedStreamOptions.stateBackendType(conf)
+                .ifPresent(
+                        type -> {
+                            Configuration backend = new Configuration();
+                            backend.set(StateBackendOptions.STATE_BACKEND, type);
+                            env.configure(backend);
+                        });
     }
 
     /** Adds the pipeline to {@code env}. */
