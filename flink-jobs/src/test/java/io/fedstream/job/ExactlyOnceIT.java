@@ -192,6 +192,9 @@ class ExactlyOnceIT {
         /** Whether the job failed at least once (and so recovered from a checkpoint). */
         boolean failed;
 
+        /** Job options on top of the scenario's own (e.g. an aggregation rule). */
+        Map<String, String> settings = Map.of();
+
         Scenario() {
             this(ExactlyOnceIT.kafka, UnaryOperator.identity());
         }
@@ -227,6 +230,7 @@ class ExactlyOnceIT {
             conf.set(
                     RestartStrategyOptions.RESTART_STRATEGY_FIXED_DELAY_DELAY,
                     Duration.ofMillis(300));
+            conf.addAll(Configuration.fromMap(settings));
             if (savepoint != null) {
                 conf.set(StateRecoveryOptions.SAVEPOINT_PATH, savepoint);
             }
