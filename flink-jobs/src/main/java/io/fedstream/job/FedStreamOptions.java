@@ -146,9 +146,10 @@ public final class FedStreamOptions {
                     .defaultValue("fedavg")
                     .withDescription(
                             "fedavg (a running float64 sum: state of one model per round), or a robust"
-                                    + " rule that keeps the round's updates in state (use the RocksDB"
-                                    + " state backend to keep them off the heap): norm-clipping (maxNorm),"
-                                    + " median, trimmed-mean (beta), multi-krum (f, m).");
+                                    + " rule that keeps the round's updates in state (in RocksDB, off the"
+                                    + " heap, unless fedstream.state.backend says otherwise):"
+                                    + " norm-clipping (maxNorm), median, trimmed-mean (beta), multi-krum"
+                                    + " (f, m).");
 
     public static final ConfigOption<Map<String, String>> AGGREGATION_RULE_PARAMS =
             key("fedstream.aggregation.rule-params")
