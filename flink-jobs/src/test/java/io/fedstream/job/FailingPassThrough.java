@@ -37,8 +37,8 @@ import org.apache.flink.util.Collector;
  *       exactly once.
  * </ul>
  *
- * <p>An {@link Point#AFTER_COMPLETED_CHECKPOINT} fault needs a record after that checkpoint, so
- * it must arm well before the input ends; the other two fire on checkpoints, which go on after it.
+ * <p>An {@link Point#AFTER_COMPLETED_CHECKPOINT} fault needs a record after that checkpoint, so it
+ * must arm well before the input ends; the other two fire on checkpoints, which go on after it.
  *
  * <p>Plans live in a static registry, which works because the MiniCluster runs the job in the
  * test's JVM; each fault fires exactly once, in one subtask.
