@@ -15,9 +15,13 @@ import java.util.stream.Collectors;
  * @param rank the adapter rank, 0 for no adapters at all
  * @param alpha the LoRA scaling numerator ({@code scaling = alpha / rank})
  * @param dropout dropout probability on the adapter's input, in {@code [0, 1)}, training only
- * @param targets the adapted layers of every transformer layer
+ * @param targets the adapted linear layers of every adapted transformer layer
+ * @param fromLayer the first adapted transformer layer: layers below it carry no adapter (PEFT's
+ *     {@code layers_to_transform} as a lower bound). Their outputs then do not depend on the
+ *     adapter, which lets a trainer compute them once and cache them ({@link BertSiteTrainer})
  */
-public record LoraConfig(int rank, double alpha, double dropout, Set<Target> targets) {
+public record LoraConfig(
+        int rank, double alpha, double dropout, Set<Target> targets, int fromLayer) {
 
     /** The linear layers of a BERT layer, named as in adapter tensor names. */
     public enum Target {
@@ -85,6 +89,19 @@ public record LoraConfig(int rank, double alpha, double dropout, Set<Target> tar
             throw new IllegalArgumentException("a LoRA rank without target modules");
         }
         targets = Collections.unmodifiableSet(rank == 0 ? EnumSet.noneOf(Target.class) : copy);
+        if (fromLayer < 0) {
+            throw new IllegalArgumentException("fromLayer must not be negative: " + fromLayer);
+        }
+    }
+
+    /** Adapters on every layer. */
+    public LoraConfig(int rank, double alpha, double dropout, Set<Target> targets) {
+        this(rank, alpha, dropout, targets, 0);
+    }
+
+    /** The same adapters on layers {@code fromLayer} and above only. */
+    public LoraConfig withFromLayer(int fromLayer) {
+        return new LoraConfig(rank, alpha, dropout, targets, fromLayer);
     }
 
     /** No adapters: the plain pretrained encoder. */
@@ -111,6 +128,19 @@ public record LoraConfig(int rank, double alpha, double dropout, Set<Target> tar
 
     public boolean adapts(Target target) {
         return rank > 0 && targets.contains(target);
+    }
+
+    /** Whether layer {@code layer}'s {@code target} carries an adapter. */
+    public boolean adapts(Target target, int layer) {
+        return layer >= fromLayer && adapts(target);
+    }
+
+    /**
+     * Number of bottom layers without any adapter: {@code fromLayer}, or all {@code numLayers}
+     * without LoRA.
+     */
+    public int frozenLayers(int numLayers) {
+        return isEnabled() ? Math.min(fromLayer, numLayers) : numLayers;
     }
 
     public boolean isEnabled() {
