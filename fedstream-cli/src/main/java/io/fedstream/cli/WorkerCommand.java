@@ -1,15 +1,26 @@
 package io.fedstream.cli;
 
+import ai.djl.huggingface.tokenizers.HuggingFaceTokenizer;
 import io.fedstream.schemas.avro.GlobalModel;
 import io.fedstream.worker.HealthServer;
 import io.fedstream.worker.SiteTrainer;
 import io.fedstream.worker.Worker;
 import io.fedstream.worker.WorkerConfig;
 import io.fedstream.worker.WorkerListener;
-import io.fedstream.worker.train.LoraMlpTrainer;
+import io.fedstream.worker.data.AlpacaJsonl;
+import io.fedstream.worker.data.InstructionExample;
+import io.fedstream.worker.model.CausalLm;
+import io.fedstream.worker.model.CausalLmSiteTrainer;
+import io.fedstream.worker.model.DecoderCheckpoint;
+import io.fedstream.worker.model.LoraCausalLm;
+import io.fedstream.worker.train.Sampling;
+import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /** {@code ./fedstream worker}: one site of the demo federation against an external Kafka. */
@@ -93,6 +104,95 @@ final class WorkerCommand implements Callable<Integer> {
                             + " global version) on this port, for Kubernetes probes; off by default.")
     Integer healthPort;
 
+    @Mixin DecoderOptions decoder = new DecoderOptions();
+
+    @Option(
+            names = "--data",
+            description =
+                    "With --decoder: this site's instruction data, Alpaca/Dolly JSON lines"
+                            + " (instruction, input/context, output/response).")
+    Path data;
+
+    @Option(
+            names = "--eval-fraction",
+            defaultValue = "0.1",
+            description =
+                    "With --decoder: share of --data held out for evaluation, chosen by --seed"
+                            + " (default ${DEFAULT-VALUE}).")
+    double evalFraction;
+
+    @Option(
+            names = "--max-tokens",
+            defaultValue = "256",
+            description = "With --decoder: longest example in tokens (default ${DEFAULT-VALUE}).")
+    int maxTokens;
+
+    @Option(
+            names = "--batch-size",
+            defaultValue = "4",
+            description = "With --decoder: mini-batch size (default ${DEFAULT-VALUE}).")
+    int batchSize;
+
+    @Option(
+            names = "--local-epochs",
+            defaultValue = "1",
+            description = "With --decoder: local epochs per round (default ${DEFAULT-VALUE}).")
+    int localEpochs;
+
+    @Option(
+            names = "--lr",
+            defaultValue = "2e-4",
+            description = "With --decoder: Adam learning rate (default ${DEFAULT-VALUE}).")
+    double learningRate;
+
+    /** The demo trainer, or the decoder's instruction tuning on --data. */
+    SiteTrainer trainer(DemoFederation demo) throws java.io.IOException {
+        if (decoder.decoder == null) {
+            return demo.trainer(siteIndex);
+        }
+        if (data == null) {
+            throw new IllegalArgumentException("--decoder needs --data (the site's examples)");
+        }
+        if (!(evalFraction >= 0 && evalFraction < 1)) {
+            throw new IllegalArgumentException("--eval-fraction must be in [0, 1)");
+        }
+        List<InstructionExample> all = AlpacaJsonl.readAll(data);
+        int[] order = Sampling.range(all.size());
+        Sampling.shuffle(order, new java.util.SplittableRandom(seed));
+        int held = (int) Math.round(all.size() * evalFraction);
+        List<InstructionExample> eval = new ArrayList<>();
+        List<InstructionExample> train = new ArrayList<>();
+        for (int i = 0; i < order.length; i++) {
+            (i < held ? eval : train).add(all.get(order[i]));
+        }
+        DecoderCheckpoint checkpoint = DecoderCheckpoint.load(decoder.decoder);
+        LoraCausalLm model =
+                new LoraCausalLm(CausalLm.fromCheckpoint(checkpoint, decoder.lora()), seed);
+        try (HuggingFaceTokenizer tokenizer = checkpoint.tokenizer()) {
+            System.out.printf(
+                    "%s: %s from %s, LoRA %s: %d trainable values; %d training and %d held-out"
+                            + " examples%n",
+                    siteId != null ? siteId : DemoFederation.siteName(siteIndex),
+                    checkpoint.config().family(),
+                    decoder.decoder,
+                    decoder.lora(),
+                    model.adapterSize(),
+                    train.size(),
+                    eval.size());
+            return new CausalLmSiteTrainer(
+                    model,
+                    true,
+                    tokenizer,
+                    train,
+                    eval,
+                    new CausalLmSiteTrainer.Options(
+                            maxTokens, batchSize, localEpochs, learningRate, seed + siteIndex));
+        } catch (RuntimeException e) {
+            model.close();
+            throw e;
+        }
+    }
+
     @Override
     public Integer call() throws Exception {
         if (siteIndex < 0 || siteIndex >= sites) {
@@ -125,7 +225,7 @@ final class WorkerCommand implements Callable<Integer> {
                                 site, m.getVersion(), e.loss(), e.accuracy());
                     }
                 };
-        try (LoraMlpTrainer trainer = demo.trainer(siteIndex)) {
+        try (SiteTrainer trainer = trainer(demo)) {
             Worker worker = new Worker(config, trainer, progress, seed);
             Thread hook = new Thread(worker::close);
             Runtime.getRuntime().addShutdownHook(hook);

@@ -55,7 +55,11 @@ public final class BertSiteTrainer implements SiteTrainer {
     public static final String TRAIN_MILLIS = "train_millis";
     public static final String DELTA_NORM = "delta_norm";
 
+    /** Attended tokens trained on in the round (every epoch counted). */
     public static final String TRAIN_TOKENS = "train_tokens";
+
+    /** Token positions computed in the round, padding included. */
+    public static final String COMPUTED_TOKENS = "computed_tokens";
 
     private static final int EVAL_BATCH = 64;
 
@@ -196,6 +200,7 @@ public final class BertSiteTrainer implements SiteTrainer {
             int[] order = Sampling.range(train.batchSize());
             long steps = 0;
             long tokens = 0;
+            long computed = 0;
             double lossSum = 0;
             long t0 = System.nanoTime();
             if (options.cacheFrozenPrefix()) {
@@ -223,6 +228,7 @@ public final class BertSiteTrainer implements SiteTrainer {
                         for (int r : rows) {
                             tokens += trainLengths[r];
                         }
+                        computed += (long) rows.length * batch.sequenceLength();
                         steps++;
                     }
                 }
@@ -235,6 +241,7 @@ public final class BertSiteTrainer implements SiteTrainer {
             metrics.put(TRAIN_MILLIS, (double) millis);
             metrics.put(DELTA_NORM, Adapters.l2Norm(delta));
             metrics.put(TRAIN_TOKENS, (double) tokens);
+            metrics.put(COMPUTED_TOKENS, (double) computed);
             return new TrainResult(delta, train.batchSize(), metrics);
         }
     }
