@@ -77,7 +77,9 @@ final class FedItExperiment {
             int ticks,
             double stalenessExponent,
             long seed,
-            List<String> methods) {
+            List<String> methods,
+            int fromLayer,
+            boolean fastTraining) {
 
         /** {@code quorum} or, if 0, half the sites rounded up. */
         int quorumFor(int sites) {
@@ -198,7 +200,11 @@ final class FedItExperiment {
 
         LoraConfig lora =
                 new LoraConfig(
-                        s.rank(), s.alpha(), s.dropout(), LoraConfig.parseTargets(s.targets()));
+                        s.rank(),
+                        s.alpha(),
+                        s.dropout(),
+                        LoraConfig.parseTargets(s.targets()),
+                        s.fromLayer());
         List<MethodResult> results = new ArrayList<>();
         List<CurvePoint> curve = new ArrayList<>();
         List<SiteScore> initial;
@@ -307,7 +313,8 @@ final class FedItExperiment {
 
     private static BertSiteTrainer.Options options(Settings s, long seed) {
         return new BertSiteTrainer.Options(
-                s.maxTokens(), s.batchSize(), s.localEpochs(), s.learningRate(), seed);
+                        s.maxTokens(), s.batchSize(), s.localEpochs(), s.learningRate(), seed)
+                .withSpeedups(s.fastTraining(), s.fastTraining());
     }
 
     private static BertSiteTrainer.Labelled labelled(

@@ -23,6 +23,10 @@ import org.junit.jupiter.api.io.TempDir;
 class FedItExperimentTest {
 
     private static FedItExperiment.Settings quick(long seed) {
+        return quick(seed, 0, false);
+    }
+
+    private static FedItExperiment.Settings quick(long seed, int fromLayer, boolean fast) {
         return new FedItExperiment.Settings(
                 2,
                 1,
@@ -37,7 +41,9 @@ class FedItExperimentTest {
                 0,
                 0.5,
                 seed,
-                FedItExperiment.METHODS);
+                FedItExperiment.METHODS,
+                fromLayer,
+                fast);
     }
 
     @Test
@@ -75,7 +81,8 @@ class FedItExperimentTest {
 
         FedItExperiment.Result r =
                 FedItExperiment.run(
-                        quick(7),
+                        // adapters on layers 3-5, frozen-prefix cache and bucketing
+                        quick(7, 3, true),
                         split[0],
                         split[1],
                         "category",
