@@ -38,6 +38,15 @@ public record HfCheckpoint(Path directory, BertConfig config, BertWeights weight
             throw new FileNotFoundException(configFile + " does not exist");
         }
         BertConfig config = BertConfig.fromHfJson(Files.readString(configFile));
+        Map<String, FloatTensor> tensors = readTensors(directory);
+        return new HfCheckpoint(directory, config, BertWeights.of(tensors));
+    }
+
+    /**
+     * The floating tensors of a checkpoint directory: {@code model.safetensors}, or the shards
+     * {@code model.safetensors.index.json} lists (each must lie inside the directory).
+     */
+    static Map<String, FloatTensor> readTensors(Path directory) throws IOException {
         Map<String, FloatTensor> tensors = new LinkedHashMap<>();
         Path single = directory.resolve(WEIGHTS);
         Path index = directory.resolve(WEIGHTS_INDEX);
@@ -65,7 +74,7 @@ public record HfCheckpoint(Path directory, BertConfig config, BertWeights weight
                             + WEIGHTS_INDEX
                             + " (only safetensors checkpoints are supported)");
         }
-        return new HfCheckpoint(directory, config, BertWeights.of(tensors));
+        return tensors;
     }
 
     /**
