@@ -23,11 +23,13 @@ import picocli.CommandLine.Parameters;
             "Runs a benchmark and prints a table. Available: digest (the cost of hashing and signing"
                     + " an update, against the JDK's digests); aggregate (the accumulate kernel"
                     + " against a same-run memory triad, JMH); python (streaming aggregation"
-                    + " against the NumPy approach of Python frameworks)."
+                    + " against the NumPy approach of Python frameworks); train (MiniLM + LoRA"
+                    + " training tokens/s: plain against length bucketing and the cached frozen"
+                    + " prefix)."
         })
 final class BenchCommand implements Callable<Integer> {
 
-    @Parameters(index = "0", description = "Benchmark: digest, aggregate or python.")
+    @Parameters(index = "0", description = "Benchmark: digest, aggregate, python or train.")
     String name;
 
     @Option(names = "--quick", description = "A short run for smoke checks.")
@@ -47,6 +49,45 @@ final class BenchCommand implements Callable<Integer> {
                             + " else python3 on the PATH).")
     String python;
 
+    @Option(
+            names = "--threads",
+            description =
+                    "train bench: PyTorch intra-op threads (default: the worker's, 1; see"
+                            + " DjlRuntime).")
+    Integer threads;
+
+    @Option(
+            names = "--examples",
+            defaultValue = "0",
+            description =
+                    "train bench: MedQuAD questions to train on (default 512, 128 with --quick).")
+    int examples;
+
+    @Option(
+            names = "--max-tokens",
+            defaultValue = "64",
+            description = "train bench: truncation length in tokens (default ${DEFAULT-VALUE}).")
+    int maxTokens;
+
+    @Option(
+            names = "--batch-size",
+            defaultValue = "16",
+            description = "train bench: mini-batch size (default ${DEFAULT-VALUE}).")
+    int batchSize;
+
+    @Option(
+            names = "--from-layer",
+            defaultValue = "3",
+            description =
+                    "train bench: first adapted layer of the upper-layers model (default"
+                            + " ${DEFAULT-VALUE}; the other model adapts all 6).")
+    int fromLayer;
+
+    @Option(
+            names = "--data",
+            description = "train bench: MedQuAD file (default: found as MedQuad.locate() does).")
+    java.nio.file.Path data;
+
     @Override
     public Integer call() throws Exception {
         int floats = (int) (mb * 1e6 / 4);
@@ -58,8 +99,19 @@ final class BenchCommand implements Callable<Integer> {
                 return io.fedstream.cli.bench.AggregateBench.run(quick, floats);
             case "python":
                 return io.fedstream.cli.bench.PythonBench.run(quick, floats, python);
+            case "train":
+                if (threads != null) {
+                    // before the engine starts; DjlRuntime keeps values already set
+                    System.setProperty(
+                            io.fedstream.worker.train.DjlRuntime.NUM_THREADS,
+                            Integer.toString(threads));
+                }
+                return io.fedstream.cli.bench.TrainBench.run(
+                        new io.fedstream.cli.bench.TrainBench.Settings(
+                                quick, examples, maxTokens, batchSize, fromLayer, data));
             default:
-                System.err.println("unknown benchmark '" + name + "' (digest, aggregate, python)");
+                System.err.println(
+                        "unknown benchmark '" + name + "' (digest, aggregate, python, train)");
                 return 2;
         }
     }

@@ -107,6 +107,22 @@ final class ExperimentCommand implements Callable<Integer> {
     String targets;
 
     @Option(
+            names = "--lora-from-layer",
+            defaultValue = "0",
+            description =
+                    "First encoder layer with adapters; layers below stay plain (default"
+                            + " ${DEFAULT-VALUE}: all layers).")
+    int fromLayer;
+
+    @Option(
+            names = "--fast-training",
+            description =
+                    "Cache the frozen layers' outputs and bucket batches by length (same deltas;"
+                            + " batches are composed differently, so results differ from a run"
+                            + " without it). See docs/benchmarks.md.")
+    boolean fastTraining;
+
+    @Option(
             names = "--quorum",
             defaultValue = "0",
             description = "Async: updates per aggregation (0: half the sites, rounded up).")
@@ -229,7 +245,9 @@ final class ExperimentCommand implements Callable<Integer> {
                 ticks,
                 stalenessExponent,
                 seed,
-                List.copyOf(methods));
+                List.copyOf(methods),
+                fromLayer,
+                fastTraining);
     }
 
     private String describe() {
@@ -256,6 +274,12 @@ final class ExperimentCommand implements Callable<Integer> {
             parts.add("--ticks " + ticks);
         }
         parts.add("--staleness-exponent " + stalenessExponent);
+        if (fromLayer > 0) {
+            parts.add("--lora-from-layer " + fromLayer);
+        }
+        if (fastTraining) {
+            parts.add("--fast-training");
+        }
         return String.join(" ", parts);
     }
 }

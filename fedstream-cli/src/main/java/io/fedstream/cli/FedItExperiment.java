@@ -86,7 +86,9 @@ final class FedItExperiment {
             int ticks,
             double stalenessExponent,
             long seed,
-            List<String> methods) {
+            List<String> methods,
+            int fromLayer,
+            boolean fastTraining) {
 
         /** {@code quorum} or, if 0, half the sites rounded up. */
         int quorumFor(int sites) {
@@ -222,7 +224,11 @@ final class FedItExperiment {
 
         LoraConfig lora =
                 new LoraConfig(
-                        s.rank(), s.alpha(), s.dropout(), LoraConfig.parseTargets(s.targets()));
+                                s.rank(),
+                                s.alpha(),
+                                s.dropout(),
+                                LoraConfig.parseTargets(s.targets()))
+                        .withFromLayer(s.fromLayer());
         List<MethodResult> results = new ArrayList<>();
         List<CurvePoint> curve = new ArrayList<>();
         List<SiteScore> initial;
@@ -524,7 +530,8 @@ final class FedItExperiment {
 
     private static BertSiteTrainer.Options options(Settings s, long seed) {
         return new BertSiteTrainer.Options(
-                s.maxTokens(), s.batchSize(), s.localEpochs(), s.learningRate(), seed);
+                        s.maxTokens(), s.batchSize(), s.localEpochs(), s.learningRate(), seed)
+                .withSpeedups(s.fastTraining(), s.fastTraining());
     }
 
     static BertSiteTrainer.Labelled labelled(

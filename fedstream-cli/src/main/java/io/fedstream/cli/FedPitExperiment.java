@@ -11,7 +11,7 @@ import io.fedstream.worker.fedpit.SelfInstruct;
 import io.fedstream.worker.fedpit.SelfInstructPrompts;
 import io.fedstream.worker.fedpit.SyntheticFilter;
 import io.fedstream.worker.model.CausalLm;
-import io.fedstream.worker.model.CausalSiteTrainer;
+import io.fedstream.worker.model.CausalLmSiteTrainer;
 import io.fedstream.worker.model.CausalTraining;
 import io.fedstream.worker.model.DecoderCheckpoint;
 import io.fedstream.worker.model.DecoderConfig;
@@ -300,7 +300,7 @@ final class FedPitExperiment {
                         new LoraCausalLm(CausalLm.fromCheckpoint(checkpoint, lora), s.seed());
                 HuggingFaceTokenizer tok = checkpoint.tokenizer()) {
             Map<String, float[]> v0 = lm.adapterSpec("fedpit", s.seed()).initialValues();
-            Map<String, CausalSiteTrainer> plain = trainers(lm, tok, train, test, training);
+            Map<String, CausalLmSiteTrainer> plain = trainers(lm, tok, train, test, training);
             rows.add(new Row("base (no tuning)", evalAll(plain, v0)));
             log.printf(Locale.ROOT, "%-28s mean held-out loss %.4f%n", "base", rows.get(0).mean());
             List<InstructionExample> privateProbe = probe(train, s.extraction());
@@ -348,8 +348,9 @@ final class FedPitExperiment {
             if (s.methods().contains("central")) {
                 List<InstructionExample> union = new ArrayList<>();
                 sites.forEach(x -> union.addAll(train.get(x)));
-                try (CausalSiteTrainer central =
-                        new CausalSiteTrainer(lm, false, tok, union, List.of(), training)) {
+                try (CausalLmSiteTrainer central =
+                        new CausalLmSiteTrainer(
+                                lm, false, tok, union, List.of(), plainOptions(training))) {
                     Map<String, float[]> a = Adapters.copy(v0);
                     for (int r = 0; r < s.rounds(); r++) {
                         a = Adapters.apply(a, central.train(a, r).delta());
@@ -365,20 +366,31 @@ final class FedPitExperiment {
     }
 
     // fresh trainers (round counters at 0) on the shared model
-    private static Map<String, CausalSiteTrainer> trainers(
+    private static Map<String, CausalLmSiteTrainer> trainers(
             LoraCausalLm lm,
             HuggingFaceTokenizer tok,
             Map<String, List<InstructionExample>> train,
             Map<String, List<InstructionExample>> test,
             CausalTraining.Options training) {
-        Map<String, CausalSiteTrainer> out = new LinkedHashMap<>();
+        Map<String, CausalLmSiteTrainer> out = new LinkedHashMap<>();
         for (String site : train.keySet()) {
             out.put(
                     site,
-                    new CausalSiteTrainer(
-                            lm, false, tok, train.get(site), test.get(site), training));
+                    new CausalLmSiteTrainer(
+                            lm,
+                            false,
+                            tok,
+                            train.get(site),
+                            test.get(site),
+                            plainOptions(training)));
         }
         return out;
+    }
+
+    // the plain FedIT trainer's options: the same training FedPIT's local delta runs
+    static CausalLmSiteTrainer.Options plainOptions(CausalTraining.Options t) {
+        return new CausalLmSiteTrainer.Options(
+                t.maxTokens(), t.batchSize(), t.localEpochs(), t.learningRate(), t.seed());
     }
 
     private static Row logged(PrintStream log, Row r) {
@@ -571,7 +583,7 @@ final class FedPitExperiment {
     }
 
     private static Map<String, Double> evalAll(
-            Map<String, CausalSiteTrainer> sites, Map<String, float[]> adapter) {
+            Map<String, CausalLmSiteTrainer> sites, Map<String, float[]> adapter) {
         Map<String, Double> out = new LinkedHashMap<>();
         sites.forEach((k, t) -> out.put(k, t.evaluate(adapter).loss()));
         return out;

@@ -11,31 +11,49 @@ import io.fedstream.worker.data.Site;
 import io.fedstream.worker.model.BertClassifier;
 import io.fedstream.worker.model.BertEncoder;
 import io.fedstream.worker.model.BertSiteTrainer;
+import io.fedstream.worker.model.CausalLm;
+import io.fedstream.worker.model.CausalLmSiteTrainer;
+import io.fedstream.worker.model.DecoderCheckpoint;
+import io.fedstream.worker.model.DecoderConfig;
+import io.fedstream.worker.model.DecoderLora;
 import io.fedstream.worker.model.LoraBert;
+import io.fedstream.worker.model.LoraCausalLm;
 import io.fedstream.worker.model.LoraConfig;
 import io.fedstream.worker.model.MiniLm;
 import io.fedstream.worker.train.Sampling;
 import java.io.IOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.SplittableRandom;
 import java.util.TreeSet;
 import picocli.CommandLine.Option;
 
 /**
- * The options of a site that tunes the real pretrained model: all-MiniLM-L6-v2 (offline, from its
- * Maven jar) with LoRA adapters and a linear head, classifying instructions of a JSON-lines dataset
- * (MedQuAD by default) by a label field, the sites being the values of another field. Shared by
- * {@code worker --model minilm} and {@code spec --model minilm}, so that both derive the same
- * labels, adapter layout and version 0 from the same options.
+ * What a site trains, shared by {@code worker} (which trains it) and {@code spec} (which writes the
+ * federation's contract for it), so that both derive the same adapter layout and version 0 from the
+ * same options:
  *
- * <p>Every site reads the whole file, partitions it by {@code --site-field} (sites in the order of
- * first appearance) and takes site {@code --site-index}; each site keeps {@code --test-per-site}
- * held-out examples and at most {@code --train-cap} training examples, drawn with the seed exactly
- * as {@code ./fedstream experiment fedit} draws them. The label set is the sorted set of label
- * values over the whole file, so every site and the spec agree on the head's classes.
+ * <ul>
+ *   <li>{@code --model mlp} (default): the demo task, LoRA on a small frozen MLP, synthetic data.
+ *   <li>{@code --model minilm}: the real pretrained all-MiniLM-L6-v2 (offline, from its Maven jar)
+ *       with LoRA adapters and a linear head, classifying the instructions of a JSON-lines dataset
+ *       (MedQuAD by default) by a label field, the sites being the values of another field.
+ *   <li>{@code --decoder DIR}: a local Hugging Face causal LM (GPT-2 or Llama family) with LoRA,
+ *       instruction-tuned on the site's own {@code --data} file (loss on the answer tokens).
+ * </ul>
+ *
+ * <p>MiniLM: every site reads the whole file, partitions it by {@code --site-field} (sites in the
+ * order of first appearance) and takes site {@code --site-index}; each site keeps {@code
+ * --test-per-site} held-out examples and at most {@code --train-cap} training examples, drawn with
+ * the seed exactly as {@code ./fedstream experiment fedit} draws them. The label set is the sorted
+ * set of label values over the whole file, so every site and the spec agree on the head's classes.
+ *
+ * <p>Training options given no value take the model's default (named in each description).
  */
 final class InstructionSites {
     /** The demo task (synthetic data, LoRA on a small frozen MLP). */
@@ -44,21 +62,42 @@ final class InstructionSites {
     /** all-MiniLM-L6-v2 + LoRA + head on instruction data. */
     static final String MINILM = "minilm";
 
+    /** A local Hugging Face causal LM ({@code --decoder}). */
+    static final String DECODER = "decoder";
+
     @Option(
             names = "--model",
             defaultValue = MLP,
             description =
-                    "What the site trains: mlp (the demo task, synthetic data) or minilm"
-                            + " (all-MiniLM-L6-v2 + LoRA classifying instructions of --data)"
-                            + " (default ${DEFAULT-VALUE}).")
+                    "What the site trains: mlp (the demo task, synthetic data), minilm"
+                            + " (all-MiniLM-L6-v2 + LoRA classifying instructions of --data) or"
+                            + " decoder (implied by --decoder) (default ${DEFAULT-VALUE}).")
     String model;
+
+    @Option(
+            names = "--decoder",
+            description =
+                    "A local Hugging Face causal LM directory (GPT-2 or Llama family: config.json,"
+                            + " model.safetensors or its shards, tokenizer.json), instruction-tuned"
+                            + " with LoRA on --data. No pretrained causal LM ships with FedStream;"
+                            + " nothing is downloaded.")
+    Path decoder;
 
     @Option(
             names = "--data",
             description =
                     "minilm: a MedQuAD file (medquad.jsonl.gz; default: found as MedQuad.locate()"
-                            + " does) or Alpaca/Dolly-style JSON lines.")
+                            + " does) or Alpaca/Dolly-style JSON lines, split into sites by"
+                            + " --site-field; decoder: this site's own Alpaca/Dolly JSON lines.")
     Path data;
+
+    @Option(
+            names = "--eval-fraction",
+            defaultValue = "0.1",
+            description =
+                    "decoder: share of --data held out for evaluation, chosen by --seed (default"
+                            + " ${DEFAULT-VALUE}).")
+    double evalFraction;
 
     @Option(
             names = "--site-field",
@@ -88,27 +127,28 @@ final class InstructionSites {
     @Option(
             names = "--lora-rank",
             defaultValue = "8",
-            description = "minilm: LoRA rank (default ${DEFAULT-VALUE}).")
+            description = "LoRA rank (default ${DEFAULT-VALUE}).")
     int loraRank;
 
     @Option(
             names = "--lora-alpha",
             defaultValue = "16",
-            description = "minilm: LoRA alpha (default ${DEFAULT-VALUE}).")
+            description = "LoRA alpha (default ${DEFAULT-VALUE}).")
     double loraAlpha;
 
     @Option(
             names = "--lora-dropout",
             defaultValue = "0.05",
-            description = "minilm: LoRA dropout (default ${DEFAULT-VALUE}).")
+            description = "LoRA dropout (default ${DEFAULT-VALUE}).")
     double loraDropout;
 
     @Option(
             names = "--lora-targets",
-            defaultValue = "query,value",
             description =
-                    "minilm: adapted layers, of query, key, value, attention_output, intermediate,"
-                            + " output (default ${DEFAULT-VALUE}).")
+                    "Adapted layers. minilm: of query, key, value, attention_output, intermediate,"
+                            + " output (default query,value); decoder: of q_proj, k_proj, v_proj,"
+                            + " o_proj, gate_proj (Llama), up_proj, down_proj (default"
+                            + " q_proj,v_proj).")
     String loraTargets;
 
     @Option(
@@ -120,45 +160,81 @@ final class InstructionSites {
 
     @Option(
             names = "--max-tokens",
-            defaultValue = "32",
-            description = "minilm: tokens per instruction (default ${DEFAULT-VALUE}).")
-    int maxTokens;
+            description = "Tokens per example (default: minilm 32, decoder 256).")
+    Integer maxTokens;
 
     @Option(
             names = "--batch-size",
-            defaultValue = "16",
-            description = "minilm: mini-batch size (default ${DEFAULT-VALUE}).")
-    int batchSize;
+            description = "Mini-batch size (default: minilm 16, decoder 4).")
+    Integer batchSize;
 
     @Option(
             names = "--local-epochs",
-            defaultValue = "2",
-            description =
-                    "minilm: passes over the local data per version (default ${DEFAULT-VALUE}).")
-    int localEpochs;
+            description = "Passes over the local data per version (default: minilm 2, decoder 1).")
+    Integer localEpochs;
 
     @Option(
             names = "--lr",
-            defaultValue = "3e-3",
-            description = "minilm: Adam learning rate (default ${DEFAULT-VALUE}).")
-    double learningRate;
+            description = "Adam learning rate (default: minilm 3e-3, decoder 2e-4).")
+    Double learningRate;
 
-    /** One site's part of the dataset, with the federation-wide label set. */
+    /** One MiniLM site's part of the dataset, with the federation-wide label set. */
     record SiteData(String name, Site train, Site test, List<String> labels, int sites) {}
 
-    boolean isMiniLm() {
-        if (model.equals(MINILM)) {
-            return true;
+    /** {@link #MLP}, {@link #MINILM} or {@link #DECODER}, checked against the other options. */
+    String kind() {
+        if (decoder != null) {
+            if (!model.equals(MLP) && !model.equals(DECODER)) {
+                throw new IllegalArgumentException("--decoder and --model " + model + " conflict");
+            }
+            if (freezeA) {
+                throw new IllegalArgumentException("--lora-freeze-a is for --model minilm");
+            }
+            return DECODER;
         }
-        if (model.equals(MLP)) {
-            return false;
+        if (model.equals(MINILM) || model.equals(MLP)) {
+            return model;
         }
-        throw new IllegalArgumentException("--model must be " + MLP + " or " + MINILM);
+        if (model.equals(DECODER)) {
+            throw new IllegalArgumentException("--model decoder needs --decoder DIR");
+        }
+        throw new IllegalArgumentException(
+                "--model must be " + MLP + ", " + MINILM + " or " + DECODER);
     }
+
+    int maxTokens() {
+        return orElse(maxTokens, isDecoder() ? 256 : 32);
+    }
+
+    int batchSize() {
+        return orElse(batchSize, isDecoder() ? 4 : 16);
+    }
+
+    int localEpochs() {
+        return orElse(localEpochs, isDecoder() ? 1 : 2);
+    }
+
+    double learningRate() {
+        return orElse(learningRate, isDecoder() ? 2e-4 : 3e-3);
+    }
+
+    private boolean isDecoder() {
+        return kind().equals(DECODER);
+    }
+
+    private static <T> T orElse(T value, T otherwise) {
+        return value != null ? value : otherwise;
+    }
+
+    // ---- MiniLM ---------------------------------------------------------------------------------
 
     LoraConfig lora() {
         return new LoraConfig(
-                loraRank, loraAlpha, loraDropout, LoraConfig.parseTargets(loraTargets), freezeA);
+                        loraRank,
+                        loraAlpha,
+                        loraDropout,
+                        LoraConfig.parseTargets(orElse(loraTargets, "query,value")))
+                .withFreezeA(freezeA);
     }
 
     /** Reads the dataset and returns site {@code index}. */
@@ -185,22 +261,22 @@ final class InstructionSites {
                 sites.numSites());
     }
 
-    /** The spec every site of this dataset and these options trains against. */
+    /** The spec every MiniLM site of this dataset and these options trains against. */
     FederationSpec spec(String federation, long seed) throws IOException {
         List<String> labels = labels(read());
-        try (LoraBert m = model(labels.size(), seed)) {
+        try (LoraBert m = miniLm(labels.size(), seed)) {
             return m.adapterSpec(federation, seed);
         }
     }
 
-    /** A trainer for site {@code index} (owns its model). */
+    /** A MiniLM trainer for one site (owns its model). */
     BertSiteTrainer trainer(SiteData site, long seed) throws IOException {
         Map<String, Integer> index = new LinkedHashMap<>();
         for (int i = 0; i < site.labels().size(); i++) {
             index.put(site.labels().get(i), i);
         }
-        LoraBert m = model(site.labels().size(), seed);
-        try (HuggingFaceTokenizer tokenizer = MiniLm.tokenizer(maxTokens)) {
+        LoraBert m = miniLm(site.labels().size(), seed);
+        try (HuggingFaceTokenizer tokenizer = MiniLm.tokenizer(maxTokens())) {
             return new BertSiteTrainer(
                     m,
                     true,
@@ -208,10 +284,10 @@ final class InstructionSites {
                     FedItExperiment.labelled(site.train(), labelField, index),
                     FedItExperiment.labelled(site.test(), labelField, index),
                     new BertSiteTrainer.Options(
-                            maxTokens,
-                            batchSize,
-                            localEpochs,
-                            learningRate,
+                            maxTokens(),
+                            batchSize(),
+                            localEpochs(),
+                            learningRate(),
                             Sampling.streamSeed(seed, site.name().hashCode())));
         } catch (RuntimeException | IOException e) {
             m.close();
@@ -224,7 +300,7 @@ final class InstructionSites {
         return name.strip().toLowerCase(Locale.ROOT).replaceAll("[^a-z0-9._-]+", "-");
     }
 
-    private LoraBert model(int classes, long seed) throws IOException {
+    private LoraBert miniLm(int classes, long seed) throws IOException {
         return new LoraBert(new BertClassifier(BertEncoder.miniLm(lora()), classes), seed);
     }
 
@@ -244,5 +320,78 @@ final class InstructionSites {
             set.add(FedItExperiment.label(e, labelField));
         }
         return List.copyOf(set);
+    }
+
+    // ---- Causal decoder -------------------------------------------------------------------------
+
+    DecoderLora decoderLora() {
+        return new DecoderLora(
+                loraRank,
+                loraAlpha,
+                loraDropout,
+                DecoderLora.parseTargets(orElse(loraTargets, "q_proj,v_proj")));
+    }
+
+    /** The decoder's architecture from {@code <decoder>/config.json}. */
+    DecoderConfig decoderConfig() throws IOException {
+        return DecoderConfig.fromHfJson(Files.readString(decoder.resolve("config.json")));
+    }
+
+    /** The spec of the decoder's adapter, from its {@code config.json} alone. */
+    FederationSpec decoderSpec(String federation, long seed) throws IOException {
+        return new FederationSpec(
+                federation, seed, CausalLm.adapterTensors(decoderConfig(), decoderLora()));
+    }
+
+    /**
+     * A trainer of the decoder on this site's {@code --data}, {@code --eval-fraction} of it held
+     * out (chosen by {@code seed}); owns its model.
+     */
+    CausalLmSiteTrainer decoderTrainer(String site, int siteIndex, long seed) throws IOException {
+        if (data == null) {
+            throw new IllegalArgumentException("--decoder needs --data (the site's examples)");
+        }
+        if (!(evalFraction >= 0 && evalFraction < 1)) {
+            throw new IllegalArgumentException("--eval-fraction must be in [0, 1)");
+        }
+        List<InstructionExample> all = AlpacaJsonl.readAll(data);
+        int[] order = Sampling.range(all.size());
+        Sampling.shuffle(order, new SplittableRandom(seed));
+        int held = (int) Math.round(all.size() * evalFraction);
+        List<InstructionExample> eval = new ArrayList<>();
+        List<InstructionExample> train = new ArrayList<>();
+        for (int i = 0; i < order.length; i++) {
+            (i < held ? eval : train).add(all.get(order[i]));
+        }
+        DecoderCheckpoint checkpoint = DecoderCheckpoint.load(decoder);
+        LoraCausalLm lm =
+                new LoraCausalLm(CausalLm.fromCheckpoint(checkpoint, decoderLora()), seed);
+        try (HuggingFaceTokenizer tokenizer = checkpoint.tokenizer()) {
+            System.out.printf(
+                    "%s: %s from %s, LoRA %s: %d trainable values; %d training and %d held-out"
+                            + " examples%n",
+                    site,
+                    checkpoint.config().family(),
+                    decoder,
+                    decoderLora(),
+                    lm.adapterSize(),
+                    train.size(),
+                    eval.size());
+            return new CausalLmSiteTrainer(
+                    lm,
+                    true,
+                    tokenizer,
+                    train,
+                    eval,
+                    new CausalLmSiteTrainer.Options(
+                            maxTokens(),
+                            batchSize(),
+                            localEpochs(),
+                            learningRate(),
+                            seed + siteIndex));
+        } catch (RuntimeException e) {
+            lm.close();
+            throw e;
+        }
     }
 }

@@ -7,15 +7,16 @@ import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /**
- * {@code ./fedstream spec}: prints the federation spec of the demo model, for {@code job
- * --federations}.
+ * {@code ./fedstream spec}: prints the federation spec of the demo model, or with {@code --decoder}
+ * of a LoRA adapter on a local Hugging Face causal LM, for {@code job --federations}.
  */
 @Command(
         name = "spec",
         mixinStandardHelpOptions = true,
         description =
                 "Prints the JSON federation spec (adapter tensors, shapes, initialisation) of the"
-                        + " demo model, or with --model minilm of MiniLM + LoRA on --data.")
+                        + " demo model, of MiniLM + LoRA on --data (--model minilm) or of a LoRA"
+                        + " adapter on a causal LM (--decoder DIR).")
 final class SpecCommand implements Callable<Integer> {
 
     @Option(
@@ -30,14 +31,16 @@ final class SpecCommand implements Callable<Integer> {
             description = "Seed of version 0 (default ${DEFAULT-VALUE}).")
     long seed;
 
-    @Mixin InstructionSites instruction;
+    @Mixin InstructionSites site = new InstructionSites();
 
     @Override
     public Integer call() throws java.io.IOException {
         FederationSpec spec =
-                instruction.isMiniLm()
-                        ? instruction.spec(federation, seed)
-                        : DemoFederation.create(federation, seed, 1, 1.0).spec();
+                switch (site.kind()) {
+                    case InstructionSites.MINILM -> site.spec(federation, seed);
+                    case InstructionSites.DECODER -> site.decoderSpec(federation, seed);
+                    default -> DemoFederation.create(federation, seed, 1, 1.0).spec();
+                };
         System.out.println("[" + spec.toJson() + "]");
         return 0;
     }

@@ -93,34 +93,56 @@ final class WorkerCommand implements Callable<Integer> {
                             + " global version) on this port, for Kubernetes probes; off by default.")
     Integer healthPort;
 
-    @Mixin InstructionSites instruction;
+    @Mixin InstructionSites site = new InstructionSites();
+
+    private InstructionSites.SiteData miniLmSite;
 
     @Override
     public Integer call() throws Exception {
-        SiteTrainer trainer;
-        String id;
-        if (instruction.isMiniLm()) {
-            InstructionSites.SiteData site = instruction.site(siteIndex, seed);
-            id = siteId != null ? siteId : InstructionSites.siteId(site.name());
-            System.out.printf(
-                    "%s: site %s of %d, %d training and %d held-out examples, %d labels%n",
-                    id,
-                    site.name(),
-                    site.sites(),
-                    site.train().size(),
-                    site.test().size(),
-                    site.labels().size());
-            trainer = instruction.trainer(site, seed);
-        } else {
+        DemoFederation demo = null;
+        if (site.kind().equals(InstructionSites.MLP)) {
             if (siteIndex < 0 || siteIndex >= sites) {
                 throw new IllegalArgumentException("--site-index must be in [0, " + sites + ")");
             }
-            id = siteId != null ? siteId : DemoFederation.siteName(siteIndex);
-            trainer = DemoFederation.create(federation, seed, sites, alpha).trainer(siteIndex);
+            demo = DemoFederation.create(federation, seed, sites, alpha);
         }
-        try (SiteTrainer owned = trainer) {
-            return run(id, owned);
+        try (SiteTrainer trainer = trainer(demo)) {
+            return run(id(), trainer);
         }
+    }
+
+    /** This site's trainer: the demo's (from {@code demo}), MiniLM's or the decoder's. */
+    SiteTrainer trainer(DemoFederation demo) throws java.io.IOException {
+        return switch (site.kind()) {
+            case InstructionSites.DECODER -> site.decoderTrainer(id(), siteIndex, seed);
+            case InstructionSites.MINILM -> site.trainer(miniLmSite(), seed);
+            default -> demo.trainer(siteIndex);
+        };
+    }
+
+    /** {@code --site-id}, else the MiniLM site's name, else {@code site-<index+1>}. */
+    private String id() {
+        if (siteId != null) {
+            return siteId;
+        }
+        return site.kind().equals(InstructionSites.MINILM)
+                ? InstructionSites.siteId(miniLmSite().name())
+                : DemoFederation.siteName(siteIndex);
+    }
+
+    private InstructionSites.SiteData miniLmSite() {
+        if (miniLmSite == null) {
+            miniLmSite = site.site(siteIndex, seed);
+            System.out.printf(
+                    "site %s (%d of %d): %d training and %d held-out examples, %d labels%n",
+                    miniLmSite.name(),
+                    siteIndex,
+                    miniLmSite.sites(),
+                    miniLmSite.train().size(),
+                    miniLmSite.test().size(),
+                    miniLmSite.labels().size());
+        }
+        return miniLmSite;
     }
 
     private int run(String id, SiteTrainer trainer) throws Exception {

@@ -23,6 +23,10 @@ import org.junit.jupiter.api.io.TempDir;
 class FedItExperimentTest {
 
     private static FedItExperiment.Settings quick(long seed) {
+        return quick(seed, 0, false);
+    }
+
+    private static FedItExperiment.Settings quick(long seed, int fromLayer, boolean fast) {
         return new FedItExperiment.Settings(
                 2,
                 1,
@@ -37,7 +41,9 @@ class FedItExperimentTest {
                 0,
                 0.5,
                 seed,
-                FedItExperiment.METHODS);
+                FedItExperiment.METHODS,
+                fromLayer,
+                fast);
     }
 
     @Test
@@ -75,7 +81,8 @@ class FedItExperimentTest {
 
         FedItExperiment.Result r =
                 FedItExperiment.run(
-                        quick(7),
+                        // adapters on layers 3-5, frozen-prefix cache and bucketing
+                        quick(7, 3, true),
                         split[0],
                         split[1],
                         "category",
@@ -100,14 +107,28 @@ class FedItExperimentTest {
         assertThat(r.methods().get(1).steps()).isEqualTo(12);
         assertThat(r.curve()).isNotEmpty();
         assertThat(log.toString(StandardCharsets.UTF_8)).contains("== async ==");
+        // the LoRA aggregation methods: factor-mean is the same arithmetic as fedavg on full
+        // values and misses the product mean; FFA-LoRA hits it exactly; SVD reports its truncation
+        assertThat(result(r, "factor-mean").loraGap()).isFinite().isPositive();
+        assertThat(result(r, "ffa").loraGap()).isEqualTo(0.0);
+        assertThat(result(r, "product").loraGap()).isFinite().isNotNegative();
+        assertThat(result(r, "fedavg").loraGap()).isNaN();
 
         String md = FedItReport.markdown(r, quick(7), "cmd", 1.0);
         assertThat(md).contains("| **mean** |").contains(three.names().get(0));
         FedItReport.writeCsv(dir.resolve("f.csv"), r);
         FedItReport.writeCurveCsv(dir.resolve("c.csv"), r);
         FedItReport.writeChart(dir.resolve("f.png"), r, "t");
-        assertThat(Files.readAllLines(dir.resolve("f.csv"))).hasSize(1 + 3 + 4 * 3);
+        assertThat(Files.readAllLines(dir.resolve("f.csv")))
+                .hasSize(1 + 3 + FedItExperiment.METHODS.size() * 3);
         assertThat(Files.size(dir.resolve("f.png"))).isPositive();
+    }
+
+    private static FedItExperiment.MethodResult result(FedItExperiment.Result r, String method) {
+        return r.methods().stream()
+                .filter(m -> m.method().equals(method))
+                .findFirst()
+                .orElseThrow();
     }
 
     private static Site site(String name, int n) {

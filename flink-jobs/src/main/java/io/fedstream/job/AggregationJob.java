@@ -11,12 +11,14 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
+import java.util.function.UnaryOperator;
 import org.apache.flink.api.common.eventtime.WatermarkStrategy;
 import org.apache.flink.api.common.typeinfo.Types;
 import org.apache.flink.api.connector.sink2.Sink;
 import org.apache.flink.api.connector.source.Source;
 import org.apache.flink.configuration.Configuration;
 import org.apache.flink.configuration.ReadableConfig;
+import org.apache.flink.configuration.StateBackendOptions;
 import org.apache.flink.connector.base.DeliveryGuarantee;
 import org.apache.flink.connector.kafka.sink.KafkaSink;
 import org.apache.flink.connector.kafka.source.KafkaSource;
@@ -151,11 +153,18 @@ public final class AggregationJob {
         return FederationSpec.readAll(Path.of(file));
     }
 
-    /** Checkpointing and parallelism as configured. */
+    /** Checkpointing, parallelism and state backend as configured. */
     public static void configureEnvironment(StreamExecutionEnvironment env, ReadableConfig conf) {
         env.enableCheckpointing(
                 conf.get(CHECKPOINT_INTERVAL).toMillis(), CheckpointingMode.EXACTLY_ONCE);
         env.setParallelism(conf.get(PARALLELISM));
+        FedStreamOptions.stateBackendType(conf)
+                .ifPresent(
+                        type -> {
+                            Configuration backend = new Configuration();
+                            backend.set(StateBackendOptions.STATE_BACKEND, type);
+                            env.configure(backend);
+                        });
     }
 
     /** Adds the pipeline to {@code env}. */
@@ -164,6 +173,20 @@ public final class AggregationJob {
             ReadableConfig conf,
             List<FederationSpec> federations,
             Io io) {
+        build(env, conf, federations, io, UnaryOperator.identity());
+    }
+
+    /**
+     * Adds the pipeline to {@code env}, with {@code afterSource} applied to the raw records between
+     * the source and validation. Production uses the identity; the fault-tolerance tests insert a
+     * pass-through operator there that fails at chosen points of the checkpoint cycle.
+     */
+    public static void build(
+            StreamExecutionEnvironment env,
+            ReadableConfig conf,
+            List<FederationSpec> federations,
+            Io io,
+            UnaryOperator<DataStream<RawRecord>> afterSource) {
         AvroCodec.trustGeneratedClasses();
         Map<String, FederationSpec> byId = new LinkedHashMap<>();
         for (FederationSpec f : federations) {
@@ -183,8 +206,12 @@ public final class AggregationJob {
                                 .orElse(null));
 
         DataStream<RawRecord> raw =
-                env.fromSource(io.updates(), WatermarkStrategy.noWatermarks(), "adapter-updates")
-                        .uid("updates-source");
+                afterSource.apply(
+                        env.fromSource(
+                                        io.updates(),
+                                        WatermarkStrategy.noWatermarks(),
+                                        "adapter-updates")
+                                .uid("updates-source"));
         SingleOutputStreamOperator<ValidUpdate> valid =
                 raw.process(new ValidateUpdates(validator))
                         .uid("validate-updates")

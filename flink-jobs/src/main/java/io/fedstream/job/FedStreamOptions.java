@@ -10,6 +10,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import org.apache.flink.configuration.ConfigOption;
 import org.apache.flink.configuration.MemorySize;
 import org.apache.flink.configuration.ReadableConfig;
@@ -145,9 +146,10 @@ public final class FedStreamOptions {
                     .defaultValue("fedavg")
                     .withDescription(
                             "fedavg (a running float64 sum: state of one model per round), or a robust"
-                                    + " rule that keeps the round's updates in state (use the RocksDB"
-                                    + " state backend to keep them off the heap): norm-clipping (maxNorm),"
-                                    + " median, trimmed-mean (beta), multi-krum (f, m).");
+                                    + " rule that keeps the round's updates in state (in RocksDB, off the"
+                                    + " heap, unless fedstream.state.backend says otherwise):"
+                                    + " norm-clipping (maxNorm), median, trimmed-mean (beta), multi-krum"
+                                    + " (f, m).");
 
     public static final ConfigOption<Map<String, String>> AGGREGATION_RULE_PARAMS =
             key("fedstream.aggregation.rule-params")
@@ -222,6 +224,36 @@ public final class FedStreamOptions {
 
     // ---- Runtime -----------------------------------------------------------------------------
 
+    /** Where the job keeps its state ({@link #STATE_BACKEND}). */
+    public enum StateBackend {
+        /** RocksDB for a robust rule, otherwise Flink's configured backend. */
+        AUTO,
+        /** Objects on the TaskManagers' heap. */
+        HASHMAP,
+        /** RocksDB, embedded: serialized on local disk, off the heap. */
+        ROCKSDB;
+
+        @Override
+        public String toString() {
+            return name().toLowerCase(java.util.Locale.ROOT);
+        }
+    }
+
+    public static final ConfigOption<StateBackend> STATE_BACKEND =
+            key("fedstream.state.backend")
+                    .enumType(StateBackend.class)
+                    .defaultValue(StateBackend.AUTO)
+                    .withDescription(
+                            "Where the job keeps its state: rocksdb (embedded RocksDB: serialized on"
+                                    + " the TaskManagers' local disk, off the heap, so a round's state"
+                                    + " may exceed memory), hashmap (objects on the heap: fastest"
+                                    + " while state is small), or auto: rocksdb when"
+                                    + " fedstream.aggregation.rule is a robust rule (they hold every"
+                                    + " update of an open round), otherwise Flink's own"
+                                    + " state.backend.type (hashmap unless the cluster sets it; fedavg"
+                                    + " holds one model's sums per federation and updates them with"
+                                    + " every update, which RocksDB would re-serialize each time).");
+
     public static final ConfigOption<Duration> CHECKPOINT_INTERVAL =
             key("fedstream.checkpoint.interval")
                     .durationType()
@@ -248,6 +280,21 @@ public final class FedStreamOptions {
     public static StalenessFunction stalenessFunction(ReadableConfig conf) {
         return StalenessFunction.of(
                 conf.get(STALENESS_FUNCTION), conf.get(STALENESS_A), conf.get(STALENESS_B));
+    }
+
+    /**
+     * The Flink state backend ({@code state.backend.type}) the job sets for itself, or empty to
+     * leave Flink's configuration alone.
+     */
+    public static Optional<String> stateBackendType(ReadableConfig conf) {
+        return switch (conf.get(STATE_BACKEND)) {
+            case HASHMAP -> Optional.of("hashmap");
+            case ROCKSDB -> Optional.of("rocksdb");
+            case AUTO ->
+                    AggregationJob.roundPolicy(conf).streaming()
+                            ? Optional.empty()
+                            : Optional.of("rocksdb");
+        };
     }
 
     /** Every option declared here, in declaration order. */

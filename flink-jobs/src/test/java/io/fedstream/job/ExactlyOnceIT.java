@@ -2,6 +2,7 @@ package io.fedstream.job;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.fedstream.audit.DeliveryCheck;
 import io.fedstream.embedded.EmbeddedKafka;
 import io.fedstream.schemas.AvroCodec;
 import io.fedstream.schemas.FederationSpec;
@@ -21,6 +22,7 @@ import java.util.Map;
 import java.util.SplittableRandom;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Consumer;
+import java.util.function.UnaryOperator;
 import org.apache.flink.configuration.Configuration;
 import org.apache.flink.configuration.RestartStrategyOptions;
 import org.apache.flink.configuration.StateRecoveryOptions;
@@ -28,6 +30,7 @@ import org.apache.flink.core.execution.JobClient;
 import org.apache.flink.core.execution.SavepointFormatType;
 import org.apache.flink.runtime.minicluster.MiniCluster;
 import org.apache.flink.runtime.testutils.MiniClusterResourceConfiguration;
+import org.apache.flink.streaming.api.datastream.DataStream;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 import org.apache.flink.test.junit5.InjectMiniCluster;
 import org.apache.flink.test.junit5.MiniClusterExtension;
@@ -178,13 +181,30 @@ class ExactlyOnceIT {
 
     /** One run: its own topics, consumer group and transactional ids, and a producer thread. */
     static final class Scenario {
+        final EmbeddedKafka kafka;
+        final UnaryOperator<DataStream<RawRecord>> afterSource;
         final String prefix = "run" + RUN.incrementAndGet();
         final String updates = prefix + "-updates";
         final String global = prefix + "-global";
         final String rejected = prefix + "-rejected";
         Thread producer;
 
+        /** Whether the job failed at least once (and so recovered from a checkpoint). */
+        boolean failed;
+
+        /** Job options on top of the scenario's own (e.g. an aggregation rule). */
+        Map<String, String> settings = Map.of();
+
         Scenario() {
+            this(ExactlyOnceIT.kafka, UnaryOperator.identity());
+        }
+
+        /**
+         * @param afterSource applied to the raw records before validation (a fault injector)
+         */
+        Scenario(EmbeddedKafka kafka, UnaryOperator<DataStream<RawRecord>> afterSource) {
+            this.kafka = kafka;
+            this.afterSource = afterSource;
             kafka.createTopic(updates, 2, Map.of());
             kafka.createTopic(global, 1, Map.of());
             kafka.createTopic(rejected, 1, Map.of());
@@ -210,13 +230,15 @@ class ExactlyOnceIT {
             conf.set(
                     RestartStrategyOptions.RESTART_STRATEGY_FIXED_DELAY_DELAY,
                     Duration.ofMillis(300));
+            conf.addAll(Configuration.fromMap(settings));
             if (savepoint != null) {
                 conf.set(StateRecoveryOptions.SAVEPOINT_PATH, savepoint);
             }
             StreamExecutionEnvironment env =
                     StreamExecutionEnvironment.getExecutionEnvironment(conf);
             AggregationJob.configureEnvironment(env, conf);
-            AggregationJob.build(env, conf, List.of(A, B), AggregationJob.Io.kafka(conf));
+            AggregationJob.build(
+                    env, conf, List.of(A, B), AggregationJob.Io.kafka(conf), afterSource);
             JobClient job = env.executeAsync(prefix);
             if (producer == null) {
                 producer = new Thread(this::produce, prefix + "-producer");
@@ -264,22 +286,27 @@ class ExactlyOnceIT {
         }
 
         void awaitVersions(int n) {
-            readUntil(global, n, Duration.ofMinutes(2));
+            readUntil(kafka, global, n, Duration.ofMinutes(2));
         }
 
         /** Waits for every version and dead letter, checks nothing more comes, cancels the job. */
         List<String> finish(JobClient job, MiniCluster cluster) throws Exception {
-            List<byte[]> versions = readUntil(global, VERSIONS, Duration.ofMinutes(3));
-            List<byte[]> dead = readUntil(rejected, HOSTILE, Duration.ofMinutes(1));
+            List<byte[]> versions = readUntil(kafka, global, VERSIONS, Duration.ofMinutes(3));
+            List<byte[]> dead = readUntil(kafka, rejected, HOSTILE, Duration.ofMinutes(1));
             producer.join();
             Thread.sleep(1500); // a duplicate would show up within a few checkpoints
-            versions = readUntil(global, VERSIONS, Duration.ofSeconds(10));
-            dead = readUntil(rejected, HOSTILE, Duration.ofSeconds(10));
-            lastRunFailed =
+            versions = readUntil(kafka, global, VERSIONS, Duration.ofSeconds(10));
+            dead = readUntil(kafka, rejected, HOSTILE, Duration.ofSeconds(10));
+            failed =
                     cluster != null
                             && cluster.getExecutionGraph(job.getJobID()).get().getFailureInfo()
                                     != null;
+            lastRunFailed = failed;
             job.cancel().get();
+            DeliveryCheck.Report check =
+                    DeliveryCheck.read(kafka.clientProperties(), updates, global, rejected);
+            assertThat(check.violations()).as("delivery check of %s (%s)", prefix, check).isEmpty();
+            assertThat(check.updateRecords()).isEqualTo(42 + HOSTILE);
             assertThat(dead).hasSize(HOSTILE);
             assertThat(
                             dead.stream()

@@ -38,10 +38,11 @@ import org.apache.flink.kubernetes.operator.api.spec.FlinkVersion;
  * without a catch-all, and a walk over the bound object graph for the many model classes (fabric8,
  * Strimzi) that park unknown fields in {@code getAdditionalProperties()} instead of failing.
  *
- * <p>One deliberate exception: {@code flinkVersion}. The newest Flink Kubernetes Operator API on
- * Maven Central is 1.10.0, whose {@code FlinkVersion} enum ends at {@code v1_20}; Flink 2.2 needs
- * operator 1.14+ and {@code v2_2}. A {@code v2_<n>} value is accepted here (bound as {@code v1_20})
- * and checked by the tests as a string.
+ * <p>One deliberate exception: {@code flinkVersion}. The newest Flink Kubernetes Operator API the
+ * project's Maven repository serves is 1.10.0 (it has 1.3.0, 1.7.0 and 1.10.0), whose {@code
+ * FlinkVersion} enum ends at {@code v1_20}; the job needs {@code v2_2}. A {@code v2_<n>} value is
+ * accepted here (bound as {@code v1_20}) and checked by the tests as a string
+ * (docs/operations.md#deploy).
  */
 public final class Manifests {
     private static final Pattern FLINK_2 = Pattern.compile("v2_\\d+");

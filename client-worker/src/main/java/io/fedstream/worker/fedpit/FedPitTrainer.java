@@ -5,7 +5,6 @@ import io.fedstream.schemas.FederationSpec;
 import io.fedstream.schemas.TensorSpec;
 import io.fedstream.worker.SiteTrainer;
 import io.fedstream.worker.data.InstructionExample;
-import io.fedstream.worker.model.CausalSiteTrainer;
 import io.fedstream.worker.model.CausalTraining;
 import io.fedstream.worker.model.FloatTensor;
 import io.fedstream.worker.model.LoraCausalLm;
@@ -37,13 +36,14 @@ import java.util.SplittableRandom;
  * </ul>
  *
  * A round ({@link #train}): (1) if β &gt; 0, the FedIT delta: the global adapter trained on the
- * private data with exactly {@link CausalSiteTrainer}'s seed; (2) self-instruct with base + global
- * + local ({@link SelfInstruct}: generation, filters, IFS under the same model); (3) if β &lt; 1,
- * the synthetic delta: the global adapter trained on the kept synthetic examples; (4) the local
- * adapter trained for {@link Options#localEpochs()} epochs on private + synthetic data; (5) the
- * returned delta is {@link DeltaMix#mix β·Δ_local + (1 − β)·Δ_synthetic}. β = 0 (default) is strict
- * isolation; β = 1 returns exactly what FedIT returns. The example count is the number of examples
- * behind the delta (private at β = 1, synthetic at β = 0, the β-weighted mix between; at least 1).
+ * private data exactly as {@link io.fedstream.worker.model.CausalLmSiteTrainer} trains it; (2)
+ * self-instruct with base + global + local ({@link SelfInstruct}: generation, filters, IFS under
+ * the same model); (3) if β &lt; 1, the synthetic delta: the global adapter trained on the kept
+ * synthetic examples; (4) the local adapter trained for {@link Options#localEpochs()} epochs on
+ * private + synthetic data; (5) the returned delta is {@link DeltaMix#mix β·Δ_local + (1 −
+ * β)·Δ_synthetic}. β = 0 (default) is strict isolation; β = 1 returns exactly what FedIT returns.
+ * The example count is the number of examples behind the delta (private at β = 1, synthetic at β =
+ * 0, the β-weighted mix between; at least 1).
  *
  * <p>Inference at the site uses base + global + local ({@link #evaluatePersonalised}). Several
  * trainers may share one model (only the owner closes it); every call leaves the base restored.
@@ -174,7 +174,7 @@ public final class FedPitTrainer implements SiteTrainer {
                                 start,
                                 localData,
                                 options.training(),
-                                CausalSiteTrainer.roundSeed(seed, baseVersion, round));
+                                CausalTraining.roundSeed(seed, baseVersion, round));
                 fromLocal = Adapters.delta(r.adapter(), start);
                 metrics.put(LOCAL_TRAIN_LOSS, r.meanLoss());
             }

@@ -52,6 +52,14 @@ public final class BertEncoder extends AbstractBlock implements AdapterBlock {
     public BertEncoder(BertConfig config, BertWeights weights, LoraConfig lora) {
         super(VERSION);
         weights.validate(config);
+        if (lora.isEnabled() && lora.fromLayer() >= config.numLayers()) {
+            throw new IllegalArgumentException(
+                    "LoRA from layer "
+                            + lora.fromLayer()
+                            + " but the encoder has "
+                            + config.numLayers()
+                            + " layers");
+        }
         this.config = config;
         this.lora = lora;
         this.embeddings = addChildBlock("embeddings", new BertEmbeddings(config, weights));
@@ -108,25 +116,80 @@ public final class BertEncoder extends AbstractBlock implements AdapterBlock {
         initialize(manager, DataType.FLOAT32, s, s, s);
     }
 
+    /**
+     * Inputs either {@code (inputIds, [attentionMask, [tokenTypeIds]])} as described above, or
+     * {@code (hidden, attentionMask)} with float hidden states {@code [B, T, H]} that {@link
+     * #frozenPrefix} computed: the forward pass then starts at the first adapted layer.
+     */
     @Override
     protected NDList forwardInternal(
             ParameterStore ps, NDList inputs, boolean training, PairList<String, Object> params) {
+        NDArray first = inputs.get(0);
+        if (first.getDataType() == DataType.FLOAT32) {
+            if (inputs.size() < 2) {
+                throw new IllegalArgumentException("cached hidden states need their mask");
+            }
+            NDArray bias = attentionBias(first, inputs.get(1));
+            return new NDList(
+                    runLayers(ps, first, bias, frozenLayers(), layers.size(), training, params));
+        }
+        NDArray x = embed(ps, inputs, training, params);
+        NDArray bias = attentionBias(first, inputs.size() > 1 ? inputs.get(1) : null);
+        return new NDList(runLayers(ps, x, bias, 0, layers.size(), training, params));
+    }
+
+    /**
+     * The hidden states below the first adapted layer, {@code [B, T, H]}: the embeddings and the
+     * {@link #frozenLayers()} layers without adapters. They do not depend on the adapter, so a
+     * trainer may compute them once per example and feed them back as {@code (hidden, mask)}.
+     */
+    public NDArray frozenPrefix(ParameterStore ps, NDList inputs) {
         NDArray ids = inputs.get(0);
-        NDArray mask = inputs.size() > 1 ? inputs.get(1) : null;
+        NDArray x = embed(ps, inputs, false, null);
+        NDArray bias = attentionBias(ids, inputs.size() > 1 ? inputs.get(1) : null);
+        return runLayers(ps, x, bias, 0, frozenLayers(), false, null);
+    }
+
+    /** Number of bottom layers without an adapter (all of them without LoRA). */
+    public int frozenLayers() {
+        return lora.frozenLayers(layers.size());
+    }
+
+    private NDArray embed(
+            ParameterStore ps, NDList inputs, boolean training, PairList<String, Object> params) {
+        NDArray ids = inputs.get(0);
         NDArray typeIds = inputs.size() > 2 ? inputs.get(2) : null;
         if (ids.getShape().dimension() != 2) {
             throw new IllegalArgumentException(
                     "input ids must be [batch, tokens]: " + ids.getShape());
         }
         NDList embedInputs = typeIds == null ? new NDList(ids) : new NDList(ids, typeIds);
-        NDArray x = embeddings.forward(ps, embedInputs, training, params).singletonOrThrow();
+        return embeddings.forward(ps, embedInputs, training, params).singletonOrThrow();
+    }
+
+    // [B, 1, 1, T] additive bias; first: ids [B, T] or hidden [B, T, H]
+    private static NDArray attentionBias(NDArray first, NDArray mask) {
+        long batch = first.getShape().get(0);
+        long seq = first.getShape().get(1);
         NDArray bias =
-                mask == null ? ids.zerosLike().toType(DataType.FLOAT32, false) : maskBias(mask);
-        bias = bias.reshape(new Shape(ids.getShape().get(0), 1, 1, ids.getShape().get(1)));
-        for (BertLayer layer : layers) {
-            x = layer.forward(ps, new NDList(x, bias), training, params).singletonOrThrow();
+                mask == null
+                        ? first.getManager().zeros(new Shape(batch, seq), DataType.FLOAT32)
+                        : maskBias(mask);
+        return bias.reshape(new Shape(batch, 1, 1, seq));
+    }
+
+    private NDArray runLayers(
+            ParameterStore ps,
+            NDArray x,
+            NDArray bias,
+            int from,
+            int to,
+            boolean training,
+            PairList<String, Object> params) {
+        for (int i = from; i < to; i++) {
+            x = layers.get(i).forward(ps, new NDList(x, bias), training, params).singletonOrThrow();
         }
-        return new NDList(x);
+        return x;
     }
 
     /** {@code (1 - mask) * -FLT_MAX}: 0 where attended, the lowest float where masked. */
@@ -179,7 +242,7 @@ public final class BertEncoder extends AbstractBlock implements AdapterBlock {
     @Override
     public Map<String, Parameter> adapterParameters() {
         Map<String, Parameter> out = new LinkedHashMap<>();
-        for (int i = 0; i < layers.size(); i++) {
+        for (int i = frozenLayers(); i < layers.size(); i++) {
             for (Target t : lora.targets()) {
                 LoraDense d = dense(i, t);
                 out.put(adapterName(i, t, LoraDense.LORA_A), d.loraA());
@@ -192,7 +255,7 @@ public final class BertEncoder extends AbstractBlock implements AdapterBlock {
     @Override
     public List<TensorSpec> adapterTensors() {
         List<TensorSpec> out = new ArrayList<>();
-        for (int i = 0; i < layers.size(); i++) {
+        for (int i = frozenLayers(); i < layers.size(); i++) {
             for (Target t : lora.targets()) {
                 LoraDense d = dense(i, t);
                 out.add(

@@ -46,7 +46,7 @@ final class BertLayer extends AbstractBlock {
         Map<Target, LoraDense> d = new EnumMap<>(Target.class);
         for (Target t : Target.values()) {
             String hf = BertWeights.layerName(index, t.hfModule());
-            int rank = lora.adapts(t) ? lora.rank() : 0;
+            int rank = lora.adapts(t, index) ? lora.rank() : 0;
             d.put(
                     t,
                     new LoraDense(

@@ -5,7 +5,10 @@ import io.fedstream.schemas.FederationSpec;
 import io.fedstream.worker.SiteTrainer;
 import io.fedstream.worker.train.Adapters;
 import io.fedstream.worker.train.Sampling;
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Collections;
+import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -30,8 +33,21 @@ import java.util.SplittableRandom;
  * it is given first. Only a trainer created as the owner closes the model. Calls are serialised on
  * the shared model.
  *
- * <p>Plain training: every step runs the whole encoder forward and backward (no caching of frozen
- * layers' outputs).
+ * <p>Two options make training faster without changing what is computed (measured by {@code
+ * ./fedstream bench train}, see docs/benchmarks.md):
+ *
+ * <ul>
+ *   <li>{@link Options#cacheFrozenPrefix()}: the hidden states below the first adapted layer
+ *       ({@link LoraConfig#fromLayer()}, and the embeddings) do not depend on the adapter, so they
+ *       are computed once per training example, on first use, and kept (unpadded, {@code tokens ×
+ *       hidden} floats per example) for every later epoch and round; a step then runs only the
+ *       adapted layers. Same loss up to float rounding (the frozen layers see each row without the
+ *       batch's padding, which the mask already made irrelevant).
+ *   <li>{@link Options#bucketByLength()}: each epoch's shuffled order is cut into pools of {@value
+ *       #BUCKET_POOL} batches, each pool sorted by length and cut into batches, and the batches
+ *       shuffled: rows of a batch have similar lengths, so less padding is computed. Batches are
+ *       still random, but their composition is correlated with length.
+ * </ul>
  */
 public final class BertSiteTrainer implements SiteTrainer {
     public static final String TRAIN_LOSS = "train_loss";
@@ -39,7 +55,16 @@ public final class BertSiteTrainer implements SiteTrainer {
     public static final String TRAIN_MILLIS = "train_millis";
     public static final String DELTA_NORM = "delta_norm";
 
+    /** Attended tokens trained on in the round (every epoch counted). */
+    public static final String TRAIN_TOKENS = "train_tokens";
+
+    /** Token positions computed in the round, padding included. */
+    public static final String COMPUTED_TOKENS = "computed_tokens";
+
     private static final int EVAL_BATCH = 64;
+
+    /** Batches per length-sorted pool when bucketing. */
+    static final int BUCKET_POOL = 16;
 
     /**
      * Local training settings.
@@ -49,13 +74,38 @@ public final class BertSiteTrainer implements SiteTrainer {
      * @param localEpochs passes over the local examples per {@link #train} call
      * @param learningRate Adam's learning rate
      * @param seed base seed of batch order and dropout
+     * @param cacheFrozenPrefix keep the frozen layers' outputs across epochs and rounds
+     * @param bucketByLength batch rows of similar length together
      */
     public record Options(
-            int maxTokens, int batchSize, int localEpochs, double learningRate, long seed) {
+            int maxTokens,
+            int batchSize,
+            int localEpochs,
+            double learningRate,
+            long seed,
+            boolean cacheFrozenPrefix,
+            boolean bucketByLength) {
         public Options {
             if (maxTokens < 2 || batchSize < 1 || localEpochs < 0 || !(learningRate > 0)) {
                 throw new IllegalArgumentException("bad options " + this);
             }
+        }
+
+        /** Plain training: no cache, no bucketing. */
+        public Options(
+                int maxTokens, int batchSize, int localEpochs, double learningRate, long seed) {
+            this(maxTokens, batchSize, localEpochs, learningRate, seed, false, false);
+        }
+
+        public Options withSpeedups(boolean cacheFrozenPrefix, boolean bucketByLength) {
+            return new Options(
+                    maxTokens,
+                    batchSize,
+                    localEpochs,
+                    learningRate,
+                    seed,
+                    cacheFrozenPrefix,
+                    bucketByLength);
         }
     }
 
@@ -82,6 +132,8 @@ public final class BertSiteTrainer implements SiteTrainer {
     private final TokenBatch eval;
     private final int[] evalLabels;
     private final int numClasses;
+    private final int[] trainLengths;
+    private float[][] prefixCache;
     private long rounds;
 
     /**
@@ -112,6 +164,10 @@ public final class BertSiteTrainer implements SiteTrainer {
         checkLabels(eval.labels());
         this.train = TokenBatch.encode(tokenizer, train.texts(), options.maxTokens());
         this.trainLabels = train.labels();
+        this.trainLengths = new int[this.train.batchSize()];
+        for (int i = 0; i < trainLengths.length; i++) {
+            trainLengths[i] = this.train.tokens(i);
+        }
         this.eval =
                 eval.size() == 0
                         ? null
@@ -143,16 +199,36 @@ public final class BertSiteTrainer implements SiteTrainer {
                     new SplittableRandom(Sampling.streamSeed(options.seed(), baseVersion, round));
             int[] order = Sampling.range(train.batchSize());
             long steps = 0;
+            long tokens = 0;
+            long computed = 0;
             double lossSum = 0;
             long t0 = System.nanoTime();
+            if (options.cacheFrozenPrefix()) {
+                fillPrefixCache();
+            }
             try (LoraBert.Training training =
                     model.newTraining(options.learningRate(), random.nextLong())) {
                 for (int epoch = 0; epoch < options.localEpochs(); epoch++) {
                     Sampling.shuffle(order, random);
-                    for (int from = 0; from < order.length; from += options.batchSize()) {
-                        int to = Math.min(order.length, from + options.batchSize());
-                        int[] rows = Arrays.copyOfRange(order, from, to);
-                        lossSum += training.step(gather(train, rows), pick(trainLabels, rows));
+                    for (int[] rows :
+                            batches(
+                                    order,
+                                    options.batchSize(),
+                                    options.bucketByLength() ? trainLengths : null,
+                                    random)) {
+                        TokenBatch batch = gather(train, rows);
+                        int[] labels = pick(trainLabels, rows);
+                        lossSum +=
+                                options.cacheFrozenPrefix()
+                                        ? training.stepFromPrefix(
+                                                gatherPrefix(rows, batch.sequenceLength()),
+                                                batch,
+                                                labels)
+                                        : training.step(batch, labels);
+                        for (int r : rows) {
+                            tokens += trainLengths[r];
+                        }
+                        computed += (long) rows.length * batch.sequenceLength();
                         steps++;
                     }
                 }
@@ -164,6 +240,8 @@ public final class BertSiteTrainer implements SiteTrainer {
             metrics.put(STEPS, (double) steps);
             metrics.put(TRAIN_MILLIS, (double) millis);
             metrics.put(DELTA_NORM, Adapters.l2Norm(delta));
+            metrics.put(TRAIN_TOKENS, (double) tokens);
+            metrics.put(COMPUTED_TOKENS, (double) computed);
             return new TrainResult(delta, train.batchSize(), metrics);
         }
     }
@@ -214,6 +292,80 @@ public final class BertSiteTrainer implements SiteTrainer {
             }
         }
         return new EvalResult(loss / n, (double) correct / n, n);
+    }
+
+    /**
+     * The batches of one epoch from its shuffled {@code order}: consecutive slices, or with {@code
+     * lengths} pools of {@link #BUCKET_POOL} batches sorted by length, cut, and all batches
+     * shuffled with {@code random}.
+     */
+    static List<int[]> batches(int[] order, int batchSize, int[] lengths, SplittableRandom random) {
+        List<int[]> out = new ArrayList<>();
+        if (lengths == null) {
+            for (int from = 0; from < order.length; from += batchSize) {
+                out.add(Arrays.copyOfRange(order, from, Math.min(order.length, from + batchSize)));
+            }
+            return out;
+        }
+        int pool = batchSize * BUCKET_POOL;
+        for (int from = 0; from < order.length; from += pool) {
+            Integer[] chunk =
+                    Arrays.stream(order, from, Math.min(order.length, from + pool))
+                            .boxed()
+                            .toArray(Integer[]::new);
+            Arrays.sort(chunk, Comparator.comparingInt(i -> lengths[i])); // stable
+            for (int b = 0; b < chunk.length; b += batchSize) {
+                int[] rows = new int[Math.min(batchSize, chunk.length - b)];
+                for (int i = 0; i < rows.length; i++) {
+                    rows[i] = chunk[b + i];
+                }
+                out.add(rows);
+            }
+        }
+        for (int i = out.size() - 1; i > 0; i--) {
+            Collections.swap(out, i, random.nextInt(i + 1));
+        }
+        return out;
+    }
+
+    // the frozen prefix of every training example, computed once in length-sorted batches
+    private void fillPrefixCache() {
+        if (prefixCache != null) {
+            return;
+        }
+        int n = train.batchSize();
+        int hidden = model.config().hiddenSize();
+        Integer[] byLength = new Integer[n];
+        for (int i = 0; i < n; i++) {
+            byLength[i] = i;
+        }
+        Arrays.sort(byLength, Comparator.comparingInt(i -> trainLengths[i]));
+        float[][] cache = new float[n][];
+        for (int from = 0; from < n; from += EVAL_BATCH) {
+            int[] rows = new int[Math.min(EVAL_BATCH, n - from)];
+            for (int i = 0; i < rows.length; i++) {
+                rows[i] = byLength[from + i];
+            }
+            TokenBatch batch = gather(train, rows);
+            float[] h = model.frozenPrefix(batch);
+            int len = batch.sequenceLength();
+            for (int i = 0; i < rows.length; i++) {
+                int off = i * len * hidden;
+                cache[rows[i]] = Arrays.copyOfRange(h, off, off + trainLengths[rows[i]] * hidden);
+            }
+        }
+        prefixCache = cache;
+    }
+
+    // the cached prefixes of rows, zero-padded to len tokens: [rows, len, hidden]
+    private float[] gatherPrefix(int[] rows, int len) {
+        int hidden = model.config().hiddenSize();
+        float[] out = new float[rows.length * len * hidden];
+        for (int i = 0; i < rows.length; i++) {
+            float[] p = prefixCache[rows[i]];
+            System.arraycopy(p, 0, out, i * len * hidden, p.length);
+        }
+        return out;
     }
 
     /** Rows {@code rows} of {@code data}, padded to their longest. */

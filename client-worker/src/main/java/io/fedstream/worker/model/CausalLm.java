@@ -36,8 +36,9 @@ import java.util.SplittableRandom;
  * = padding; padding must come after a row's tokens). Output: logits {@code [B, T, V]}. With two
  * more inputs, {@code positions [N]} (flat indices {@code b * T + t}) and {@code targets [N]}, the
  * output is instead the log-probabilities {@code log p(targets[n] | tokens up to positions[n])}
- * {@code [N]}: the LM head and softmax then run only on those N positions, which is what training
- * on answer tokens needs (the full {@code [B, T, V]} logits of a 50k vocabulary would dominate).
+ * {@code [N]} and the most likely next tokens at those positions {@code [N]} (int64): the LM head
+ * and softmax then run only on those N positions, which is what training on answer tokens needs
+ * (the full {@code [B, T, V]} logits of a 50k vocabulary would dominate).
  *
  * <p>All pretrained weights are frozen; the adapter tensors ({@code layer3.q_proj.lora_A}, ...) are
  * the only trainable parameters. The block takes its weights when first initialised (once).
@@ -152,7 +153,7 @@ public final class CausalLm extends AbstractBlock {
         NDArray mask = inputs.size() > 1 ? inputs.get(1) : null;
         NDArray hidden = hidden(ps, ids, mask, null, training, params);
         if (inputs.size() > 3) {
-            return new NDList(targetLogProbs(ps, hidden, inputs.get(2), inputs.get(3), training));
+            return targetLogProbs(ps, hidden, inputs.get(2), inputs.get(3), training);
         }
         return new NDList(head(ps, hidden, training));
     }
@@ -251,8 +252,8 @@ public final class CausalLm extends AbstractBlock {
                 .singletonOrThrow();
     }
 
-    // log p(target | position) for N flat positions: [N]
-    private NDArray targetLogProbs(
+    // log p(target | position) for N flat positions [N], and the most likely tokens there [N]
+    private NDList targetLogProbs(
             ParameterStore ps,
             NDArray hidden,
             NDArray positions,
@@ -264,7 +265,8 @@ public final class CausalLm extends AbstractBlock {
         NDArray index = positions.expandDims(1).repeat(1, h);
         NDArray picked = flat.gather(index, 0);
         NDArray logits = head(ps, picked, training);
-        return logits.logSoftmax(1).gather(targets.expandDims(1), 1).squeeze(1);
+        NDArray logp = logits.logSoftmax(1).gather(targets.expandDims(1), 1).squeeze(1);
+        return new NDList(logp, logits.argMax(1));
     }
 
     @Override
@@ -322,19 +324,39 @@ public final class CausalLm extends AbstractBlock {
      * ±1/sqrt(in)}, {@code B} zero (version 0 computes exactly the pretrained model).
      */
     public List<TensorSpec> adapterTensors() {
+        return adapterTensors(config, lora);
+    }
+
+    /**
+     * The adapter layout of {@code lora} on a model of architecture {@code config} (no weights
+     * needed: a federation's spec can be written from {@code config.json} alone).
+     */
+    public static List<TensorSpec> adapterTensors(DecoderConfig config, DecoderLora lora) {
+        lora.checkFamily(config.family());
+        int h = config.hiddenSize();
+        int kv = config.numKvHeads() * config.headDim();
+        int inter = config.intermediateSize();
         List<TensorSpec> out = new ArrayList<>();
-        for (int i = 0; i < layers.size(); i++) {
+        for (int i = 0; i < config.numLayers(); i++) {
             for (Module m : lora.targets()) {
-                LoraDense d = dense(i, m);
+                int in =
+                        switch (m) {
+                            case DOWN_PROJ -> inter;
+                            default -> h;
+                        };
+                int outF =
+                        switch (m) {
+                            case Q_PROJ, O_PROJ, DOWN_PROJ -> h;
+                            case K_PROJ, V_PROJ -> kv;
+                            case GATE_PROJ, UP_PROJ -> inter;
+                        };
                 out.add(
                         TensorSpec.uniform(
                                 adapterName(i, m, LoraDense.LORA_A),
-                                1 / Math.sqrt(d.inFeatures()),
+                                1 / Math.sqrt(in),
                                 lora.rank(),
-                                d.inFeatures()));
-                out.add(
-                        TensorSpec.zeros(
-                                adapterName(i, m, LoraDense.LORA_B), d.outFeatures(), lora.rank()));
+                                in));
+                out.add(TensorSpec.zeros(adapterName(i, m, LoraDense.LORA_B), outF, lora.rank()));
             }
         }
         return out;

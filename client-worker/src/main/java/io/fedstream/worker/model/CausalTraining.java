@@ -13,8 +13,9 @@ import java.util.SplittableRandom;
  * Local training of a {@link LoraCausalLm}'s adapter on instruction examples: from a given adapter,
  * {@link Options#localEpochs()} epochs of mini-batch Adam (fresh moments) over the examples in a
  * shuffled order, loss on the answer tokens. Batch order and dropout come from one seed, so a run
- * is reproducible: the plain FedIT trainer ({@link CausalSiteTrainer}) and FedPIT at β = 1 call
- * this with the same seed and get the same adapter.
+ * is reproducible, and it is the computation of the plain FedIT trainer ({@link
+ * CausalLmSiteTrainer}: same seed derivation, batch order and steps), so FedPIT at β = 1 returns
+ * the same delta (tested).
  */
 public final class CausalTraining {
 
@@ -78,6 +79,14 @@ public final class CausalTraining {
         }
     }
 
+    /**
+     * The seed of a round's local training, as {@link CausalLmSiteTrainer} derives it: from the
+     * site seed, the base version and the trainer's round count.
+     */
+    public static long roundSeed(long seed, long baseVersion, long round) {
+        return Sampling.streamSeed(seed, baseVersion, round);
+    }
+
     /** A training's outcome: the trained adapter, the steps taken and their mean loss. */
     public record Result(Map<String, float[]> adapter, long steps, double meanLoss, long millis) {}
 
@@ -119,7 +128,7 @@ public final class CausalTraining {
 
     /** Summed answer NLL of {@code data} under the model's current adapter, in batches. */
     public static LoraCausalLm.AnswerLoss answerLoss(LoraCausalLm lm, Encoded data, int batch) {
-        LoraCausalLm.AnswerLoss total = new LoraCausalLm.AnswerLoss(0, 0);
+        LoraCausalLm.AnswerLoss total = new LoraCausalLm.AnswerLoss(0, 0, 0);
         for (int from = 0; from < data.size(); from += batch) {
             int to = Math.min(data.size(), from + batch);
             int[] idx = new int[to - from];

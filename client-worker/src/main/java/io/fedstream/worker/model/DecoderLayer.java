@@ -109,8 +109,13 @@ final class DecoderLayer extends AbstractBlock {
         }
         if (cache != null) {
             if (cache.keys != null) {
-                k = cache.keys.concat(k, 2);
-                v = cache.values.concat(v, 2);
+                // concat copies: the previous cache arrays are no longer needed
+                NDArray oldKeys = cache.keys;
+                NDArray oldValues = cache.values;
+                k = oldKeys.concat(k, 2);
+                v = oldValues.concat(v, 2);
+                oldKeys.close();
+                oldValues.close();
             }
             cache.keys = k;
             cache.values = v;

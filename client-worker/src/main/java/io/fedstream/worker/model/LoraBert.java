@@ -191,6 +191,19 @@ public final class LoraBert implements AutoCloseable {
         }
     }
 
+    /**
+     * The encoder's hidden states below its first adapted layer, {@code [B, T, H]} row-major
+     * (inference mode; see {@link BertEncoder#frozenPrefix}). Independent of the adapter.
+     */
+    public float[] frozenPrefix(TokenBatch batch) {
+        try (DjlRuntime.NoGrad ignored = DjlRuntime.noGrad();
+                NDManager scope = model.getNDManager().newSubManager()) {
+            return block.encoder()
+                    .frozenPrefix(inferenceStore, batch.toNDList(scope))
+                    .toFloatArray();
+        }
+    }
+
     /** Class logits {@code [B, classes]} (inference mode); needs a {@link BertClassifier}. */
     public float[] logits(TokenBatch batch) {
         BertClassifier classifier = classifier();
@@ -266,6 +279,24 @@ public final class LoraBert implements AutoCloseable {
          * @return the batch's loss before the update
          */
         public float step(TokenBatch batch, int[] labels) {
+            return step(batch, null, labels);
+        }
+
+        /**
+         * {@link #step(TokenBatch, int[])} starting from cached hidden states: {@code prefix}
+         * {@code [B, T, H]} row-major, what {@link LoraBert#frozenPrefix} returns for {@code batch}
+         * (whose attention mask and shape are used). The result is the same as the full forward
+         * pass.
+         */
+        public float stepFromPrefix(float[] prefix, TokenBatch batch, int[] labels) {
+            int hidden = config().hiddenSize();
+            if (prefix.length != batch.batchSize() * batch.sequenceLength() * hidden) {
+                throw new IllegalArgumentException("prefix does not match the batch");
+            }
+            return step(batch, prefix, labels);
+        }
+
+        private float step(TokenBatch batch, float[] prefix, int[] labels) {
             if (closed) {
                 throw new IllegalStateException("training is closed");
             }
@@ -283,6 +314,14 @@ public final class LoraBert implements AutoCloseable {
             try (DjlRuntime.NoGrad noGrad = DjlRuntime.noGrad();
                     NDManager batchScope = trainer.getManager().newSubManager()) {
                 NDList in = batch.toNDList(batchScope);
+                if (prefix != null) {
+                    Shape hiddenShape =
+                            new Shape(
+                                    batch.batchSize(),
+                                    batch.sequenceLength(),
+                                    config().hiddenSize());
+                    in = new NDList(NdArrays.create(batchScope, prefix, hiddenShape), in.get(1));
+                }
                 NDArray target =
                         NdArrays.create(batchScope, oneHot, new Shape(labels.length, numClasses));
                 DjlRuntime.GRADIENT_LOCK.lock();

@@ -142,7 +142,7 @@ public final class LoraCausalLm implements AutoCloseable {
     /**
      * Answer loss: the summed negative log-likelihood of a batch's answer tokens and their count.
      */
-    public record AnswerLoss(double sumNll, long tokens) {
+    public record AnswerLoss(double sumNll, long tokens, long correct) {
         /** Mean NLL per answer token. */
         public double mean() {
             return tokens == 0 ? Double.NaN : sumNll / tokens;
@@ -153,27 +153,35 @@ public final class LoraCausalLm implements AutoCloseable {
             return Math.exp(mean());
         }
 
+        /** Share of answer tokens that are the model's most likely next token. */
+        public double accuracy() {
+            return tokens == 0 ? Double.NaN : (double) correct / tokens;
+        }
+
         public AnswerLoss plus(AnswerLoss o) {
-            return new AnswerLoss(sumNll + o.sumNll, tokens + o.tokens);
+            return new AnswerLoss(sumNll + o.sumNll, tokens + o.tokens, correct + o.correct);
         }
     }
 
     /** The answer tokens' negative log-likelihood under the current adapter (inference mode). */
     public AnswerLoss answerLoss(CausalBatch batch) {
         if (batch.answerTokens() == 0) {
-            return new AnswerLoss(0, 0);
+            return new AnswerLoss(0, 0, 0);
         }
         try (DjlRuntime.NoGrad ignored = DjlRuntime.noGrad();
                 NDManager scope = model.getNDManager().newSubManager()) {
-            float[] logp =
-                    block.forward(inferenceStore, batch.toLossInputs(scope), false)
-                            .singletonOrThrow()
-                            .toFloatArray();
+            NDList in = batch.toLossInputs(scope);
+            NDList out = block.forward(inferenceStore, in, false);
+            float[] logp = out.get(0).toFloatArray();
+            long[] predicted = out.get(1).toLongArray();
+            long[] targets = in.get(3).toLongArray();
             double sum = 0;
-            for (float v : logp) {
-                sum -= v;
+            long correct = 0;
+            for (int i = 0; i < logp.length; i++) {
+                sum -= logp[i];
+                correct += predicted[i] == targets[i] ? 1 : 0;
             }
-            return new AnswerLoss(sum, logp.length);
+            return new AnswerLoss(sum, logp.length, correct);
         }
     }
 
@@ -307,7 +315,7 @@ public final class LoraCausalLm implements AutoCloseable {
                 try {
                     zeroGradients();
                     try (GradientCollector collector = trainer.newGradientCollector()) {
-                        NDArray logp = trainer.forward(in).singletonOrThrow();
+                        NDArray logp = trainer.forward(in).get(0);
                         NDArray value = logp.mean().neg();
                         loss = value.getFloat();
                         collector.backward(value);

@@ -15,7 +15,10 @@ import java.util.stream.Collectors;
  * @param rank the adapter rank, 0 for no adapters at all
  * @param alpha the LoRA scaling numerator ({@code scaling = alpha / rank})
  * @param dropout dropout probability on the adapter's input, in {@code [0, 1)}, training only
- * @param targets the adapted layers of every transformer layer
+ * @param targets the adapted linear layers of every adapted transformer layer
+ * @param fromLayer the first adapted transformer layer: layers below it carry no adapter (PEFT's
+ *     {@code layers_to_transform} as a lower bound). Their outputs then do not depend on the
+ *     adapter, which lets a trainer compute them once and cache them ({@link BertSiteTrainer})
  * @param freezeA FFA-LoRA (Sun et al. 2024): {@code A} keeps the value it is given (the
  *     federation's seeded initial value, the same at every site) and only {@code B} trains. Then
  *     every site's update is {@code s·ΔBᵢ·A} with one shared {@code A}, so FedAvg of the {@code
@@ -23,7 +26,12 @@ import java.util.stream.Collectors;
  *     {@code B}'s separately is not (see docs/algorithms.md).
  */
 public record LoraConfig(
-        int rank, double alpha, double dropout, Set<Target> targets, boolean freezeA) {
+        int rank,
+        double alpha,
+        double dropout,
+        Set<Target> targets,
+        int fromLayer,
+        boolean freezeA) {
 
     /** The linear layers of a BERT layer, named as in adapter tensor names. */
     public enum Target {
@@ -75,11 +83,6 @@ public record LoraConfig(
         }
     }
 
-    /** Both factors trainable (plain LoRA). */
-    public LoraConfig(int rank, double alpha, double dropout, Set<Target> targets) {
-        this(rank, alpha, dropout, targets, false);
-    }
-
     public LoraConfig {
         if (rank < 0) {
             throw new IllegalArgumentException("LoRA rank must not be negative: " + rank);
@@ -96,6 +99,19 @@ public record LoraConfig(
             throw new IllegalArgumentException("a LoRA rank without target modules");
         }
         targets = Collections.unmodifiableSet(rank == 0 ? EnumSet.noneOf(Target.class) : copy);
+        if (fromLayer < 0) {
+            throw new IllegalArgumentException("fromLayer must not be negative: " + fromLayer);
+        }
+    }
+
+    /** Adapters on every layer. */
+    public LoraConfig(int rank, double alpha, double dropout, Set<Target> targets) {
+        this(rank, alpha, dropout, targets, 0, false);
+    }
+
+    /** The same adapters on layers {@code fromLayer} and above only. */
+    public LoraConfig withFromLayer(int fromLayer) {
+        return new LoraConfig(rank, alpha, dropout, targets, fromLayer, freezeA);
     }
 
     /** No adapters: the plain pretrained encoder. */
@@ -117,7 +133,7 @@ public record LoraConfig(
 
     /** The same adapters with {@code A} frozen (FFA-LoRA) or trainable. */
     public LoraConfig withFreezeA(boolean freeze) {
-        return new LoraConfig(rank, alpha, dropout, targets, freeze);
+        return new LoraConfig(rank, alpha, dropout, targets, fromLayer, freeze);
     }
 
     /** {@code alpha / rank}. */
@@ -127,6 +143,19 @@ public record LoraConfig(
 
     public boolean adapts(Target target) {
         return rank > 0 && targets.contains(target);
+    }
+
+    /** Whether layer {@code layer}'s {@code target} carries an adapter. */
+    public boolean adapts(Target target, int layer) {
+        return layer >= fromLayer && adapts(target);
+    }
+
+    /**
+     * Number of bottom layers without any adapter: {@code fromLayer}, or all {@code numLayers}
+     * without LoRA.
+     */
+    public int frozenLayers(int numLayers) {
+        return isEnabled() ? Math.min(fromLayer, numLayers) : numLayers;
     }
 
     public boolean isEnabled() {

@@ -8,7 +8,7 @@ import io.fedstream.schemas.TensorSpec;
 import io.fedstream.worker.SiteTrainer.TrainResult;
 import io.fedstream.worker.data.InstructionExample;
 import io.fedstream.worker.model.CausalBatch;
-import io.fedstream.worker.model.CausalSiteTrainer;
+import io.fedstream.worker.model.CausalLmSiteTrainer;
 import io.fedstream.worker.model.CausalTraining;
 import io.fedstream.worker.model.LoraCausalLm;
 import io.fedstream.worker.model.MergedBase;
@@ -65,8 +65,19 @@ class FedPitTrainerTest {
     @Test
     void betaOneSendsExactlyWhatFedItSends() {
         TrainResult fedit;
-        try (CausalSiteTrainer plain =
-                new CausalSiteTrainer(lm, false, tokenizer, TRAIN, EVAL, TRAINING)) {
+        try (CausalLmSiteTrainer plain =
+                new CausalLmSiteTrainer(
+                        lm,
+                        false,
+                        tokenizer,
+                        TRAIN,
+                        EVAL,
+                        new CausalLmSiteTrainer.Options(
+                                TRAINING.maxTokens(),
+                                TRAINING.batchSize(),
+                                TRAINING.localEpochs(),
+                                TRAINING.learningRate(),
+                                TRAINING.seed()))) {
             fedit = plain.train(global(), 3);
         }
         TrainResult pit;

@@ -143,6 +143,104 @@ class BertSiteTrainerTest {
     }
 
     @Test
+    void theFrozenPrefixCacheAndBucketingTrainTheSameModel() throws IOException {
+        // adapters on layers 3-5 only: the cache holds the output of layer 2
+        LoraConfig upper = LoraConfig.of(4, 8, 0, Target.QUERY, Target.VALUE).withFromLayer(3);
+        try (LoraBert model = new LoraBert(new BertClassifier(BertEncoder.miniLm(upper), 3), 5);
+                BertSiteTrainer plain =
+                        new BertSiteTrainer(model, false, tokenizer, TRAIN, TEST, OPTIONS);
+                BertSiteTrainer cached =
+                        new BertSiteTrainer(
+                                model,
+                                false,
+                                tokenizer,
+                                TRAIN,
+                                TEST,
+                                OPTIONS.withSpeedups(true, false));
+                BertSiteTrainer both =
+                        new BertSiteTrainer(
+                                model,
+                                false,
+                                tokenizer,
+                                TRAIN,
+                                TEST,
+                                OPTIONS.withSpeedups(true, true))) {
+            Map<String, float[]> v0 = plain.federationSpec("f", 5).initialValues();
+
+            Map<String, float[]> expected = plain.train(v0, 0).delta();
+            Map<String, float[]> expectedNext = plain.train(v0, 0).delta(); // the 2nd round's seed
+            Map<String, float[]> actual = cached.train(v0, 0).delta();
+            Map<String, float[]> again = cached.train(v0, 0).delta(); // from the filled cache
+            SiteTrainer.EvalResult before = both.evaluateTrain(v0);
+            SiteTrainer.TrainResult bucketed = both.train(v0, 0);
+            SiteTrainer.EvalResult after = both.evaluateTrain(Adapters.apply(v0, bucketed.delta()));
+
+            assertThat(v0.keySet())
+                    .noneMatch(name -> name.startsWith("layer0.") || name.startsWith("layer2."))
+                    .contains("layer3.query.lora_A", "layer5.value.lora_B");
+            double scale = maxAbs(expected);
+            assertThat(scale).isPositive();
+            assertThat(maxAbsDiff(actual, expected)).isLessThan(1e-3 * scale);
+            assertThat(maxAbsDiff(again, expectedNext)).isLessThan(1e-3 * scale);
+            assertThat(maxAbsDiff(expectedNext, expected)).isGreaterThan(1e-2 * scale);
+            assertThat(bucketed.metrics().get(BertSiteTrainer.TRAIN_TOKENS))
+                    .isEqualTo(2.0 * java.util.Arrays.stream(plain.trainTokenCounts()).sum());
+            assertThat(after.loss()).isLessThan(0.9 * before.loss());
+        }
+    }
+
+    @Test
+    void bucketingKeepsEveryRowOnceAndCutsPadding() {
+        int[] lengths = new int[200];
+        java.util.SplittableRandom rnd = new java.util.SplittableRandom(3);
+        for (int i = 0; i < lengths.length; i++) {
+            lengths[i] = 4 + rnd.nextInt(60);
+        }
+        int[] order = io.fedstream.worker.train.Sampling.range(lengths.length);
+        io.fedstream.worker.train.Sampling.shuffle(order, rnd);
+
+        List<int[]> plain =
+                BertSiteTrainer.batches(order, 8, null, new java.util.SplittableRandom(1));
+        List<int[]> bucketed =
+                BertSiteTrainer.batches(order, 8, lengths, new java.util.SplittableRandom(1));
+
+        assertThat(bucketed.stream().flatMapToInt(java.util.Arrays::stream).sorted().toArray())
+                .containsExactly(io.fedstream.worker.train.Sampling.range(lengths.length));
+        assertThat(bucketed).hasSize(25).allMatch(b -> b.length == 8);
+        assertThat(paddedTokens(bucketed, lengths))
+                .isLessThan(paddedTokens(plain, lengths) * 3 / 4);
+    }
+
+    private static long paddedTokens(List<int[]> batches, int[] lengths) {
+        long n = 0;
+        for (int[] b : batches) {
+            n += (long) b.length * java.util.Arrays.stream(b).map(i -> lengths[i]).max().orElse(0);
+        }
+        return n;
+    }
+
+    private static double maxAbs(Map<String, float[]> m) {
+        double x = 0;
+        for (float[] v : m.values()) {
+            for (float f : v) {
+                x = Math.max(x, Math.abs(f));
+            }
+        }
+        return x;
+    }
+
+    private static double maxAbsDiff(Map<String, float[]> a, Map<String, float[]> b) {
+        assertThat(a.keySet()).containsExactlyElementsOf(b.keySet());
+        double x = 0;
+        for (String k : a.keySet()) {
+            for (int i = 0; i < a.get(k).length; i++) {
+                x = Math.max(x, Math.abs(a.get(k)[i] - b.get(k)[i]));
+            }
+        }
+        return x;
+    }
+
+    @Test
     void labelsOutsideTheHeadAreRejected() throws IOException {
         LoraBert model = new LoraBert(new BertClassifier(BertEncoder.miniLm(LORA), 3), 5);
         try (model) {

@@ -174,6 +174,21 @@ class CausalLmTest {
                         .isNotEqualTo(new float[4 * 16]);
                 assertThat(adapted.getAdapter().get("layer1.down_proj.lora_B")).containsOnly(0f);
                 assertThat(actual).containsExactly(expected);
+                // the layout written from config.json alone is the model's
+                List<TensorSpec> layout =
+                        CausalLm.adapterTensors(config, new DecoderLora(4, 8, 0.1, targets));
+                assertThat(layout).hasSize(2 * targets.size() * 2);
+                for (TensorSpec t : layout) {
+                    assertThat(
+                                    adapted.block()
+                                            .adapterParameters()
+                                            .get(t.name())
+                                            .getArray()
+                                            .getShape()
+                                            .getShape())
+                            .as(t.name())
+                            .containsExactly(Arrays.stream(t.shape()).asLongStream().toArray());
+                }
             }
         }
     }
@@ -197,9 +212,7 @@ class CausalLmTest {
                     GradientCollector collector =
                             Engine.getEngine(DjlRuntime.ENGINE).newGradientCollector()) {
                 NDList in = batch.toLossInputs(scope);
-                NDArray logp =
-                        block.forward(new ParameterStore(scope, false), in, true)
-                                .singletonOrThrow();
+                NDArray logp = block.forward(new ParameterStore(scope, false), in, true).get(0);
                 collector.backward(logp.mean().neg());
             }
 

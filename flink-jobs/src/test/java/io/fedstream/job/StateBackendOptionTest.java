@@ -1,0 +1,90 @@
+package io.fedstream.job;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.util.Map;
+import java.util.Optional;
+import org.apache.flink.configuration.Configuration;
+import org.apache.flink.configuration.StateBackendOptions;
+import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+
+/**
+ * {@link FedStreamOptions#STATE_BACKEND}: RocksDB whenever a robust rule holds a round's updates.
+ */
+class StateBackendOptionTest {
+
+    @ParameterizedTest(name = "backend {0}, rule {1} -> {2}")
+    @CsvSource({
+        "auto, fedavg, ",
+        "auto, median, rocksdb",
+        "auto, trimmed-mean, rocksdb",
+        "auto, multi-krum, rocksdb",
+        "auto, norm-clipping, rocksdb",
+        "rocksdb, fedavg, rocksdb",
+        "hashmap, median, hashmap",
+        "ROCKSDB, fedavg, rocksdb"
+    })
+    void choosesTheBackend(String backend, String rule, String expected) {
+        Configuration conf =
+                Configuration.fromMap(
+                        Map.of(
+                                "fedstream.state.backend", backend,
+                                "fedstream.aggregation.rule", rule,
+                                "fedstream.aggregation.rule-params", ruleParams(rule)));
+
+        assertThat(FedStreamOptions.stateBackendType(conf))
+                .isEqualTo(Optional.ofNullable(expected));
+    }
+
+    @Test
+    void theDefaultIsAuto() {
+        assertThat(new Configuration().get(FedStreamOptions.STATE_BACKEND))
+                .isEqualTo(FedStreamOptions.StateBackend.AUTO);
+        assertThat(FedStreamOptions.STATE_BACKEND.defaultValue()).hasToString("auto");
+    }
+
+    @Test
+    void anUnknownBackendIsRefused() {
+        Configuration conf = Configuration.fromMap(Map.of("fedstream.state.backend", "forst"));
+
+        assertThatThrownBy(() -> conf.get(FedStreamOptions.STATE_BACKEND))
+                .isInstanceOf(IllegalArgumentException.class);
+    }
+
+    @Test
+    void theEnvironmentOfARobustJobUsesRocksDb() {
+        Configuration conf = new Configuration();
+        conf.set(FedStreamOptions.AGGREGATION_RULE, "median");
+        StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment(conf);
+
+        AggregationJob.configureEnvironment(env, conf);
+
+        assertThat(env.getConfiguration().get(StateBackendOptions.STATE_BACKEND))
+                .isEqualTo("rocksdb");
+    }
+
+    @Test
+    void aFedAvgJobLeavesFlinksOwnChoiceAlone() {
+        Configuration conf = new Configuration();
+        conf.set(StateBackendOptions.STATE_BACKEND, "rocksdb"); // e.g. the cluster's
+        StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment(conf);
+
+        AggregationJob.configureEnvironment(env, conf);
+
+        assertThat(env.getConfiguration().get(StateBackendOptions.STATE_BACKEND))
+                .isEqualTo("rocksdb");
+    }
+
+    private static String ruleParams(String rule) {
+        return switch (rule) {
+            case "trimmed-mean" -> "beta:0.2";
+            case "multi-krum" -> "f:1,m:3";
+            case "norm-clipping" -> "maxNorm:1.0";
+            default -> "";
+        };
+    }
+}
