@@ -20,6 +20,7 @@ import picocli.CommandLine.Command;
             KafkaCommand.class,
             BenchCommand.class,
             ExperimentCommand.class,
+            PromptEmbeddingsCommand.class,
             CommandLine.HelpCommand.class
         })
 public final class Main implements Runnable {
