@@ -21,6 +21,7 @@ import picocli.CommandLine.Command;
             BenchCommand.class,
             ExperimentCommand.class,
             PromptEmbeddingsCommand.class,
+            PromptJobCommand.class,
             CommandLine.HelpCommand.class
         })
 public final class Main implements Runnable {
