@@ -22,6 +22,7 @@ import picocli.CommandLine.Command;
             ExperimentCommand.class,
             PromptEmbeddingsCommand.class,
             PromptJobCommand.class,
+            PromptWorkerCommand.class,
             CommandLine.HelpCommand.class
         })
 public final class Main implements Runnable {

@@ -27,9 +27,17 @@ final class Vectors {
         return dot(a, b) / (na * nb);
     }
 
-    /** Cosine distance 1 - cos, clamped at 0 against rounding. */
+    /** Below this a cosine distance is rounding error: identical vectors. */
+    static final double ROUNDING = 1e-9;
+
+    /**
+     * Cosine distance 1 - cos, with rounding error snapped to 0: cos(v, v) computes to 1 ± a few
+     * ulps, and identical tokens must be at distance exactly 0 (≤ any eps, including an eps of 0
+     * that the elbow chose).
+     */
     static double cosineDistance(float[] a, float[] b) {
-        return Math.max(0, 1 - cosine(a, b));
+        double d = 1 - cosine(a, b);
+        return d < ROUNDING ? 0 : d;
     }
 
     static void check(float[] a, float[] b) {

@@ -179,6 +179,27 @@ class PromptMathTest {
     }
 
     @Test
+    void identicalPromptsOfRealValuedEmbeddingsMergeToThemselves() {
+        // cos(v, v) computes to 1 +- a few ulps for such vectors; the distance must still be 0
+        java.util.SplittableRandom rnd = new java.util.SplittableRandom(3);
+        Map<String, float[]> table = new java.util.HashMap<>();
+        List<String> words = List.of("the", "sentiment", "of", "this", "movie", "review", "is");
+        for (String w : words) {
+            float[] v = new float[384];
+            for (int d = 0; d < v.length; d++) {
+                v[d] = (float) rnd.nextGaussian() * 0.037f;
+            }
+            table.put(w, v);
+        }
+        List<ClientPrompt> two =
+                List.of(new ClientPrompt("a", words), new ClientPrompt("b", words));
+
+        assertThat(Vectors.cosineDistance(table.get("movie"), table.get("movie"))).isZero();
+        assertThat(PromptMerge.merge(two, table::get, PromptMerge.Config.dbscan()).words())
+                .isEqualTo(words);
+    }
+
+    @Test
     void aSingleClientsPromptComesBackUnchanged() {
         List<ClientPrompt> one = List.of(new ClientPrompt("a", List.of("movie", "sentiment")));
 
