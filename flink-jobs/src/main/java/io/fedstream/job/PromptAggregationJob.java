@@ -54,7 +54,8 @@ public final class PromptAggregationJob {
     public record Io(
             Source<RawRecord, ?, ?> updates,
             Sink<OutRecord> globalPrompts,
-            Sink<OutRecord> rejected) {
+            Sink<OutRecord> rejected,
+            PromptVersionLookup lookup) {
 
         public static Io kafka(ReadableConfig conf) {
             String maxRecord = Long.toString(conf.get(MAX_RECORD_SIZE).getBytes());
@@ -72,10 +73,14 @@ public final class PromptAggregationJob {
                             .setProperty("max.partition.fetch.bytes", maxRecord)
                             .setProperty("commit.offsets.on.checkpoint", "true")
                             .build();
+            Properties lookup = AggregationJob.clientProperties(conf);
+            lookup.put("bootstrap.servers", conf.get(BOOTSTRAP_SERVERS));
             return new Io(
                     source,
                     sink(conf, conf.get(PromptOptions.GLOBAL_PROMPTS_TOPIC), "global"),
-                    sink(conf, conf.get(PromptOptions.REJECTED_TOPIC), "rejected"));
+                    sink(conf, conf.get(PromptOptions.REJECTED_TOPIC), "rejected"),
+                    new KafkaPromptVersionLookup(
+                            lookup, conf.get(PromptOptions.GLOBAL_PROMPTS_TOPIC)));
         }
 
         private static KafkaSink<OutRecord> sink(ReadableConfig conf, String topic, String suffix) {
@@ -161,7 +166,8 @@ public final class PromptAggregationJob {
                                         roundPolicy(conf),
                                         PromptOptions.mergeConfig(conf),
                                         embeddings,
-                                        conf.get(PromptOptions.UPDATES_TOPIC)))
+                                        conf.get(PromptOptions.UPDATES_TOPIC),
+                                        io.lookup()))
                         .uid("prompt-rounds")
                         .name("prompt rounds");
         versions.sinkTo(io.globalPrompts()).uid("global-prompts-sink").name("global-prompts");

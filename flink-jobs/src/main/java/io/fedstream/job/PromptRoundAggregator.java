@@ -19,6 +19,7 @@ import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import org.apache.flink.api.common.functions.OpenContext;
 import org.apache.flink.api.common.state.ListState;
 import org.apache.flink.api.common.state.ListStateDescriptor;
@@ -41,8 +42,9 @@ import org.slf4j.LoggerFactory;
  * prompts and closes by merging them ({@link PromptMerge}: attention weights, DBSCAN with an
  * elbow-chosen eps or KMeans, the best token per cluster in position order). The round's prompts
  * are merged sorted by update id, so a version does not depend on arrival order. Input 1 (a
- * federation id per configured federation, at start) publishes version 0, the configured initial
- * prompt.
+ * federation id per configured federation, at start) makes sure the federation has a current
+ * prompt: the newest published one ({@link PromptVersionLookup}; the update ids of its manifest
+ * count as seen), or else version 0, the configured initial prompt.
  */
 public class PromptRoundAggregator
         extends KeyedCoProcessFunction<String, String, ValidPrompt, OutRecord> {
@@ -83,6 +85,7 @@ public class PromptRoundAggregator
     private final PromptMerge.Config merge;
     private final String embeddingsFile;
     private final String updatesTopic;
+    private final PromptVersionLookup lookup;
 
     private transient TokenEmbeddings table;
     private transient ValueState<Current> current;
@@ -98,7 +101,9 @@ public class PromptRoundAggregator
             RoundPolicy policy,
             PromptMerge.Config merge,
             String embeddingsFile,
-            String updatesTopic) {
+            String updatesTopic,
+            PromptVersionLookup lookup) {
+        this.lookup = lookup;
         this.federations = Map.copyOf(federations);
         this.policy = policy;
         this.merge = merge;
@@ -305,6 +310,21 @@ public class PromptRoundAggregator
                                     + federationId
                                     + " is not in the vocabulary");
                 }
+            }
+            Optional<GlobalPrompt> published = lookup.latest(federationId);
+            if (published.isPresent()) {
+                GlobalPrompt p = published.get();
+                g =
+                        new Current(
+                                p.getVersion(),
+                                p.getTokens().stream()
+                                        .map(PromptToken::getToken)
+                                        .toArray(String[]::new));
+                for (PromptContribution c : p.getManifest().getContributions()) {
+                    seen.put(c.getUpdateId(), c.getBaseVersion());
+                }
+                current.update(g);
+                return g;
             }
             g = new Current(0, f.initialTokens().toArray(String[]::new));
             long now = System.currentTimeMillis();

@@ -261,6 +261,38 @@ class PromptAggregationJobIT {
                 .singleElement()
                 .asString()
                 .contains("zebra");
+
+        // a job started again without state continues from the published version 2
+        StreamExecutionEnvironment env2 = StreamExecutionEnvironment.getExecutionEnvironment(conf);
+        AggregationJob.configureEnvironment(env2, conf);
+        PromptAggregationJob.build(
+                env2,
+                conf,
+                PromptAggregationJob.federations(conf),
+                PromptAggregationJob.Io.kafka(conf));
+        JobClient restarted = env2.executeAsync("prompt-aggregation-it-restarted");
+        try (KafkaProducer<byte[], byte[]> producer =
+                new KafkaProducer<>(
+                        producerProps(), new ByteArraySerializer(), new ByteArraySerializer())) {
+            for (String site : List.of("s1", "s2", "s3")) {
+                producer.send(
+                        record(
+                                "imdb",
+                                AvroCodec.PROMPT_UPDATE.encode(
+                                        update(site + "/v2", site, 2, 0.8, "classify", "movie"))));
+            }
+            producer.flush();
+        }
+        List<GlobalPrompt> after =
+                readUntil(
+                        Topics.GLOBAL_PROMPTS,
+                        AvroCodec.GLOBAL_PROMPT::decode,
+                        l -> l.stream().anyMatch(g -> g.getVersion() == 3));
+        restarted.cancel().get();
+
+        assertThat(after).extracting(GlobalPrompt::getVersion).containsExactly(0L, 1L, 2L, 3L);
+        assertThat(after.get(3).getParentVersion()).isEqualTo(2);
+        assertThat(words(after.get(3))).containsExactly("classify", "movie");
     }
 
     private static List<String> words(GlobalPrompt g) {
