@@ -14,8 +14,9 @@ import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Unmatched;
 
-/** {@code ./fedstream experiment fedit}: experiments that write their own report. */
+/** {@code ./fedstream experiment fedit|feddtpt}: experiments that write their own report. */
 @Command(
         name = "experiment",
         mixinStandardHelpOptions = true,
@@ -23,12 +24,22 @@ import picocli.CommandLine.Parameters;
             "Runs an experiment and writes a Markdown table, a CSV and a PNG chart to --out."
                     + " Available: fedit (MedQuAD sites = NIH websites, question-type"
                     + " classification with all-MiniLM-L6-v2 + LoRA: local-only vs synchronous"
-                    + " FedAvg vs asynchronous staleness-weighted vs centralised)."
+                    + " FedAvg vs asynchronous staleness-weighted vs centralised); feddtpt (IMDb"
+                    + " sentiment, 10 clients tuning discrete prompts through a black-box zero-shot"
+                    + " MiniLM: hand-written vs local-only vs FedDTPT DBSCAN/KMeans vs embedding"
+                    + " averaging, IID and Dirichlet, transfer to bge-small; needs"
+                    + " scripts/fetch-datasets.sh; its own options: --clients, --dirichlet,"
+                    + " --train-per-client, --public-per-class, --test, --budget, --batch,"
+                    + " --neighbours, --prompt-tokens, --text-tokens, --hand-prompt, --no-transfer,"
+                    + " --imdb, see docs/experiments.md)."
         })
 final class ExperimentCommand implements Callable<Integer> {
 
-    @Parameters(index = "0", description = "Experiment: fedit.")
+    @Parameters(index = "0", description = "Experiment: fedit or feddtpt.")
     String name;
+
+    /** The options of experiments other than fedit (feddtpt's, see {@link FedDtptCommand}). */
+    @Unmatched List<String> unmatched = new ArrayList<>();
 
     @Option(
             names = "--sites-cap",
@@ -149,10 +160,7 @@ final class ExperimentCommand implements Callable<Integer> {
             description = "MedQuAD file or directory (default: found as MedQuad.locate() does).")
     Path data;
 
-    @Option(
-            names = "--out",
-            defaultValue = "fedstream-out/fedit",
-            description = "Report directory (default ${DEFAULT-VALUE}).")
+    @Option(names = "--out", description = "Report directory (default fedstream-out/<experiment>).")
     Path out;
 
     @Option(
@@ -164,9 +172,19 @@ final class ExperimentCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
+        if (name.equals("feddtpt")) {
+            return FedDtptCommand.run(this, unmatched);
+        }
         if (!name.equals("fedit")) {
-            System.err.println("unknown experiment '" + name + "' (fedit)");
+            System.err.println("unknown experiment '" + name + "' (fedit, feddtpt)");
             return 2;
+        }
+        if (!unmatched.isEmpty()) {
+            System.err.println("unknown options for fedit: " + unmatched);
+            return 2;
+        }
+        if (out == null) {
+            out = Path.of("fedstream-out", "fedit");
         }
         if (quick) {
             sitesCap = 16;
