@@ -23,11 +23,13 @@ import picocli.CommandLine.Parameters;
             "Runs a benchmark and prints a table. Available: digest (the cost of hashing and signing"
                     + " an update, against the JDK's digests); aggregate (the accumulate kernel"
                     + " against a same-run memory triad, JMH); python (streaming aggregation"
-                    + " against the NumPy approach of Python frameworks)."
+                    + " against the NumPy approach of Python frameworks); e2e (sites, a real broker"
+                    + " and the real job on a local MiniCluster: throughput against the broker's,"
+                    + " latency to a readable version, and heap by quorum)."
         })
 final class BenchCommand implements Callable<Integer> {
 
-    @Parameters(index = "0", description = "Benchmark: digest, aggregate or python.")
+    @Parameters(index = "0", description = "Benchmark: digest, aggregate, python or e2e.")
     String name;
 
     @Option(names = "--quick", description = "A short run for smoke checks.")
@@ -47,6 +49,36 @@ final class BenchCommand implements Callable<Integer> {
                             + " else python3 on the PATH).")
     String python;
 
+    @Option(
+            names = "--parallelism",
+            split = ",",
+            defaultValue = "1,2",
+            description = "e2e: job parallelisms to run (default ${DEFAULT-VALUE}).")
+    List<Integer> parallelism;
+
+    @Option(
+            names = "--quorum",
+            description =
+                    "e2e: updates per round of the throughput and latency runs (default 8; 4 with"
+                            + " --quick).")
+    Integer quorum;
+
+    @Option(
+            names = "--heap-quorums",
+            split = ",",
+            description = "e2e: quorums of the heap runs (default 8,64,256; 4,16 with --quick).")
+    List<Integer> heapQuorums;
+
+    @Option(
+            names = "--checkpoint-interval",
+            defaultValue = "PT0.5S",
+            description =
+                    "e2e: the job's checkpoint interval, ISO-8601 (default ${DEFAULT-VALUE}).")
+    java.time.Duration checkpointInterval;
+
+    @Option(names = "--unsigned", description = "e2e: sites do not sign, the job does not verify.")
+    boolean unsigned;
+
     @Override
     public Integer call() throws Exception {
         int floats = (int) (mb * 1e6 / 4);
@@ -58,8 +90,21 @@ final class BenchCommand implements Callable<Integer> {
                 return io.fedstream.cli.bench.AggregateBench.run(quick, floats);
             case "python":
                 return io.fedstream.cli.bench.PythonBench.run(quick, floats, python);
+            case "e2e":
+                return io.fedstream.cli.bench.E2eBench.run(
+                        new io.fedstream.cli.bench.E2eBench.Settings(
+                                quick,
+                                floats,
+                                parallelism,
+                                quorum != null ? quorum : quick ? 4 : 8,
+                                heapQuorums != null
+                                        ? heapQuorums
+                                        : quick ? List.of(4, 16) : List.of(8, 64, 256),
+                                checkpointInterval,
+                                !unsigned));
             default:
-                System.err.println("unknown benchmark '" + name + "' (digest, aggregate, python)");
+                System.err.println(
+                        "unknown benchmark '" + name + "' (digest, aggregate, python, e2e)");
                 return 2;
         }
     }
