@@ -66,7 +66,7 @@ final class BenchCommand implements Callable<Integer> {
     @Option(
             names = "--heap-quorums",
             split = ",",
-            description = "e2e: quorums of the heap runs (default 8,64,256; 4,16 with --quick).")
+            description = "e2e: quorums of the heap runs (default 8,64,256; 4,8 with --quick).")
     List<Integer> heapQuorums;
 
     @Option(
@@ -99,7 +99,7 @@ final class BenchCommand implements Callable<Integer> {
                                 quorum != null ? quorum : quick ? 4 : 8,
                                 heapQuorums != null
                                         ? heapQuorums
-                                        : quick ? List.of(4, 16) : List.of(8, 64, 256),
+                                        : quick ? List.of(4, 8) : List.of(8, 64, 256),
                                 checkpointInterval,
                                 !unsigned));
             default:

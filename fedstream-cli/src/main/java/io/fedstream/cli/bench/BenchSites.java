@@ -40,7 +40,7 @@ final class BenchSites {
     static final int HIDDEN = 4096;
     static final int RANK = 8;
     static final List<String> PROJECTIONS = List.of("q_proj", "v_proj");
-    static final int VARIANTS = 4;
+    static final int VARIANTS = 2;
     private static final byte[] DOMAIN = "fedstream-update-v1\0".getBytes(StandardCharsets.UTF_8);
 
     private final FederationSpec spec;

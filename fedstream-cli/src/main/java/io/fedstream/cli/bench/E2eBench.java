@@ -63,6 +63,13 @@ public final class E2eBench {
     static final int UPDATE_PARTITIONS = 2;
     static final String FEDERATION = "bench";
 
+    /**
+     * Heap runs: most updates sent but not yet accepted into a round. Keeps updates from queueing
+     * in the broker and the clients' buffers (bounded, but larger the more is sent at once), so the
+     * heap shows the job's state at every quorum.
+     */
+    static final int HEAP_WINDOW = 2;
+
     /** What to run. */
     public record Settings(
             boolean quick,
@@ -86,10 +93,9 @@ public final class E2eBench {
             return throughputUpdates();
         }
 
-        /** Rounds of a heap run: at least one, and at least 128 updates in total (16 quick). */
+        /** Rounds of a heap run: at least 128 updates in total (quick: one round). */
         int heapRounds(int q) {
-            int updates = quick ? 16 : 128;
-            return Math.max(1, (updates + q - 1) / q);
+            return quick ? 1 : Math.max(1, (128 + q - 1) / q);
         }
 
         long heapSampleMs() {
@@ -189,22 +195,12 @@ public final class E2eBench {
         Broker before = broker(settings.brokerUpdates(), true);
         List<JobRun> jobs = new ArrayList<>();
         for (int p : settings.parallelisms()) {
-            jobs.add(job(p, settings.quorum(), 0));
+            jobs.add(job(p, settings.quorum(), false));
         }
         Broker after = settings.quick() ? null : broker(settings.brokerUpdates(), true);
-        // heap runs: the sites are paced at half the measured job throughput (p=1), so that no
-        // backlog builds up in the bounded client and source buffers and the heap shows the job's
-        // state, not a queue
-        long paceMs = 250;
-        for (JobRun j : jobs) {
-            if (j.parallelism() == 1 && j.throughputUpdates() > 0) {
-                double perSecond = j.throughputUpdates() * 1000.0 / j.throughputMs();
-                paceMs = (long) Math.ceil(2000 / perSecond);
-            }
-        }
         List<JobRun> heaps = new ArrayList<>();
         for (int q : settings.heapQuorums()) {
-            heaps.add(job(1, q, paceMs));
+            heaps.add(job(1, q, true));
         }
 
         long recordBytes = before.bytes() / before.updates();
@@ -276,7 +272,7 @@ public final class E2eBench {
         System.out.printf(
                 Locale.ROOT,
                 "%-30s %5s %7s %6s | %9s %9s %9s %9s %7s%n",
-                "heap after full GC, p=1, sites",
+                "heap after full GC, p=1",
                 "q",
                 "updates",
                 "GB",
@@ -289,7 +285,7 @@ public final class E2eBench {
             System.out.printf(
                     Locale.ROOT,
                     "%-30s %5d %7d %6.2f | %9.0f %9.0f %9.0f %9.0f %7d%n",
-                    "1 update per " + paceMs + " ms",
+                    "window " + HEAP_WINDOW,
                     h.quorum(),
                     h.roundMs().size() * (long) h.quorum(),
                     h.roundMs().size() * (long) h.quorum() * recordBytes / 1e9,
@@ -302,9 +298,10 @@ public final class E2eBench {
         System.out.printf(
                 Locale.ROOT,
                 "(heap of this whole JVM: broker, sites, job; sampled every %d ms during the rounds;"
-                        + " sites paced at half the p=1 job throughput; idle = job running at"
-                        + " version 0)%n",
-                settings.heapSampleMs());
+                        + " a site sends when fewer than %d updates are ahead of the job's"
+                        + " updatesAccepted; idle = the job running at version 0)%n",
+                settings.heapSampleMs(),
+                HEAP_WINDOW);
         if (heaps.size() > 1) {
             JobRun lo = heaps.get(0);
             JobRun hi = heaps.get(heaps.size() - 1);
@@ -449,11 +446,10 @@ public final class E2eBench {
     }
 
     /**
-     * One job run. {@code paceMs} 0: latency and throughput phases; more: a heap run, with the
-     * sites sending one update every {@code paceMs} and the heap sampled.
+     * One job run: latency and throughput phases, or ({@code heap}) rounds with the heap sampled,
+     * the sites keeping at most {@link #HEAP_WINDOW} updates ahead of the job.
      */
-    private JobRun job(int parallelism, int quorum, long paceMs) throws Exception {
-        boolean heap = paceMs > 0;
+    private JobRun job(int parallelism, int quorum, boolean heap) throws Exception {
         String run = "p" + parallelism + "-q" + quorum + (heap ? "-heap" : "") + "-" + (++runs);
         String updates = "bench-" + run + "-updates";
         String global = "bench-" + run + "-global";
@@ -512,16 +508,15 @@ public final class E2eBench {
             List<Long> writtenMs = new ArrayList<>();
             List<Long> readableMs = new ArrayList<>();
             long version = 0;
+            long sentInRun = 0;
             for (int r = 0; r < rounds; r++) {
                 long first = System.currentTimeMillis();
                 List<CompletableFuture<UpdatePublisher.Published>> sent = new ArrayList<>();
                 for (int i = 0; i < quorum; i++) {
                     if (heap) {
-                        long wait = first + i * paceMs - System.currentTimeMillis();
-                        if (wait > 0) {
-                            Thread.sleep(wait);
-                        }
+                        awaitAccepted(sentInRun - HEAP_WINDOW + 1, timeout, stopped);
                     }
+                    sentInRun++;
                     String id =
                             "L/v"
                                     + version
@@ -617,6 +612,22 @@ public final class E2eBench {
         }
     }
 
+    private static void awaitAccepted(
+            long count, Duration timeout, java.util.function.BooleanSupplier stopped)
+            throws InterruptedException {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        while (AcceptedUpdates.count() < count) {
+            if (stopped.getAsBoolean() || System.nanoTime() > deadline) {
+                throw new IllegalStateException(
+                        "the job accepted "
+                                + AcceptedUpdates.count()
+                                + " updates, waiting for "
+                                + count);
+            }
+            Thread.sleep(1);
+        }
+    }
+
     private Configuration jobConfiguration(
             Path dir,
             String run,
@@ -658,6 +669,7 @@ public final class E2eBench {
         conf.set(
                 CheckpointingOptions.CHECKPOINTS_DIRECTORY,
                 dir.resolve("checkpoints").toUri().toString());
+        AcceptedUpdates.enable(conf);
         return conf;
     }
 
