@@ -68,7 +68,7 @@ public final class E2eBench {
      * in the broker and the clients' buffers (bounded, but larger the more is sent at once), so the
      * heap shows the job's state at every quorum.
      */
-    static final int HEAP_WINDOW = 2;
+    static final int HEAP_WINDOW = 4;
 
     /** What to run. */
     public record Settings(
@@ -93,9 +93,9 @@ public final class E2eBench {
             return throughputUpdates();
         }
 
-        /** Rounds of a heap run: at least 128 updates in total (quick: one round). */
+        /** Rounds of a heap run: at least 64 updates in total (quick: one round). */
         int heapRounds(int q) {
-            return quick ? 1 : Math.max(1, (128 + q - 1) / q);
+            return quick ? 1 : Math.max(1, (64 + q - 1) / q);
         }
 
         long heapSampleMs() {
