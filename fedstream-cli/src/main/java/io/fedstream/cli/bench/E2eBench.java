@@ -50,11 +50,12 @@ import org.apache.kafka.common.serialization.ByteArrayDeserializer;
  *       newest version they have seen; time from the first send until the version holding the last
  *       update is readable);
  *   <li>heap: one run per quorum at parallelism 1, with the used heap after a full GC sampled in
- *       this JVM during the rounds.
+ *       this JVM during the rounds, the sites at most {@link #HEAP_WINDOW} updates ahead of the
+ *       job's accepted count ({@link AcceptedUpdates}).
  * </ul>
  *
  * Ends with {@code ratio: X}: the best job throughput over the broker's produce-then-consume
- * throughput (the better of its two runs).
+ * throughput (the better of its two runs; {@code --quick} measures the broker once).
  */
 public final class E2eBench {
     /** Record size limit of the bench's topics, producers and job (the job's default). */
