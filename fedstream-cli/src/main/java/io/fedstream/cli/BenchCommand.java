@@ -25,11 +25,13 @@ import picocli.CommandLine.Parameters;
                     + " against a same-run memory triad, JMH); python (streaming aggregation"
                     + " against the NumPy approach of Python frameworks); train (MiniLM + LoRA"
                     + " training tokens/s: plain against length bucketing and the cached frozen"
-                    + " prefix)."
+                    + " prefix); e2e (sites, a real broker and the real job on a local MiniCluster:"
+                    + " throughput against the broker's, latency to a readable version, and heap by"
+                    + " quorum)."
         })
 final class BenchCommand implements Callable<Integer> {
 
-    @Parameters(index = "0", description = "Benchmark: digest, aggregate, python or train.")
+    @Parameters(index = "0", description = "Benchmark: digest, aggregate, python, train or e2e.")
     String name;
 
     @Option(names = "--quick", description = "A short run for smoke checks.")
@@ -88,6 +90,36 @@ final class BenchCommand implements Callable<Integer> {
             description = "train bench: MedQuAD file (default: found as MedQuad.locate() does).")
     java.nio.file.Path data;
 
+    @Option(
+            names = "--parallelism",
+            split = ",",
+            defaultValue = "1,2",
+            description = "e2e: job parallelisms to run (default ${DEFAULT-VALUE}).")
+    List<Integer> parallelism;
+
+    @Option(
+            names = "--quorum",
+            description =
+                    "e2e: updates per round of the throughput and latency runs (default 8; 4 with"
+                            + " --quick).")
+    Integer quorum;
+
+    @Option(
+            names = "--heap-quorums",
+            split = ",",
+            description = "e2e: quorums of the heap runs (default 8,64,256; 4,8 with --quick).")
+    List<Integer> heapQuorums;
+
+    @Option(
+            names = "--checkpoint-interval",
+            defaultValue = "PT0.5S",
+            description =
+                    "e2e: the job's checkpoint interval, ISO-8601 (default ${DEFAULT-VALUE}).")
+    java.time.Duration checkpointInterval;
+
+    @Option(names = "--unsigned", description = "e2e: sites do not sign, the job does not verify.")
+    boolean unsigned;
+
     @Override
     public Integer call() throws Exception {
         int floats = (int) (mb * 1e6 / 4);
@@ -109,9 +141,21 @@ final class BenchCommand implements Callable<Integer> {
                 return io.fedstream.cli.bench.TrainBench.run(
                         new io.fedstream.cli.bench.TrainBench.Settings(
                                 quick, examples, maxTokens, batchSize, fromLayer, data));
+            case "e2e":
+                return io.fedstream.cli.bench.E2eBench.run(
+                        new io.fedstream.cli.bench.E2eBench.Settings(
+                                quick,
+                                floats,
+                                parallelism,
+                                quorum != null ? quorum : quick ? 4 : 8,
+                                heapQuorums != null
+                                        ? heapQuorums
+                                        : quick ? List.of(4, 8) : List.of(8, 64, 256),
+                                checkpointInterval,
+                                !unsigned));
             default:
                 System.err.println(
-                        "unknown benchmark '" + name + "' (digest, aggregate, python, train)");
+                        "unknown benchmark '" + name + "' (digest, aggregate, python, train, e2e)");
                 return 2;
         }
     }

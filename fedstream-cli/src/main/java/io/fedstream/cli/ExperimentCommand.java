@@ -14,8 +14,9 @@ import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Unmatched;
 
-/** {@code ./fedstream experiment fedit}: experiments that write their own report. */
+/** {@code ./fedstream experiment fedit|feddtpt}: experiments that write their own report. */
 @Command(
         name = "experiment",
         mixinStandardHelpOptions = true,
@@ -24,7 +25,14 @@ import picocli.CommandLine.Parameters;
             "Runs an experiment and writes a Markdown table, a CSV and a PNG chart to --out."
                     + " Available: fedit (MedQuAD sites = NIH websites, question-type"
                     + " classification with all-MiniLM-L6-v2 + LoRA: local-only vs synchronous"
-                    + " FedAvg vs asynchronous staleness-weighted vs centralised); fedpit (its own"
+                    + " FedAvg vs asynchronous staleness-weighted vs centralised); feddtpt (IMDb"
+                    + " sentiment, 10 clients tuning discrete prompts through a black-box zero-shot"
+                    + " MiniLM: hand-written vs local-only vs FedDTPT DBSCAN/KMeans vs embedding"
+                    + " averaging, IID and Dirichlet, transfer to bge-small; needs"
+                    + " scripts/fetch-datasets.sh; its own options: --clients, --dirichlet,"
+                    + " --train-per-client, --public-per-class, --test, --budget, --batch,"
+                    + " --neighbours, --prompt-tokens, --text-tokens, --hand-prompt, --no-transfer,"
+                    + " --imdb, see docs/experiments.md); fedpit (a subcommand with its own"
                     + " options: experiment fedpit --help)."
         })
 final class ExperimentCommand implements Callable<Integer> {
@@ -32,8 +40,12 @@ final class ExperimentCommand implements Callable<Integer> {
     @Parameters(
             index = "0",
             arity = "0..1",
-            description = "Experiment: fedit (fedpit is a subcommand with its own options).")
+            description =
+                    "Experiment: fedit or feddtpt (fedpit is a subcommand with its own options).")
     String name;
+
+    /** The options of experiments other than fedit (feddtpt's, see {@link FedDtptCommand}). */
+    @Unmatched List<String> unmatched = new ArrayList<>();
 
     @Option(
             names = "--sites-cap",
@@ -154,10 +166,7 @@ final class ExperimentCommand implements Callable<Integer> {
             description = "MedQuAD file or directory (default: found as MedQuad.locate() does).")
     Path data;
 
-    @Option(
-            names = "--out",
-            defaultValue = "fedstream-out/fedit",
-            description = "Report directory (default ${DEFAULT-VALUE}).")
+    @Option(names = "--out", description = "Report directory (default fedstream-out/<experiment>).")
     Path out;
 
     @Option(
@@ -169,9 +178,19 @@ final class ExperimentCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
+        if ("feddtpt".equals(name)) {
+            return FedDtptCommand.run(this, unmatched);
+        }
         if (!"fedit".equals(name)) {
-            System.err.println("unknown experiment '" + name + "' (fedit, fedpit)");
+            System.err.println("unknown experiment '" + name + "' (fedit, feddtpt, fedpit)");
             return 2;
+        }
+        if (!unmatched.isEmpty()) {
+            System.err.println("unknown options for fedit: " + unmatched);
+            return 2;
+        }
+        if (out == null) {
+            out = Path.of("fedstream-out", "fedit");
         }
         if (quick) {
             sitesCap = 16;

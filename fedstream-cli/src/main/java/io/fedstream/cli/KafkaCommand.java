@@ -32,7 +32,8 @@ final class KafkaCommand implements Callable<Integer> {
             System.out.println(
                     "Kafka at "
                             + kafka.bootstrapServers()
-                            + " with topics adapter-updates, global-models, rejected-updates; Ctrl-C stops it");
+                            + " with topics adapter-updates, global-models, rejected-updates, prompt-updates,"
+                            + " global-prompts; Ctrl-C stops it");
             stop.await();
         }
         return 0;

@@ -90,6 +90,8 @@ final class LocalFederation implements AutoCloseable {
         kafka.createTopic(Topics.ADAPTER_UPDATES, 2, large);
         kafka.createTopic(Topics.GLOBAL_MODELS, 1, large);
         kafka.createTopic(Topics.REJECTED_UPDATES, 1, Map.of());
+        kafka.createTopic(Topics.PROMPT_UPDATES, 2, Map.of());
+        kafka.createTopic(Topics.GLOBAL_PROMPTS, 1, Map.of());
     }
 
     FederationSpec spec() {

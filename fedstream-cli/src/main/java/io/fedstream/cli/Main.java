@@ -20,6 +20,9 @@ import picocli.CommandLine.Command;
             KafkaCommand.class,
             BenchCommand.class,
             ExperimentCommand.class,
+            PromptEmbeddingsCommand.class,
+            PromptJobCommand.class,
+            PromptWorkerCommand.class,
             CommandLine.HelpCommand.class
         })
 public final class Main implements Runnable {

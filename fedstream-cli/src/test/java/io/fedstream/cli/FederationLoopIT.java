@@ -130,8 +130,16 @@ class FederationLoopIT {
             }
         }
         assertThat(sawStaleness).as("workers of different speeds produce stale updates").isTrue();
-        // training is real: held-out loss of the federation falls
-        assertThat(rows.get(rows.size() - 1).evalLoss()).isLessThan(rows.get(0).evalLoss());
+        // training is real: later versions beat version 0 on held-out data. Not "the last
+        // version is the best": with non-IID sites and quorum 2, a round of two skewed sites can
+        // raise the loss for a version (seen under heavy load, when rounds close with different
+        // members)
+        VersionRow first = rows.get(0);
+        List<VersionRow> later = rows.subList(1, rows.size());
+        assertThat(later.stream().mapToDouble(VersionRow::evalLoss).min().orElseThrow())
+                .isLessThan(first.evalLoss());
+        assertThat(later.stream().mapToDouble(VersionRow::evalAccuracy).max().orElseThrow())
+                .isGreaterThan(first.evalAccuracy() + 0.1);
         assertThat(dir.resolve("report/versions.csv")).isNotEmptyFile();
         assertThat(Files.size(dir.resolve("report/accuracy.png"))).isGreaterThan(1000);
     }

@@ -2,6 +2,8 @@ package io.fedstream.schemas;
 
 import io.fedstream.schemas.avro.AdapterUpdate;
 import io.fedstream.schemas.avro.GlobalModel;
+import io.fedstream.schemas.avro.GlobalPrompt;
+import io.fedstream.schemas.avro.PromptUpdate;
 import io.fedstream.schemas.avro.RejectedUpdate;
 import java.io.IOException;
 import java.io.InputStream;
@@ -58,6 +60,11 @@ public final class AvroCodec<T extends SpecificRecord> {
             new AvroCodec<>(GlobalModel.class, GlobalModel.getClassSchema());
     public static final AvroCodec<RejectedUpdate> REJECTED_UPDATE =
             new AvroCodec<>(RejectedUpdate.class, RejectedUpdate.getClassSchema());
+
+    public static final AvroCodec<PromptUpdate> PROMPT_UPDATE =
+            new AvroCodec<>(PromptUpdate.class, PromptUpdate.getClassSchema());
+    public static final AvroCodec<GlobalPrompt> GLOBAL_PROMPT =
+            new AvroCodec<>(GlobalPrompt.class, GlobalPrompt.getClassSchema());
 
     private final Class<T> type;
     private final Schema schema;

@@ -11,5 +11,17 @@ public final class Topics {
     /** {@link io.fedstream.schemas.avro.RejectedUpdate}s: the dead letters, keyed by site id. */
     public static final String REJECTED_UPDATES = "rejected-updates";
 
+    /**
+     * FedDTPT: {@link io.fedstream.schemas.avro.PromptUpdate}s (sites' tuned discrete prompts),
+     * keyed by federation id.
+     */
+    public static final String PROMPT_UPDATES = "prompt-updates";
+
+    /**
+     * FedDTPT: {@link io.fedstream.schemas.avro.GlobalPrompt}s from the prompt job, keyed by
+     * federation id.
+     */
+    public static final String GLOBAL_PROMPTS = "global-prompts";
+
     private Topics() {}
 }

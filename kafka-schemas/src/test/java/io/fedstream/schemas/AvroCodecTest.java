@@ -20,7 +20,11 @@ class AvroCodecTest {
 
     static Stream<AvroCodec<?>> codecs() {
         return Stream.of(
-                AvroCodec.ADAPTER_UPDATE, AvroCodec.GLOBAL_MODEL, AvroCodec.REJECTED_UPDATE);
+                AvroCodec.ADAPTER_UPDATE,
+                AvroCodec.GLOBAL_MODEL,
+                AvroCodec.REJECTED_UPDATE,
+                AvroCodec.PROMPT_UPDATE,
+                AvroCodec.GLOBAL_PROMPT);
     }
 
     @ParameterizedTest
@@ -70,6 +74,61 @@ class AvroCodecTest {
         assertThat(bytes[1]).isEqualTo((byte) 0x01);
         assertThat(back).isEqualTo(u);
         assertThat(TensorCodec.toFloats(back.getTensors().get(0))).containsExactly(1.5f, -2f);
+    }
+
+    @Test
+    void roundTripsPromptUpdatesAndGlobalPrompts() {
+        var tokens =
+                List.of(
+                        io.fedstream.schemas.avro.PromptToken.newBuilder()
+                                .setToken("review")
+                                .setPosition(0)
+                                .build(),
+                        io.fedstream.schemas.avro.PromptToken.newBuilder()
+                                .setToken("sentiment")
+                                .setPosition(1)
+                                .build());
+        var update =
+                io.fedstream.schemas.avro.PromptUpdate.newBuilder()
+                        .setUpdateId("site-1/v0")
+                        .setFederationId("imdb")
+                        .setSiteId("site-1")
+                        .setBaseVersion(0)
+                        .setTokens(tokens)
+                        .setAccuracy(0.75)
+                        .setApiCalls(640)
+                        .setNumExamples(32)
+                        .setCreatedAtMs(Instant.ofEpochMilli(5))
+                        .build();
+        var global =
+                io.fedstream.schemas.avro.GlobalPrompt.newBuilder()
+                        .setFederationId("imdb")
+                        .setVersion(1)
+                        .setParentVersion(0)
+                        .setTokens(tokens)
+                        .setManifest(
+                                io.fedstream.schemas.avro.PromptManifest.newBuilder()
+                                        .setCloseReason(
+                                                io.fedstream.schemas.avro.PromptCloseReason.QUORUM)
+                                        .setRule("dbscan(minPts=2,eps=elbow)")
+                                        .setContributions(List.of())
+                                        .setSources(List.of("site-1", "site-2"))
+                                        .setRoundOpenedAtMs(Instant.ofEpochMilli(1))
+                                        .setRoundClosedAtMs(Instant.ofEpochMilli(2))
+                                        .build())
+                        .build();
+
+        var updateBack = AvroCodec.PROMPT_UPDATE.decode(AvroCodec.PROMPT_UPDATE.encode(update));
+        var globalBack = AvroCodec.GLOBAL_PROMPT.decode(AvroCodec.GLOBAL_PROMPT.encode(global));
+
+        assertThat(updateBack).isEqualTo(update);
+        assertThat(updateBack.getBaseAccuracy()).isEqualTo(-1.0); // the default
+        assertThat(globalBack).isEqualTo(global);
+        assertThatThrownBy(
+                        () ->
+                                AvroCodec.GLOBAL_PROMPT.decode(
+                                        AvroCodec.PROMPT_UPDATE.encode(update)))
+                .isInstanceOf(AvroCodec.UnknownSchemaException.class);
     }
 
     @Test

@@ -1,0 +1,193 @@
+package io.fedstream.job;
+
+import static io.fedstream.job.FedStreamOptions.BOOTSTRAP_SERVERS;
+import static io.fedstream.job.FedStreamOptions.MAX_EXAMPLES;
+import static io.fedstream.job.FedStreamOptions.MAX_RECORD_SIZE;
+import static io.fedstream.job.FedStreamOptions.ROUND_MIN_UPDATES;
+import static io.fedstream.job.FedStreamOptions.ROUND_QUORUM;
+import static io.fedstream.job.FedStreamOptions.ROUND_TIMEOUT;
+import static io.fedstream.job.FedStreamOptions.STALENESS_MAX;
+import static io.fedstream.job.FedStreamOptions.TRANSACTION_TIMEOUT;
+
+import io.fedstream.aggregation.StalenessFunction;
+import io.fedstream.schemas.AvroCodec;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import org.apache.flink.api.common.eventtime.WatermarkStrategy;
+import org.apache.flink.api.common.typeinfo.Types;
+import org.apache.flink.api.connector.sink2.Sink;
+import org.apache.flink.api.connector.source.Source;
+import org.apache.flink.configuration.Configuration;
+import org.apache.flink.configuration.ReadableConfig;
+import org.apache.flink.connector.base.DeliveryGuarantee;
+import org.apache.flink.connector.kafka.sink.KafkaSink;
+import org.apache.flink.connector.kafka.source.KafkaSource;
+import org.apache.flink.connector.kafka.source.enumerator.initializer.OffsetsInitializer;
+import org.apache.flink.streaming.api.datastream.DataStream;
+import org.apache.flink.streaming.api.datastream.SingleOutputStreamOperator;
+import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
+import org.apache.flink.util.ParameterTool;
+import org.apache.kafka.clients.consumer.OffsetResetStrategy;
+
+/**
+ * The FedDTPT prompt aggregation job, built like {@link AggregationJob}:
+ *
+ * <pre>
+ * prompt-updates source ─► validate prompts ─► keyBy(federation) ─► prompt rounds ─► global-prompts sink
+ *                              └─ rejected ─┐                          │
+ *                                           ├─◄──────── rejected ──────┘
+ *                                           └─► rejected-updates sink
+ * </pre>
+ *
+ * Read_committed Kafka source with offsets committed on checkpoints, exactly-once transactional
+ * sinks; uids {@code prompt-updates-source}, {@code validate-prompts}, {@code prompt-federations},
+ * {@code prompt-rounds}, {@code global-prompts-sink}, {@code prompt-rejected-sink}.
+ */
+public final class PromptAggregationJob {
+    private PromptAggregationJob() {}
+
+    /** The job's connections to the outside world. */
+    public record Io(
+            Source<RawRecord, ?, ?> updates,
+            Sink<OutRecord> globalPrompts,
+            Sink<OutRecord> rejected,
+            PromptVersionLookup lookup) {
+
+        public static Io kafka(ReadableConfig conf) {
+            String maxRecord = Long.toString(conf.get(MAX_RECORD_SIZE).getBytes());
+            KafkaSource<RawRecord> source =
+                    KafkaSource.<RawRecord>builder()
+                            .setProperties(AggregationJob.clientProperties(conf))
+                            .setBootstrapServers(conf.get(BOOTSTRAP_SERVERS))
+                            .setTopics(conf.get(PromptOptions.UPDATES_TOPIC))
+                            .setGroupId(conf.get(PromptOptions.CONSUMER_GROUP))
+                            .setStartingOffsets(
+                                    OffsetsInitializer.committedOffsets(
+                                            OffsetResetStrategy.EARLIEST))
+                            .setDeserializer(new RawRecordDeserializer())
+                            .setProperty("isolation.level", "read_committed")
+                            .setProperty("max.partition.fetch.bytes", maxRecord)
+                            .setProperty("commit.offsets.on.checkpoint", "true")
+                            .build();
+            Properties lookup = AggregationJob.clientProperties(conf);
+            lookup.put("bootstrap.servers", conf.get(BOOTSTRAP_SERVERS));
+            return new Io(
+                    source,
+                    sink(conf, conf.get(PromptOptions.GLOBAL_PROMPTS_TOPIC), "global"),
+                    sink(conf, conf.get(PromptOptions.REJECTED_TOPIC), "rejected"),
+                    new KafkaPromptVersionLookup(
+                            lookup, conf.get(PromptOptions.GLOBAL_PROMPTS_TOPIC)));
+        }
+
+        private static KafkaSink<OutRecord> sink(ReadableConfig conf, String topic, String suffix) {
+            Properties p = AggregationJob.clientProperties(conf);
+            return KafkaSink.<OutRecord>builder()
+                    .setKafkaProducerConfig(p)
+                    .setBootstrapServers(conf.get(BOOTSTRAP_SERVERS))
+                    .setRecordSerializer(new OutRecordSerializer(topic))
+                    .setDeliveryGuarantee(DeliveryGuarantee.EXACTLY_ONCE)
+                    .setTransactionalIdPrefix(
+                            conf.get(PromptOptions.TRANSACTIONAL_ID_PREFIX) + "-" + suffix)
+                    .setProperty(
+                            "transaction.timeout.ms",
+                            Long.toString(conf.get(TRANSACTION_TIMEOUT).toMillis()))
+                    .build();
+        }
+    }
+
+    /** Rounds as configured; prompts are not weighted, so the staleness function is constant. */
+    public static RoundPolicy roundPolicy(ReadableConfig conf) {
+        return new RoundPolicy(
+                conf.get(ROUND_QUORUM),
+                conf.get(ROUND_TIMEOUT),
+                conf.get(ROUND_MIN_UPDATES),
+                new StalenessFunction.Constant(),
+                conf.get(STALENESS_MAX),
+                1.0);
+    }
+
+    public static List<PromptFederation> federations(ReadableConfig conf) {
+        String file =
+                conf.getOptional(PromptOptions.FEDERATIONS_FILE)
+                        .orElseThrow(
+                                () ->
+                                        new IllegalArgumentException(
+                                                PromptOptions.FEDERATIONS_FILE.key()
+                                                        + " is required"));
+        return PromptFederation.readAll(Path.of(file));
+    }
+
+    /** Adds the pipeline to {@code env}. */
+    public static void build(
+            StreamExecutionEnvironment env,
+            ReadableConfig conf,
+            List<PromptFederation> federations,
+            Io io) {
+        AvroCodec.trustGeneratedClasses();
+        String embeddings =
+                conf.getOptional(PromptOptions.EMBEDDINGS_FILE)
+                        .orElseThrow(
+                                () ->
+                                        new IllegalArgumentException(
+                                                PromptOptions.EMBEDDINGS_FILE.key()
+                                                        + " is required (./fedstream"
+                                                        + " prompt-embeddings writes one)"));
+        Map<String, PromptFederation> byId = new LinkedHashMap<>();
+        for (PromptFederation f : federations) {
+            if (byId.put(f.id(), f) != null) {
+                throw new IllegalArgumentException("federation " + f.id() + " is configured twice");
+            }
+        }
+        PromptUpdateValidator validator =
+                new PromptUpdateValidator(
+                        byId.keySet(), conf.get(PromptOptions.MAX_TOKENS), conf.get(MAX_EXAMPLES));
+        DataStream<RawRecord> raw =
+                env.fromSource(io.updates(), WatermarkStrategy.noWatermarks(), "prompt-updates")
+                        .uid("prompt-updates-source");
+        SingleOutputStreamOperator<ValidPrompt> valid =
+                raw.process(new ValidatePrompts(validator, embeddings))
+                        .uid("validate-prompts")
+                        .name("validate prompts");
+        DataStream<String> genesis =
+                env.fromData(Types.STRING, new ArrayList<>(byId.keySet()).toArray(String[]::new))
+                        .uid("prompt-federations")
+                        .name("configured prompt federations")
+                        .setParallelism(1);
+        SingleOutputStreamOperator<OutRecord> versions =
+                genesis.keyBy(id -> id, Types.STRING)
+                        .connect(valid.keyBy(p -> p.federationId, Types.STRING))
+                        .process(
+                                new PromptRoundAggregator(
+                                        byId,
+                                        roundPolicy(conf),
+                                        PromptOptions.mergeConfig(conf),
+                                        embeddings,
+                                        conf.get(PromptOptions.UPDATES_TOPIC),
+                                        io.lookup()))
+                        .uid("prompt-rounds")
+                        .name("prompt rounds");
+        versions.sinkTo(io.globalPrompts()).uid("global-prompts-sink").name("global-prompts");
+        valid.getSideOutput(ValidatePrompts.REJECTED)
+                .union(versions.getSideOutput(PromptRoundAggregator.REJECTED))
+                .sinkTo(io.rejected())
+                .uid("prompt-rejected-sink")
+                .name("rejected prompt updates");
+    }
+
+    /** Builds the configured job on {@code env} and runs it (blocking). */
+    public static void run(StreamExecutionEnvironment env, ReadableConfig conf) throws Exception {
+        AggregationJob.configureEnvironment(env, conf);
+        build(env, conf, federations(conf), Io.kafka(conf));
+        env.execute(conf.get(PromptOptions.JOB_NAME));
+    }
+
+    /** Entry point for {@code flink run -c io.fedstream.job.PromptAggregationJob}. */
+    public static void main(String[] args) throws Exception {
+        Configuration conf = Configuration.fromMap(ParameterTool.fromArgs(args).toMap());
+        run(StreamExecutionEnvironment.getExecutionEnvironment(conf), conf);
+    }
+}

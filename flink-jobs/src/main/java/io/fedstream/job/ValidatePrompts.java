@@ -1,0 +1,74 @@
+package io.fedstream.job;
+
+import io.fedstream.aggregation.prompt.TokenEmbeddings;
+import io.fedstream.schemas.AvroCodec;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Path;
+import org.apache.flink.api.common.functions.OpenContext;
+import org.apache.flink.api.common.typeinfo.TypeInformation;
+import org.apache.flink.metrics.Counter;
+import org.apache.flink.streaming.api.functions.ProcessFunction;
+import org.apache.flink.util.Collector;
+import org.apache.flink.util.OutputTag;
+
+/**
+ * Decodes and validates raw prompt update records ({@link PromptUpdateValidator}) against the
+ * embedding table's vocabulary (loaded from its file when the task opens); what fails goes to
+ * {@link #REJECTED} with its reason, and the job carries on.
+ */
+public class ValidatePrompts extends ProcessFunction<RawRecord, ValidPrompt> {
+    private static final long serialVersionUID = 1L;
+
+    public static final OutputTag<OutRecord> REJECTED =
+            new OutputTag<>("rejected-prompts", TypeInformation.of(OutRecord.class));
+
+    private final PromptUpdateValidator validator;
+    private final String embeddingsFile;
+    private transient TokenEmbeddings table;
+    private transient Counter received;
+    private transient RejectionCounters rejected;
+
+    public ValidatePrompts(PromptUpdateValidator validator, String embeddingsFile) {
+        this.validator = validator;
+        this.embeddingsFile = embeddingsFile;
+    }
+
+    @Override
+    public void open(OpenContext openContext) {
+        AvroCodec.trustGeneratedClasses();
+        table = load(embeddingsFile);
+        received = getRuntimeContext().getMetricGroup().counter("updatesReceived");
+        rejected = new RejectionCounters(getRuntimeContext().getMetricGroup());
+    }
+
+    static TokenEmbeddings load(String file) {
+        try {
+            return TokenEmbeddings.read(Path.of(file));
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot read the token embedding table " + file, e);
+        }
+    }
+
+    @Override
+    public void processElement(RawRecord raw, Context ctx, Collector<ValidPrompt> out) {
+        received.inc();
+        PromptUpdateValidator.Outcome outcome = validator.validate(raw, table::contains);
+        if (outcome instanceof PromptUpdateValidator.Accepted a) {
+            out.collect(a.prompt());
+        } else if (outcome instanceof PromptUpdateValidator.Rejected r) {
+            rejected.inc(r.reason());
+            ctx.output(
+                    REJECTED,
+                    Rejections.of(
+                            raw.topic,
+                            raw.partition,
+                            raw.offset,
+                            r.reason(),
+                            r.detail(),
+                            r.federationId(),
+                            r.siteId(),
+                            r.updateId()));
+        }
+    }
+}
