@@ -2,17 +2,23 @@ package io.fedstream.cli;
 
 import ai.djl.huggingface.tokenizers.HuggingFaceTokenizer;
 import io.fedstream.schemas.FederationSpec;
+import io.fedstream.worker.SiteTrainer;
 import io.fedstream.worker.data.AlpacaJsonl;
 import io.fedstream.worker.data.ByField;
 import io.fedstream.worker.data.InstructionExample;
 import io.fedstream.worker.data.MedQuad;
 import io.fedstream.worker.data.Partition;
 import io.fedstream.worker.data.Site;
+import io.fedstream.worker.fedpit.ChatCompletionsGenerator;
+import io.fedstream.worker.fedpit.FedPitTrainer;
+import io.fedstream.worker.fedpit.SelfInstruct;
+import io.fedstream.worker.fedpit.TextGenerator;
 import io.fedstream.worker.model.BertClassifier;
 import io.fedstream.worker.model.BertEncoder;
 import io.fedstream.worker.model.BertSiteTrainer;
 import io.fedstream.worker.model.CausalLm;
 import io.fedstream.worker.model.CausalLmSiteTrainer;
+import io.fedstream.worker.model.CausalTraining;
 import io.fedstream.worker.model.DecoderCheckpoint;
 import io.fedstream.worker.model.DecoderConfig;
 import io.fedstream.worker.model.DecoderLora;
@@ -160,7 +166,9 @@ final class InstructionSites {
 
     @Option(
             names = "--max-tokens",
-            description = "Tokens per example (default: minilm 32, decoder 256).")
+            description =
+                    "Tokens per example (default: minilm 32, decoder 256, at most the decoder's"
+                            + " positions).")
     Integer maxTokens;
 
     @Option(
@@ -178,6 +186,66 @@ final class InstructionSites {
             description = "Adam learning rate (default: minilm 3e-3, decoder 2e-4).")
     Double learningRate;
 
+    @Option(
+            names = "--fedpit",
+            description =
+                    "decoder: FedPIT. The shared adapter trains only on synthetic data the site"
+                            + " generates from its --data each round (self-instruct); a private"
+                            + " local adapter, trained on --data plus the synthetic data, stays in"
+                            + " --local-adapter and is never sent.")
+    boolean fedpit;
+
+    @Option(
+            names = "--beta",
+            defaultValue = "0",
+            description =
+                    "fedpit: sent = beta * local-trained + (1 - beta) * synthetic-trained delta; 0"
+                            + " is strict isolation, 1 plain FedIT (default ${DEFAULT-VALUE}).")
+    double beta;
+
+    @Option(
+            names = "--local-adapter",
+            description =
+                    "fedpit: file of the private local adapter (safetensors; created if missing;"
+                            + " default local-adapter-<site>.safetensors).")
+    Path localAdapter;
+
+    @Option(
+            names = "--candidates",
+            defaultValue = "32",
+            description =
+                    "fedpit: synthetic candidates generated per round (default ${DEFAULT-VALUE}).")
+    int candidates;
+
+    @Option(
+            names = "--keep",
+            defaultValue = "16",
+            description =
+                    "fedpit: candidates kept per round, the best by instruction-following score"
+                            + " (default ${DEFAULT-VALUE}).")
+    int keep;
+
+    @Option(
+            names = "--local-adapter-epochs",
+            defaultValue = "1",
+            description =
+                    "fedpit: epochs of the local adapter per round (default ${DEFAULT-VALUE}).")
+    int localAdapterEpochs;
+
+    @Option(
+            names = "--generator-url",
+            description =
+                    "fedpit: generate with an OpenAI-compatible chat-completions server at this"
+                            + " base URL (e.g. http://localhost:8000/v1 for vLLM) instead of the"
+                            + " site's own decoder; API key from $FEDSTREAM_GENERATOR_API_KEY.")
+    java.net.URI generatorUrl;
+
+    @Option(
+            names = "--generator-model",
+            defaultValue = "default",
+            description = "fedpit: model name sent to --generator-url (default ${DEFAULT-VALUE}).")
+    String generatorModel;
+
     /** One MiniLM site's part of the dataset, with the federation-wide label set. */
     record SiteData(String name, Site train, Site test, List<String> labels, int sites) {}
 
@@ -191,6 +259,9 @@ final class InstructionSites {
                 throw new IllegalArgumentException("--lora-freeze-a is for --model minilm");
             }
             return DECODER;
+        }
+        if (fedpit) {
+            throw new IllegalArgumentException("--fedpit needs --decoder DIR");
         }
         if (model.equals(MINILM) || model.equals(MLP)) {
             return model;
@@ -347,7 +418,7 @@ final class InstructionSites {
      * A trainer of the decoder on this site's {@code --data}, {@code --eval-fraction} of it held
      * out (chosen by {@code seed}); owns its model.
      */
-    CausalLmSiteTrainer decoderTrainer(String site, int siteIndex, long seed) throws IOException {
+    SiteTrainer decoderTrainer(String site, int siteIndex, long seed) throws IOException {
         if (data == null) {
             throw new IllegalArgumentException("--decoder needs --data (the site's examples)");
         }
@@ -366,6 +437,11 @@ final class InstructionSites {
         DecoderCheckpoint checkpoint = DecoderCheckpoint.load(decoder);
         LoraCausalLm lm =
                 new LoraCausalLm(CausalLm.fromCheckpoint(checkpoint, decoderLora()), seed);
+        // never longer than the model's positions (GPT-2: 1024; tiny test models: fewer)
+        int tokens = Math.min(maxTokens(), checkpoint.config().maxPositions());
+        if (fedpit) {
+            return fedPitTrainer(site, siteIndex, seed, checkpoint, lm, train, eval, tokens);
+        }
         try (HuggingFaceTokenizer tokenizer = checkpoint.tokenizer()) {
             System.out.printf(
                     "%s: %s from %s, LoRA %s: %d trainable values; %d training and %d held-out"
@@ -384,12 +460,95 @@ final class InstructionSites {
                     train,
                     eval,
                     new CausalLmSiteTrainer.Options(
-                            maxTokens(),
-                            batchSize(),
-                            localEpochs(),
-                            learningRate(),
-                            seed + siteIndex));
+                            tokens, batchSize(), localEpochs(), learningRate(), seed + siteIndex));
         } catch (RuntimeException e) {
+            lm.close();
+            throw e;
+        }
+    }
+
+    /** FedPIT on the decoder: the trainer and the tokenizer it keeps are closed together. */
+    private SiteTrainer fedPitTrainer(
+            String site,
+            int siteIndex,
+            long seed,
+            DecoderCheckpoint checkpoint,
+            LoraCausalLm lm,
+            List<InstructionExample> train,
+            List<InstructionExample> eval,
+            int tokens)
+            throws IOException {
+        HuggingFaceTokenizer tokenizer = checkpoint.tokenizer();
+        try {
+            TextGenerator generator =
+                    generatorUrl == null
+                            ? null // the site's own decoder
+                            : new ChatCompletionsGenerator(
+                                    new ChatCompletionsGenerator.Config(
+                                            generatorUrl,
+                                            generatorModel,
+                                            System.getenv("FEDSTREAM_GENERATOR_API_KEY"),
+                                            null,
+                                            java.time.Duration.ofMinutes(2)));
+            Path file =
+                    localAdapter != null
+                            ? localAdapter
+                            : Path.of("local-adapter-" + siteId(site) + ".safetensors");
+            FedPitTrainer trainer =
+                    new FedPitTrainer(
+                            lm,
+                            true,
+                            tokenizer,
+                            generator,
+                            train,
+                            eval,
+                            new FedPitTrainer.Options(
+                                    new CausalTraining.Options(
+                                            tokens,
+                                            batchSize(),
+                                            localEpochs(),
+                                            learningRate(),
+                                            seed + siteIndex),
+                                    beta,
+                                    SelfInstruct.Config.defaults().withCandidates(candidates, keep),
+                                    localAdapterEpochs,
+                                    file));
+            System.out.printf(
+                    "%s: FedPIT, beta %s, %d candidates and %d kept per round, local adapter in %s"
+                            + " (never sent), generator: %s%n",
+                    site,
+                    beta,
+                    candidates,
+                    keep,
+                    file,
+                    generatorUrl == null ? "the site's decoder" : generatorUrl);
+            return new SiteTrainer() {
+                @Override
+                public FederationSpec federationSpec(String federationId, long s) {
+                    return trainer.federationSpec(federationId, s);
+                }
+
+                @Override
+                public TrainResult train(Map<String, float[]> global, long baseVersion) {
+                    return trainer.train(global, baseVersion);
+                }
+
+                @Override
+                public EvalResult evaluate(Map<String, float[]> adapter) {
+                    return trainer.evaluate(adapter);
+                }
+
+                @Override
+                public void close() {
+                    try {
+                        trainer.close();
+                    } finally {
+                        tokenizer.close(); // FedPitTrainer keeps it for its life
+                    }
+                }
+            };
+        } catch (RuntimeException e) {
+            tokenizer.close();
             lm.close();
             throw e;
         }

@@ -179,4 +179,53 @@ class DecoderCommandsTest {
                     .allMatch(Double::isFinite);
         }
     }
+
+    @Test
+    void theWorkerRunsFedPitWithItsPrivateAdapterOnDisk() throws Exception {
+        Path model = checkpoint();
+        Path data = dir.resolve("site.jsonl");
+        StringBuilder lines = new StringBuilder();
+        for (int i = 0; i < 10; i++) {
+            String q = i % 2 == 0 ? "what is flu" : "what is a cold";
+            lines.append("{\"instruction\":\"")
+                    .append(q)
+                    .append("\",\"input\":\"\",\"output\":\"a virus\"}\n");
+        }
+        Files.writeString(data, lines);
+        Path local = dir.resolve("private.safetensors");
+        WorkerCommand command = new WorkerCommand();
+        new CommandLine(command)
+                .parseArgs(
+                        "--bootstrap",
+                        "unused:9092",
+                        "--site-index",
+                        "0",
+                        "--decoder",
+                        model.toString(),
+                        "--data",
+                        data.toString(),
+                        "--fedpit",
+                        "--local-adapter",
+                        local.toString(),
+                        "--candidates",
+                        "2",
+                        "--keep",
+                        "1",
+                        "--lora-rank",
+                        "2",
+                        "--batch-size",
+                        "4");
+
+        try (SiteTrainer trainer = command.trainer(null)) {
+            FederationSpec spec = trainer.federationSpec("demo", 42);
+            SiteTrainer.TrainResult result = trainer.train(spec.initialValues(), 0);
+
+            assertThat(result.delta().keySet())
+                    .containsExactlyElementsOf(
+                            spec.tensors().stream().map(TensorSpec::name).toList());
+            assertThat(result.metrics()).containsKeys("synthetic_generated", "synthetic_kept");
+            assertThat(result.metrics().get("synthetic_generated")).isEqualTo(2.0);
+            assertThat(local).isNotEmptyFile(); // the private adapter stays on the site
+        }
+    }
 }
