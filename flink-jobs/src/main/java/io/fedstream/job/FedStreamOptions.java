@@ -88,13 +88,26 @@ public final class FedStreamOptions {
     public static final ConfigOption<MemorySize> MAX_RECORD_SIZE =
             key("fedstream.kafka.max-record-size")
                     .memoryType()
-                    .defaultValue(MemorySize.parse("64mb"))
+                    .defaultValue(MemorySize.parse("1mb"))
                     .withDescription(
-                            "Largest record the job reads or writes (max.request.size,"
-                                    + " max.partition.fetch.bytes). The topics' max.message.bytes must"
-                                    + " allow it.");
+                            "Largest record the job writes (the producer's max.request.size) and"
+                                    + " its fetch size. Updates and global versions travel in chunks"
+                                    + " of the federation's chunkElements (512 KiB of float32 by"
+                                    + " default), so Kafka's default 1 MB limits hold for any model"
+                                    + " size; raise it (and the topics' max.message.bytes) only for a"
+                                    + " federation whose chunks are larger.");
 
     // ---- Federations -------------------------------------------------------------------------
+
+    public static final ConfigOption<Duration> ASSEMBLY_TIMEOUT =
+            key("fedstream.chunks.assembly-timeout")
+                    .durationType()
+                    .noDefaultValue()
+                    .withDescription(
+                            "How long the job waits for the manifest and every chunk of an update,"
+                                    + " from the first of its records it sees. An update still"
+                                    + " incomplete then is rejected (MISSING_CHUNK) and its chunks are"
+                                    + " freed. Defaults to fedstream.round.timeout.");
 
     public static final ConfigOption<String> FEDERATIONS_FILE =
             key("fedstream.federations.file")
