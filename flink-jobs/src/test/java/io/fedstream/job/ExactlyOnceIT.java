@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.fedstream.embedded.EmbeddedKafka;
 import io.fedstream.schemas.AvroCodec;
 import io.fedstream.schemas.FederationSpec;
+import io.fedstream.schemas.GlobalModelAssembler;
 import io.fedstream.schemas.TensorCodec;
 import io.fedstream.schemas.TensorSpec;
 import io.fedstream.schemas.avro.AdapterUpdate;
@@ -264,16 +265,17 @@ class ExactlyOnceIT {
         }
 
         void awaitVersions(int n) {
-            readUntil(global, n, Duration.ofMinutes(2));
+            readVersions(kafka, global, n, Duration.ofMinutes(2));
         }
 
         /** Waits for every version and dead letter, checks nothing more comes, cancels the job. */
         List<String> finish(JobClient job, MiniCluster cluster) throws Exception {
-            List<byte[]> versions = readUntil(global, VERSIONS, Duration.ofMinutes(3));
+            List<GlobalModel> versions =
+                    readVersions(kafka, global, VERSIONS, Duration.ofMinutes(3));
             List<byte[]> dead = readUntil(rejected, HOSTILE, Duration.ofMinutes(1));
             producer.join();
             Thread.sleep(1500); // a duplicate would show up within a few checkpoints
-            versions = readUntil(global, VERSIONS, Duration.ofSeconds(10));
+            versions = readVersions(kafka, global, VERSIONS, Duration.ofSeconds(10));
             dead = readUntil(rejected, HOSTILE, Duration.ofSeconds(10));
             lastRunFailed =
                     cluster != null
@@ -286,8 +288,7 @@ class ExactlyOnceIT {
                                     .map(d -> AvroCodec.REJECTED_UPDATE.decode(d).getSourceOffset())
                                     .distinct())
                     .hasSize(HOSTILE);
-            List<GlobalModel> models =
-                    versions.stream().map(AvroCodec.GLOBAL_MODEL::decode).toList();
+            List<GlobalModel> models = versions;
             for (String fed : List.of("a", "b")) {
                 List<Long> chain =
                         models.stream()
@@ -345,6 +346,55 @@ class ExactlyOnceIT {
      */
     static List<byte[]> readUntil(String topic, int n, Duration timeout) {
         return readUntil(kafka, topic, n, timeout);
+    }
+
+    /**
+     * Reads a global-models topic read_committed from the start until it holds {@code n} complete
+     * versions (manifest and every chunk, verified by a {@link GlobalModelAssembler}) or time is
+     * up. Returns every manifest record of a complete version in log order, so a version published
+     * twice shows up twice.
+     */
+    static List<GlobalModel> readVersions(
+            EmbeddedKafka kafka, String topic, int n, Duration timeout) {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        while (true) {
+            List<GlobalModel> manifests = new ArrayList<>();
+            java.util.Set<String> complete = new java.util.HashSet<>();
+            GlobalModelAssembler assembler = new GlobalModelAssembler();
+            io.fedstream.audit.TopicReader.readAll(
+                    kafka.clientProperties(),
+                    topic,
+                    r -> {
+                        if (AvroCodec.GLOBAL_MODEL.accepts(r.value())) {
+                            manifests.add(AvroCodec.GLOBAL_MODEL.decode(r.value()));
+                        }
+                        assembler
+                                .accept(r.value())
+                                .forEach(
+                                        g ->
+                                                complete.add(
+                                                        g.getFederationId()
+                                                                + "/"
+                                                                + g.getVersion()));
+                    });
+            assertThat(assembler.problems()).as("versions that do not verify").isEmpty();
+            List<GlobalModel> out =
+                    manifests.stream()
+                            .filter(
+                                    g ->
+                                            complete.contains(
+                                                    g.getFederationId() + "/" + g.getVersion()))
+                            .toList();
+            if (out.size() >= n || System.nanoTime() > deadline) {
+                return out;
+            }
+            try {
+                Thread.sleep(250);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return out;
+            }
+        }
     }
 
     static List<byte[]> readUntil(EmbeddedKafka kafka, String topic, int n, Duration timeout) {
