@@ -157,10 +157,11 @@ public final class FedStreamOptions {
                     .stringType()
                     .defaultValue("fedavg")
                     .withDescription(
-                            "fedavg (a running float64 sum: state of one model per round), or a robust"
-                                    + " rule that keeps the round's updates in state (use the RocksDB"
-                                    + " state backend to keep them off the heap): norm-clipping (maxNorm),"
-                                    + " median, trimmed-mean (beta), multi-krum (f, m).");
+                            "fedavg or norm-clipping (maxNorm): a running float64 sum per chunk,"
+                                    + " state of one model per round; or median, trimmed-mean (beta):"
+                                    + " coordinate rules that keep the round's chunks in state (use the"
+                                    + " RocksDB state backend to keep them off the heap). multi-krum"
+                                    + " needs whole-update distances and is refused by the chunked job.");
 
     public static final ConfigOption<Map<String, String>> AGGREGATION_RULE_PARAMS =
             key("fedstream.aggregation.rule-params")
@@ -248,8 +249,9 @@ public final class FedStreamOptions {
                     .intType()
                     .defaultValue(1)
                     .withDescription(
-                            "Default parallelism of the job's operators (federations are spread"
-                                    + " over the round operator's subtasks by id).");
+                            "Default parallelism of the job's operators. Federations are spread over"
+                                    + " the round coordinator's subtasks by id, and each federation's"
+                                    + " chunks over the chunk aggregators' subtasks.");
 
     public static final ConfigOption<String> JOB_NAME =
             key("fedstream.job.name")
