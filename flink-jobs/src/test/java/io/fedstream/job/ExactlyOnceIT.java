@@ -8,6 +8,7 @@ import io.fedstream.schemas.FederationSpec;
 import io.fedstream.schemas.GlobalModelAssembler;
 import io.fedstream.schemas.TensorCodec;
 import io.fedstream.schemas.TensorSpec;
+import io.fedstream.schemas.UpdateChunking;
 import io.fedstream.schemas.avro.AdapterUpdate;
 import io.fedstream.schemas.avro.GlobalModel;
 import io.fedstream.schemas.avro.Tensor;
@@ -45,10 +46,11 @@ import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * Exactly once under faults. The same input (two federations, 42 updates and 3 hostile records,
- * trickled in while the job runs) goes through the job once without faults and then with a fault at
- * different points: a TaskManager crash, stop-with-savepoint and restore at another parallelism,
- * and a broker bounce. Every faulty run must publish the same versions, digest for digest, each
- * once and in order, and dead-letter each hostile record once.
+ * trickled in while the job runs; federation a's updates as three chunks and a manifest each, b's
+ * whole) goes through the job once without faults and then with a fault at different points: a
+ * TaskManager crash, stop-with-savepoint and restore at another parallelism, and a broker bounce.
+ * Every faulty run must publish the same versions, digest for digest, each once and in order, and
+ * dead-letter each hostile record once.
  */
 class ExactlyOnceIT {
     static final int QUORUM = 3;
@@ -56,7 +58,8 @@ class ExactlyOnceIT {
             new FederationSpec(
                     "a",
                     11,
-                    List.of(TensorSpec.normal("x", 0.1, 8, 16), TensorSpec.zeros("y", 16)));
+                    List.of(TensorSpec.normal("x", 0.1, 8, 16), TensorSpec.zeros("y", 16)),
+                    50); // 144 parameters: chunks of 50, 50 and 44; A's updates arrive chunked
     static final FederationSpec B =
             new FederationSpec("b", 12, List.of(TensorSpec.uniform("w", 0.2, 64)));
     static final int VERSIONS = 1 + 30 / QUORUM + 1 + 12 / QUORUM; // with the two versions 0
@@ -236,25 +239,31 @@ class ExactlyOnceIT {
                 int a = 0;
                 int b = 0;
                 for (int i = 0; i < 42 + HOSTILE; i++) {
-                    byte[] value;
+                    List<byte[]> values = new ArrayList<>();
                     String key;
                     if (i % 15 == 7) {
                         key = "a";
-                        value = ("hostile " + i).getBytes(StandardCharsets.UTF_8);
+                        values.add(("hostile " + i).getBytes(StandardCharsets.UTF_8));
                     } else if (i % 4 == 3 && b < 12) {
                         key = "b";
-                        value = AvroCodec.ADAPTER_UPDATE.encode(update(B, b++));
+                        values.add(AvroCodec.ADAPTER_UPDATE.encode(update(B, b++)));
                     } else if (a < 30) {
                         key = "a";
-                        value = AvroCodec.ADAPTER_UPDATE.encode(update(A, a++));
+                        UpdateChunking.Chunked c = UpdateChunking.split(update(A, a++), A.layout());
+                        c.chunks().forEach(x -> values.add(AvroCodec.UPDATE_CHUNK.encode(x)));
+                        values.add(AvroCodec.UPDATE_MANIFEST.encode(c.manifest()));
                     } else {
                         key = "b";
-                        value = AvroCodec.ADAPTER_UPDATE.encode(update(B, b++));
+                        values.add(AvroCodec.ADAPTER_UPDATE.encode(update(B, b++)));
                     }
-                    p.send(
-                                    new ProducerRecord<>(
-                                            updates, key.getBytes(StandardCharsets.UTF_8), value))
-                            .get();
+                    for (byte[] value : values) {
+                        p.send(
+                                        new ProducerRecord<>(
+                                                updates,
+                                                key.getBytes(StandardCharsets.UTF_8),
+                                                value))
+                                .get();
+                    }
                     Thread.sleep(60);
                 }
             } catch (InterruptedException e) {
