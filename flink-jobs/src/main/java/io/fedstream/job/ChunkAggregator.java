@@ -266,7 +266,7 @@ public class ChunkAggregator
             done++;
         }
         if (done > 0 || !q.isEmpty()) {
-            queue.update(q.subList(done, q.size()));
+            queue.update(new ArrayList<>(q.subList(done, q.size())));
         }
     }
 

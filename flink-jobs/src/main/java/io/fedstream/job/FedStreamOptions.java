@@ -168,7 +168,7 @@ public final class FedStreamOptions {
                     .mapType()
                     .defaultValue(Map.of())
                     .withDescription(
-                            "Parameters of the aggregation rule, e.g. f:2,m:5 for multi-krum or"
+                            "Parameters of the aggregation rule, e.g. beta:0.2 for trimmed-mean or"
                                     + " maxNorm:1.0 for norm-clipping.");
 
     public static final ConfigOption<String> STALENESS_FUNCTION =

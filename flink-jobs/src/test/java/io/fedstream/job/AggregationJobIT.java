@@ -146,7 +146,24 @@ class AggregationJobIT {
                             AvroCodec.ADAPTER_UPDATE.encode(update(ALPHA, "g1", "s1", 0, 1, 8))));
             boolean chunked = true;
             for (AdapterUpdate u : sent) {
+                if (u.getUpdateId().equals("a3")) {
+                    // out of order: the manifest first, chunks backwards, one of them twice
+                    UpdateChunking.Chunked c = UpdateChunking.split(u, ALPHA.layout());
+                    producer.send(record("alpha", AvroCodec.UPDATE_MANIFEST.encode(c.manifest())));
+                    for (int i = c.chunks().size() - 1; i >= 0; i--) {
+                        producer.send(
+                                record("alpha", AvroCodec.UPDATE_CHUNK.encode(c.chunks().get(i))));
+                    }
+                    producer.send(
+                            record("alpha", AvroCodec.UPDATE_CHUNK.encode(c.chunks().get(1))));
+                    chunked = !chunked;
+                    continue;
+                }
                 send(producer, u, chunked = !chunked);
+            }
+            // a2's chunks again after it was accepted (a worker resending): harmless
+            for (var chunk : UpdateChunking.split(sent.get(1), ALPHA.layout()).chunks()) {
+                producer.send(record("alpha", AvroCodec.UPDATE_CHUNK.encode(chunk)));
             }
             producer.send(record("alpha", AvroCodec.ADAPTER_UPDATE.encode(sent.get(0)))); // replay
             producer.flush();
