@@ -47,16 +47,17 @@ import org.slf4j.LoggerFactory;
  * <p>Input 1 is a federation id (once per configured federation at start): the federation gets a
  * current version, continuing from the newest published one ({@link Decision#CONTINUE}) or from
  * version 0 of its spec ({@link Decision#GENESIS}). Input 2 carries {@link UpdateEvent}s. An update
- * is <em>complete</em> when its header and a receipt for every chunk are in; it is then rejected if
- * a chunk does not match its manifest digest ({@code CORRUPT_CHUNK}), and otherwise checked as the
- * whole update was before chunking: base version from the future, staleness, duplicate id and the
- * L2 norm (from the receipts' sums of squares, summed in chunk order). An accepted update becomes a
- * {@link Decision#MEMBER} of the open round, with its weight {@code examples × f(staleness)} and,
- * for norm clipping, its clip factor. A chunk that validation found broken rejects its update at
- * once; an update still incomplete {@code assemblyTimeout} after its first record is rejected
- * ({@code MISSING_CHUNK}). Every data copy of a chunk validation forwarded is covered by exactly
- * one decision (the member's copy, or a {@link Decision#DROP}), so the aggregators' buffers never
- * leak.
+ * is <em>complete</em> when its header and, for every chunk, a receipt whose digest is the
+ * manifest's are in (copies that do not match are ignored: chunks are unsigned, so a bogus copy
+ * must not be able to veto an update); it is then checked as the whole update was before chunking:
+ * base version from the future, staleness, duplicate id and the L2 norm (from the receipts' sums of
+ * squares, summed in chunk order). An accepted update becomes a {@link Decision#MEMBER} of the open
+ * round, with its weight {@code examples × f(staleness)} and, for norm clipping, its clip factor.
+ * An update still incomplete {@code assemblyTimeout} after its first record is rejected: with the
+ * problem validation found in one of its chunks (e.g. {@code NON_FINITE}), {@code CORRUPT_CHUNK} if
+ * copies arrived that do not match its manifest, else {@code MISSING_CHUNK}. Every data copy of a
+ * chunk validation forwarded is covered by exactly one decision (the member's copy, or a {@link
+ * Decision#DROP}), so the aggregators' buffers never leak.
  *
  * <p>Rounds close as before: at {@code quorum} members, or at the deadline with at least {@code
  * minUpdates}. The close is a {@link Decision#CLOSE} to every chunk and the version's manifest
@@ -228,33 +229,38 @@ public class RoundCoordinator
             p.sourcePartition = e.sourcePartition;
             p.sourceOffset = e.sourceOffset;
             digests.put(id, e.chunkSha256);
+            int n = layouts.get(e.federationId).chunkCount();
+            for (int c = 0; c < n; c++) {
+                RoundState.Slot slot = slots.get(slotKey(id, c));
+                if (slot != null && slot.has(e.chunkSha256[c])) {
+                    p.matched++;
+                }
+            }
         } else {
+            // Copies that do not match the manifest are ignored (and dropped later), never fatal:
+            // chunks are not signed, so a hostile sender could otherwise veto any update by
+            // sending a bogus chunk with its id.
             String slotKey = slotKey(id, e.chunkIndex);
             RoundState.Slot slot = slots.get(slotKey);
             if (slot == null) {
                 slot = new RoundState.Slot();
-                slot.sha256 = e.sha256;
-                slot.sumSquares = e.sumSquares;
-                p.indices++;
-            } else if (e.sha256 != null && !e.sha256.equals(slot.sha256)) {
-                p.conflict = true;
+            }
+            String[] expected = p.hasHeader ? digests.get(id) : null;
+            boolean had = expected != null && slot.has(expected[e.chunkIndex]);
+            if (e.problem != null) {
+                if (p.problem == null) {
+                    p.problem = e.problem;
+                    p.problemDetail = e.problemDetail;
+                }
+            } else {
+                slot.add(e.sha256, e.sumSquares);
             }
             if (e.hasData) {
                 slot.copies++;
             }
             slots.put(slotKey, slot);
-            if (e.problem != null) {
-                pending.put(id, p);
-                rejectPending(
-                        e.federationId,
-                        p,
-                        RejectReason.valueOf(e.problem),
-                        e.problemDetail,
-                        e.sourcePartition,
-                        e.sourceOffset,
-                        ctx,
-                        out);
-                return;
+            if (expected != null && !had && slot.has(expected[e.chunkIndex])) {
+                p.matched++;
             }
         }
         pending.put(id, p);
@@ -270,28 +276,10 @@ public class RoundCoordinator
             throws Exception {
         ChunkLayout layout = layouts.get(federationId);
         int n = layout.chunkCount();
-        String[] expected = p.hasHeader ? digests.get(p.updateId) : null;
-        if (expected != null) {
-            // a chunk that disagrees with the manifest is rejected at once, complete or not
-            for (int c = 0; c < n; c++) {
-                RoundState.Slot slot = slots.get(slotKey(p.updateId, c));
-                if (slot != null && (p.conflict || !expected[c].equals(slot.sha256))) {
-                    rejectPending(
-                            federationId,
-                            p,
-                            RejectReason.CORRUPT_CHUNK,
-                            "chunk " + c + " does not match the digest in the update's manifest",
-                            p.sourcePartition,
-                            p.sourceOffset,
-                            ctx,
-                            out);
-                    return;
-                }
-            }
+        if (!p.hasHeader || p.matched < n) {
+            return; // complete once every chunk has a copy that matches the manifest
         }
-        if (expected == null || p.indices < n) {
-            return;
-        }
+        String[] expected = digests.get(p.updateId);
         long current = version.value();
         if (p.baseVersion > current) {
             rejectPending(
@@ -332,7 +320,7 @@ public class RoundCoordinator
         double sumSquares = 0;
         for (int c = 0; c < n; c++) {
             all[c] = slots.get(slotKey(p.updateId, c));
-            sumSquares += all[c].sumSquares; // chunk order: the audit sums the same way
+            sumSquares += all[c].sumSquaresOf(expected[c]); // chunk order, as the audit sums
         }
         double norm = Math.sqrt(sumSquares);
         if (norm > maxL2Norm) {
@@ -361,7 +349,7 @@ public class RoundCoordinator
         for (int c = 0; c < n; c++) {
             Decision d = decision(Decision.MEMBER, federationId, c, current + 1);
             d.updateId = p.updateId;
-            d.sha256 = all[c].sha256;
+            d.sha256 = expected[c];
             d.weight = w;
             d.scale = scale;
             d.count = all[c].copies - 1;
@@ -418,18 +406,39 @@ public class RoundCoordinator
         }
         int n = layouts.get(federationId).chunkCount();
         for (RoundState.Pending p : expired) {
+            String[] expected = p.hasHeader ? digests.get(p.updateId) : null;
+            int received = 0;
+            boolean mismatched = false;
+            for (int c = 0; c < n; c++) {
+                RoundState.Slot slot = slots.get(slotKey(p.updateId, c));
+                if (slot != null && slot.digests != null && slot.digests.length > 0) {
+                    received++;
+                    mismatched |= expected != null && !slot.has(expected[c]);
+                }
+            }
+            RejectReason reason;
+            String detail;
+            if (p.problem != null) {
+                reason = RejectReason.valueOf(p.problem);
+                detail = p.problemDetail + "; no usable copy of every chunk";
+            } else if (mismatched) {
+                reason = RejectReason.CORRUPT_CHUNK;
+                detail = "chunks that do not match the digests in the update's manifest";
+            } else {
+                reason = RejectReason.MISSING_CHUNK;
+                detail = "";
+            }
             rejectPending(
                     federationId,
                     p,
-                    RejectReason.MISSING_CHUNK,
-                    "incomplete after "
+                    reason,
+                    (detail.isEmpty() ? "" : detail + "; ")
+                            + "incomplete after "
                             + assemblyTimeoutMs
                             + " ms: "
-                            + p.indices
-                            + " of "
-                            + n
-                            + " chunks"
-                            + (p.hasHeader ? "" : ", no manifest"),
+                            + (p.hasHeader
+                                    ? p.matched + " of " + n + " chunks match"
+                                    : received + " of " + n + " chunks, no manifest"),
                     p.sourcePartition,
                     p.sourceOffset,
                     ctx,

@@ -59,24 +59,66 @@ public final class RoundState {
         public long sourceOffset;
         public long deadlineMs;
 
-        /** Distinct chunk indices with a receipt. */
-        public int indices;
+        /** Chunk indices with a copy whose digest is the manifest's (counted once it is in). */
+        public int matched;
 
-        /** Whether two receipts of one chunk index disagreed on the digest. */
-        public boolean conflict;
+        /**
+         * The first problem validation found in one of its chunks (a RejectReason name), if any.
+         */
+        public String problem;
+
+        public String problemDetail;
 
         public Pending() {}
     }
 
     /** The receipts of one chunk index of a pending update. */
     public static class Slot {
-        public String sha256;
-        public double sumSquares;
+        /** The distinct digests received for this chunk, and the sum of squares of each. */
+        public String[] digests;
 
-        /** Data copies sent to the chunk's aggregator. */
+        public double[] sumSquares;
+
+        /** Data copies sent to the chunk's aggregator, matching or not. */
         public int copies;
 
         public Slot() {}
+
+        public boolean has(String digest) {
+            return index(digest) >= 0;
+        }
+
+        public double sumSquaresOf(String digest) {
+            return sumSquares[index(digest)];
+        }
+
+        public void add(String digest, double sumSq) {
+            if (digest == null || has(digest)) {
+                return;
+            }
+            int n = digests == null ? 0 : digests.length;
+            String[] d = new String[n + 1];
+            double[] q = new double[n + 1];
+            if (n > 0) {
+                System.arraycopy(digests, 0, d, 0, n);
+                System.arraycopy(sumSquares, 0, q, 0, n);
+            }
+            d[n] = digest;
+            q[n] = sumSq;
+            digests = d;
+            sumSquares = q;
+        }
+
+        private int index(String digest) {
+            if (digests != null && digest != null) {
+                for (int i = 0; i < digests.length; i++) {
+                    if (digests[i].equals(digest)) {
+                        return i;
+                    }
+                }
+            }
+            return -1;
+        }
     }
 
     /** A member's chunk held for a rule that needs all updates at the close. */
