@@ -149,7 +149,10 @@ class FederationLoopIT {
             AdapterUpdate u = byId.get(c.getUpdateId());
             long s = parent.getVersion() - u.getBaseVersion();
             assertThat(c.getStaleness()).isEqualTo(s);
-            double w = u.getNumExamples() / Math.sqrt(1.0 + s);
+            // f(s) = (1+s)^-a as docs/algorithms.md defines it; n/sqrt(1+s) is the same real
+            // number but can differ in the last bit, and the versions are compared bit for bit
+            double w = u.getNumExamples() * Math.pow(1 + s, -0.5);
+            assertThat(c.getWeight()).isEqualTo(w);
             total += w;
             for (Map.Entry<String, float[]> d : TensorCodec.toMap(u.getTensors()).entrySet()) {
                 double[] acc =
