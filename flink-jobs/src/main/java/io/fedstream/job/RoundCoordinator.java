@@ -87,7 +87,9 @@ public class RoundCoordinator
     private transient MapState<String, Long> seen;
     private transient MapState<String, RoundState.Pending> pending;
     private transient MapState<String, RoundState.Slot> slots;
-    private transient MapState<String, String[]> digests;
+
+    /** The manifest's digest of each chunk of a pending update, keyed like the slots. */
+    private transient MapState<String, String> digests;
 
     private transient Counter accepted;
     private transient Counter versionsPublished;
@@ -152,9 +154,7 @@ public class RoundCoordinator
                 getRuntimeContext()
                         .getMapState(
                                 new MapStateDescriptor<>(
-                                        "pending-digests",
-                                        Types.STRING,
-                                        TypeInformation.of(String[].class)));
+                                        "pending-digests", Types.STRING, Types.STRING));
 
         metrics = getRuntimeContext().getMetricGroup();
         accepted = metrics.counter("updatesAccepted");
@@ -228,9 +228,9 @@ public class RoundCoordinator
             p.numExamples = e.numExamples;
             p.sourcePartition = e.sourcePartition;
             p.sourceOffset = e.sourceOffset;
-            digests.put(id, e.chunkSha256);
             int n = layouts.get(e.federationId).chunkCount();
             for (int c = 0; c < n; c++) {
+                digests.put(slotKey(id, c), e.chunkSha256[c]);
                 RoundState.Slot slot = slots.get(slotKey(id, c));
                 if (slot != null && slot.has(e.chunkSha256[c])) {
                     p.matched++;
@@ -245,8 +245,8 @@ public class RoundCoordinator
             if (slot == null) {
                 slot = new RoundState.Slot();
             }
-            String[] expected = p.hasHeader ? digests.get(id) : null;
-            boolean had = expected != null && slot.has(expected[e.chunkIndex]);
+            String expected = p.hasHeader ? digests.get(slotKey) : null;
+            boolean had = expected != null && slot.has(expected);
             if (e.problem != null) {
                 if (p.problem == null) {
                     p.problem = e.problem;
@@ -259,7 +259,7 @@ public class RoundCoordinator
                 slot.copies++;
             }
             slots.put(slotKey, slot);
-            if (expected != null && !had && slot.has(expected[e.chunkIndex])) {
+            if (expected != null && !had && slot.has(expected)) {
                 p.matched++;
             }
         }
@@ -279,7 +279,10 @@ public class RoundCoordinator
         if (!p.hasHeader || p.matched < n) {
             return; // complete once every chunk has a copy that matches the manifest
         }
-        String[] expected = digests.get(p.updateId);
+        String[] expected = new String[n];
+        for (int c = 0; c < n; c++) {
+            expected[c] = digests.get(slotKey(p.updateId, c));
+        }
         long current = version.value();
         if (p.baseVersion > current) {
             rejectPending(
@@ -406,14 +409,13 @@ public class RoundCoordinator
         }
         int n = layouts.get(federationId).chunkCount();
         for (RoundState.Pending p : expired) {
-            String[] expected = p.hasHeader ? digests.get(p.updateId) : null;
             int received = 0;
             boolean mismatched = false;
             for (int c = 0; c < n; c++) {
                 RoundState.Slot slot = slots.get(slotKey(p.updateId, c));
                 if (slot != null && slot.digests != null && slot.digests.length > 0) {
                     received++;
-                    mismatched |= expected != null && !slot.has(expected[c]);
+                    mismatched |= p.hasHeader && !slot.has(digests.get(slotKey(p.updateId, c)));
                 }
             }
             RejectReason reason;
@@ -648,9 +650,9 @@ public class RoundCoordinator
     private void forget(String updateId, int chunks) throws Exception {
         for (int c = 0; c < chunks; c++) {
             slots.remove(slotKey(updateId, c));
+            digests.remove(slotKey(updateId, c));
         }
         pending.remove(updateId);
-        digests.remove(updateId);
     }
 
     private static String slotKey(String updateId, int chunk) {
