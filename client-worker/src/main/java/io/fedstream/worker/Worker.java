@@ -350,8 +350,11 @@ public final class Worker implements Runnable, AutoCloseable {
         p.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, config.bootstrapServers());
         p.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
         p.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false");
-        p.put(ConsumerConfig.MAX_PARTITION_FETCH_BYTES_CONFIG, config.maxRecordBytes());
-        p.put(ConsumerConfig.FETCH_MAX_BYTES_CONFIG, config.maxRecordBytes());
+        // never below Kafka's defaults (1 MB per partition, 50 MB per fetch)
+        p.put(
+                ConsumerConfig.MAX_PARTITION_FETCH_BYTES_CONFIG,
+                Math.max(config.maxRecordBytes(), 1 << 20));
+        p.put(ConsumerConfig.FETCH_MAX_BYTES_CONFIG, Math.max(config.maxRecordBytes(), 50 << 20));
         p.put(ConsumerConfig.CLIENT_ID_CONFIG, "fedstream-worker-" + config.siteId());
         p.putAll(config.clientProperties());
         return p;

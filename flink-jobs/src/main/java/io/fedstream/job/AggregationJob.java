@@ -59,7 +59,11 @@ public final class AggregationJob {
         /** Kafka source and exactly-once sinks as configured. */
         public static Io kafka(ReadableConfig conf) {
             String bootstrap = conf.get(BOOTSTRAP_SERVERS);
-            String maxRecord = Long.toString(conf.get(MAX_RECORD_SIZE).getBytes());
+            long maxRecordBytes = conf.get(MAX_RECORD_SIZE).getBytes();
+            // Fetch sizes never below Kafka's defaults (1 MB per partition, 50 MB per fetch): a
+            // fetch then carries many chunks; raised only for a larger max-record-size.
+            String maxRecord = Long.toString(Math.max(maxRecordBytes, 1L << 20));
+            String maxFetch = Long.toString(Math.max(maxRecordBytes, 50L << 20));
             Properties client = clientProperties(conf);
             KafkaSource<RawRecord> source =
                     KafkaSource.<RawRecord>builder()
@@ -73,14 +77,14 @@ public final class AggregationJob {
                             .setDeserializer(new RawRecordDeserializer())
                             .setProperty("isolation.level", "read_committed")
                             .setProperty("max.partition.fetch.bytes", maxRecord)
-                            .setProperty("fetch.max.bytes", maxRecord)
+                            .setProperty("fetch.max.bytes", maxFetch)
                             .setProperty("commit.offsets.on.checkpoint", "true")
                             .build();
             Properties lookupProps = new Properties();
             lookupProps.putAll(client);
             lookupProps.put("bootstrap.servers", bootstrap);
             lookupProps.put("max.partition.fetch.bytes", maxRecord);
-            lookupProps.put("fetch.max.bytes", maxRecord);
+            lookupProps.put("fetch.max.bytes", maxFetch);
             return new Io(
                     source,
                     exactlyOnceSink(conf, conf.get(GLOBAL_MODELS_TOPIC), "global"),

@@ -91,7 +91,7 @@ public final class FedStreamOptions {
                     .defaultValue(MemorySize.parse("1mb"))
                     .withDescription(
                             "Largest record the job writes (the producer's max.request.size) and"
-                                    + " its fetch size. Updates and global versions travel in chunks"
+                                    + " reads (fetch sizes are never below Kafka's defaults). Updates and global versions travel in chunks"
                                     + " of the federation's chunkElements (512 KiB of float32 by"
                                     + " default), so Kafka's default 1 MB limits hold for any model"
                                     + " size; raise it (and the topics' max.message.bytes) only for a"
