@@ -2,7 +2,9 @@ package io.fedstream.worker;
 
 import io.fedstream.schemas.AvroCodec;
 import io.fedstream.schemas.FederationSpec;
+import io.fedstream.schemas.GlobalModelAssembler;
 import io.fedstream.schemas.TensorCodec;
+import io.fedstream.schemas.UpdateChunking;
 import io.fedstream.schemas.UpdateSigning;
 import io.fedstream.schemas.avro.AdapterUpdate;
 import io.fedstream.schemas.avro.GlobalModel;
@@ -43,8 +45,14 @@ import org.slf4j.LoggerFactory;
  * trains again from the same version produces the same id and the job counts it once. The producer
  * is idempotent, so retries inside Kafka do not duplicate either.
  *
- * <p>With a signing key configured, every update carries the site's Ed25519 signature ({@link
- * UpdateSigning}), which the job verifies against its registry of site keys.
+ * <p>Updates travel chunked: the delta's tensors, concatenated in spec order, are cut into chunks
+ * of the federation's {@code chunkElements} (taken from the global version the worker trained from,
+ * which records it), sent as {@code UpdateChunk} records, then the {@code UpdateManifest} with
+ * every chunk's digest, which commits the update. Global versions arrive chunked as well and are
+ * reassembled and verified by a {@link GlobalModelAssembler}.
+ *
+ * <p>With a signing key configured, every update's manifest carries the site's Ed25519 signature
+ * ({@link UpdateSigning}), which the job verifies against its registry of site keys.
  *
  * <p>Kafka errors are sorted by kind: retriable ones are retried with backoff; authentication,
  * authorisation and other fatal ones stop the worker with the cause in {@link #failure()}.
@@ -67,6 +75,7 @@ public final class Worker implements Runnable, AutoCloseable {
     private volatile Throwable failure;
     private volatile KafkaConsumer<byte[], byte[]> consumer;
     private int published;
+    private GlobalModelAssembler assembler = new GlobalModelAssembler();
 
     public Worker(
             WorkerConfig config, SiteTrainer trainer, WorkerListener listener, long specSeed) {
@@ -179,7 +188,11 @@ public final class Worker implements Runnable, AutoCloseable {
             if (config.signingKey() != null) {
                 UpdateSigning.sign(update, config.signingKeyId(), config.signingKey());
             }
-            send(producer, key, update);
+            int chunkElements =
+                    latest.getChunkElements() > 0
+                            ? latest.getChunkElements()
+                            : spec.chunkElements();
+            send(producer, key, update, chunkElements);
             lastBase = base;
             listener.onUpdatePublished(update, result);
             published++;
@@ -208,6 +221,7 @@ public final class Worker implements Runnable, AutoCloseable {
                 c.seek(tp, start);
             }
             GlobalModel newest = null;
+            assembler = new GlobalModelAssembler(); // chunks of the window only
             Map<TopicPartition, Long> pending = new HashMap<>(end);
             pending.entrySet().removeIf(e -> c.position(e.getKey()) >= e.getValue());
             while (!pending.isEmpty() && running) {
@@ -237,9 +251,11 @@ public final class Worker implements Runnable, AutoCloseable {
                     continue;
                 }
                 try {
-                    GlobalModel g = AvroCodec.GLOBAL_MODEL.decode(r.value());
-                    if (newest == null || g.getVersion() > newest.getVersion()) {
-                        newest = g;
+                    for (GlobalModel g : assembler.accept(r.value())) {
+                        if (newest == null || g.getVersion() > newest.getVersion()) {
+                            newest = g;
+                            assembler.forgetBelow(config.federationId(), g.getVersion());
+                        }
                     }
                 } catch (AvroCodec.DecodeException e) {
                     LOG.warn(
@@ -266,19 +282,48 @@ public final class Worker implements Runnable, AutoCloseable {
         return newest;
     }
 
-    private void send(KafkaProducer<byte[], byte[]> producer, byte[] key, AdapterUpdate update)
+    /**
+     * Sends the update's chunks, waits for them, then sends its manifest (the commit point); on a
+     * retriable error it starts again (the same chunks again are harmless: the job keeps one copy
+     * per digest, and counts an update id once).
+     */
+    private void send(
+            KafkaProducer<byte[], byte[]> producer,
+            byte[] key,
+            AdapterUpdate update,
+            int chunkElements)
             throws InterruptedException {
-        byte[] value = AvroCodec.ADAPTER_UPDATE.encode(update);
+        UpdateChunking.Chunked chunked =
+                UpdateChunking.split(update, spec.withChunkElements(chunkElements).layout());
+        if (config.signingKey() != null) {
+            UpdateSigning.sign(chunked.manifest(), config.signingKeyId(), config.signingKey());
+        }
+        List<byte[]> chunks = new java.util.ArrayList<>(chunked.chunks().size());
+        long bytes = 0;
+        for (var c : chunked.chunks()) {
+            byte[] v = AvroCodec.UPDATE_CHUNK.encode(c);
+            bytes += v.length;
+            chunks.add(v);
+        }
+        byte[] manifest = AvroCodec.UPDATE_MANIFEST.encode(chunked.manifest());
         long backoff = 500;
         while (true) {
             try {
-                producer.send(new ProducerRecord<>(config.updatesTopic(), key, value)).get();
+                List<java.util.concurrent.Future<?>> sent = new java.util.ArrayList<>();
+                for (byte[] v : chunks) {
+                    sent.add(producer.send(new ProducerRecord<>(config.updatesTopic(), key, v)));
+                }
+                for (var f : sent) {
+                    f.get();
+                }
+                producer.send(new ProducerRecord<>(config.updatesTopic(), key, manifest)).get();
                 LOG.info(
-                        "site {}: published {} ({} examples, {} bytes)",
+                        "site {}: published {} ({} examples, {} chunks, {} bytes)",
                         config.siteId(),
                         update.getUpdateId(),
                         update.getNumExamples(),
-                        value.length);
+                        chunks.size(),
+                        bytes + manifest.length);
                 return;
             } catch (ExecutionException e) {
                 Throwable cause = e.getCause();
@@ -305,8 +350,11 @@ public final class Worker implements Runnable, AutoCloseable {
         p.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, config.bootstrapServers());
         p.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
         p.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false");
-        p.put(ConsumerConfig.MAX_PARTITION_FETCH_BYTES_CONFIG, config.maxRecordBytes());
-        p.put(ConsumerConfig.FETCH_MAX_BYTES_CONFIG, config.maxRecordBytes());
+        // never below Kafka's defaults (1 MB per partition, 50 MB per fetch)
+        p.put(
+                ConsumerConfig.MAX_PARTITION_FETCH_BYTES_CONFIG,
+                Math.max(config.maxRecordBytes(), 1 << 20));
+        p.put(ConsumerConfig.FETCH_MAX_BYTES_CONFIG, Math.max(config.maxRecordBytes(), 50 << 20));
         p.put(ConsumerConfig.CLIENT_ID_CONFIG, "fedstream-worker-" + config.siteId());
         p.putAll(config.clientProperties());
         return p;

@@ -13,7 +13,8 @@ import java.util.Properties;
  * @param siteId this site's id (part of every update id)
  * @param updatesTopic where updates go
  * @param globalModelsTopic where global versions come from
- * @param maxRecordBytes largest record sent or fetched
+ * @param maxRecordBytes largest record sent or fetched (updates and versions travel in chunks, so
+ *     Kafka's default 1 MB suffices unless a federation's chunks are larger)
  * @param pause extra time a round takes at this site after training (to model slow sites)
  * @param waitForNewVersion train at most once per global version (otherwise keep training from the
  *     newest one)
@@ -62,7 +63,7 @@ public record WorkerConfig(
                 siteId,
                 Topics.ADAPTER_UPDATES,
                 Topics.GLOBAL_MODELS,
-                64 * 1024 * 1024,
+                1024 * 1024,
                 Duration.ZERO,
                 true,
                 0,

@@ -5,12 +5,16 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.fedstream.embedded.EmbeddedKafka;
 import io.fedstream.schemas.AvroCodec;
 import io.fedstream.schemas.FederationSpec;
+import io.fedstream.schemas.GlobalModelAssembler;
 import io.fedstream.schemas.TensorCodec;
 import io.fedstream.schemas.Topics;
+import io.fedstream.schemas.UpdateChunking;
 import io.fedstream.schemas.avro.AdapterUpdate;
 import io.fedstream.schemas.avro.CloseReason;
 import io.fedstream.schemas.avro.GlobalModel;
 import io.fedstream.schemas.avro.Manifest;
+import io.fedstream.schemas.avro.UpdateChunk;
+import io.fedstream.schemas.avro.UpdateManifest;
 import io.fedstream.worker.train.LoraMlpConfig;
 import io.fedstream.worker.train.LoraMlpTrainer;
 import io.fedstream.worker.train.SiteData;
@@ -39,6 +43,9 @@ class WorkerIT {
     static EmbeddedKafka kafka;
     static final LoraMlpConfig MODEL = LoraMlpConfig.defaults();
     static SiteData site;
+
+    /** Elements per chunk of the published versions, which the worker's updates must follow. */
+    static final int CHUNK = 100;
 
     @BeforeAll
     static void start() {
@@ -77,17 +84,30 @@ class WorkerIT {
                                         .setTensorsSha256("")
                                         .build())
                         .build();
+        g.getManifest().setTensorsSha256(TensorCodec.sha256(g.getTensors()));
+        List<byte[]> records = new ArrayList<>();
+        if (version == 0) {
+            records.add(AvroCodec.GLOBAL_MODEL.encode(g)); // the old inline form stays readable
+        } else {
+            // chunked, manifest first: a reader must wait for the chunks
+            GlobalModelAssembler.Chunked c =
+                    GlobalModelAssembler.chunk(g, spec.withChunkElements(CHUNK).layout());
+            records.add(AvroCodec.GLOBAL_MODEL.encode(c.manifest()));
+            c.chunks().forEach(x -> records.add(AvroCodec.GLOBAL_CHUNK.encode(x)));
+        }
         try (KafkaProducer<byte[], byte[]> p =
                 new KafkaProducer<>(
                         kafka.clientProperties(),
                         new ByteArraySerializer(),
                         new ByteArraySerializer())) {
-            p.send(
-                            new ProducerRecord<>(
-                                    Topics.GLOBAL_MODELS,
-                                    federation.getBytes(StandardCharsets.UTF_8),
-                                    AvroCodec.GLOBAL_MODEL.encode(g)))
-                    .get();
+            for (byte[] r : records) {
+                p.send(
+                                new ProducerRecord<>(
+                                        Topics.GLOBAL_MODELS,
+                                        federation.getBytes(StandardCharsets.UTF_8),
+                                        r))
+                        .get();
+            }
         }
     }
 
@@ -95,6 +115,7 @@ class WorkerIT {
         var props = kafka.clientProperties();
         props.put("isolation.level", "read_committed");
         List<AdapterUpdate> out = new ArrayList<>();
+        Map<String, Map<Integer, UpdateChunk>> chunks = new java.util.HashMap<>();
         try (KafkaConsumer<byte[], byte[]> c =
                 new KafkaConsumer<>(
                         props, new ByteArrayDeserializer(), new ByteArrayDeserializer())) {
@@ -104,7 +125,16 @@ class WorkerIT {
             long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
             while (out.size() < atLeast && System.nanoTime() < deadline) {
                 for (ConsumerRecord<byte[], byte[]> r : c.poll(Duration.ofMillis(200))) {
-                    out.add(AvroCodec.ADAPTER_UPDATE.decode(r.value()));
+                    if (AvroCodec.UPDATE_CHUNK.accepts(r.value())) {
+                        UpdateChunk chunk = AvroCodec.UPDATE_CHUNK.decode(r.value());
+                        assertThat(r.value().length).isLessThan(1 << 20);
+                        chunks.computeIfAbsent(chunk.getUpdateId(), k -> new java.util.HashMap<>())
+                                .put(chunk.getChunkIndex(), chunk);
+                    } else {
+                        UpdateManifest m = AvroCodec.UPDATE_MANIFEST.decode(r.value());
+                        assertThat(m.getChunkElements()).isEqualTo(CHUNK);
+                        out.add(UpdateChunking.join(m, chunks.remove(m.getUpdateId())));
+                    }
                 }
             }
         }

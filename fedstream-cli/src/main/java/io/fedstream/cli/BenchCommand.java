@@ -120,6 +120,13 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--unsigned", description = "e2e: sites do not sign, the job does not verify.")
     boolean unsigned;
 
+    @Option(
+            names = "--whole-records",
+            description =
+                    "e2e: one 16.8 MB Kafka record per update (the legacy AdapterUpdate form, record"
+                            + " limits raised) instead of chunks + manifest as workers publish.")
+    boolean wholeRecords;
+
     @Override
     public Integer call() throws Exception {
         int floats = (int) (mb * 1e6 / 4);
@@ -152,7 +159,8 @@ final class BenchCommand implements Callable<Integer> {
                                         ? heapQuorums
                                         : quick ? List.of(4, 8) : List.of(8, 64, 256),
                                 checkpointInterval,
-                                !unsigned));
+                                !unsigned,
+                                wholeRecords));
             default:
                 System.err.println(
                         "unknown benchmark '" + name + "' (digest, aggregate, python, train, e2e)");

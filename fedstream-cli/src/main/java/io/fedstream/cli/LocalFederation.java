@@ -5,6 +5,7 @@ import io.fedstream.job.AggregationJob;
 import io.fedstream.job.FedStreamOptions;
 import io.fedstream.schemas.AvroCodec;
 import io.fedstream.schemas.FederationSpec;
+import io.fedstream.schemas.GlobalModelAssembler;
 import io.fedstream.schemas.SiteKeys;
 import io.fedstream.schemas.TensorCodec;
 import io.fedstream.schemas.Topics;
@@ -84,11 +85,13 @@ final class LocalFederation implements AutoCloseable {
         return DemoFederation.siteName(site) + "-key-1";
     }
 
-    /** Creates the topics (if missing) with room for large records. */
+    /**
+     * Creates the topics (if missing) with Kafka's default record limits: updates and versions
+     * travel in chunks of at most 512 KiB.
+     */
     static void createTopics(EmbeddedKafka kafka) {
-        Map<String, String> large = Map.of("max.message.bytes", Integer.toString(MAX_RECORD_BYTES));
-        kafka.createTopic(Topics.ADAPTER_UPDATES, 2, large);
-        kafka.createTopic(Topics.GLOBAL_MODELS, 1, large);
+        kafka.createTopic(Topics.ADAPTER_UPDATES, 2, Map.of());
+        kafka.createTopic(Topics.GLOBAL_MODELS, 1, Map.of());
         kafka.createTopic(Topics.REJECTED_UPDATES, 1, Map.of());
         kafka.createTopic(Topics.PROMPT_UPDATES, 2, Map.of());
         kafka.createTopic(Topics.GLOBAL_PROMPTS, 1, Map.of());
@@ -177,14 +180,16 @@ final class LocalFederation implements AutoCloseable {
             TopicPartition tp = new TopicPartition(Topics.GLOBAL_MODELS, 0);
             c.assign(List.of(tp));
             c.seekToBeginning(List.of(tp));
+            GlobalModelAssembler assembler = new GlobalModelAssembler();
             while (monitoring) {
                 for (ConsumerRecord<byte[], byte[]> r : c.poll(Duration.ofMillis(200))) {
-                    GlobalModel g = AvroCodec.GLOBAL_MODEL.decode(r.value());
-                    SiteTrainer.EvalResult e =
-                            evaluator.evaluate(TensorCodec.toMap(g.getTensors()));
-                    VersionRow row = VersionRow.of(g, e.loss(), e.accuracy());
-                    rows.add(row);
-                    onVersion.accept(row);
+                    for (GlobalModel g : assembler.accept(r.value())) {
+                        SiteTrainer.EvalResult e =
+                                evaluator.evaluate(TensorCodec.toMap(g.getTensors()));
+                        VersionRow row = VersionRow.of(g, e.loss(), e.accuracy());
+                        rows.add(row);
+                        onVersion.accept(row);
+                    }
                 }
             }
         } catch (WakeupException e) {

@@ -5,11 +5,15 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.fedstream.audit.KafkaAudit;
 import io.fedstream.embedded.EmbeddedKafka;
 import io.fedstream.schemas.AvroCodec;
+import io.fedstream.schemas.GlobalModelAssembler;
 import io.fedstream.schemas.TensorCodec;
 import io.fedstream.schemas.Topics;
+import io.fedstream.schemas.UpdateChunking;
 import io.fedstream.schemas.avro.AdapterUpdate;
 import io.fedstream.schemas.avro.Contribution;
 import io.fedstream.schemas.avro.GlobalModel;
+import io.fedstream.schemas.avro.UpdateChunk;
+import io.fedstream.schemas.avro.UpdateManifest;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -80,8 +84,8 @@ class FederationLoopIT {
                 fed.writeReport(dir.resolve("report"));
                 rows = fed.rows();
             }
-            versions = readAll(kafka, Topics.GLOBAL_MODELS, AvroCodec.GLOBAL_MODEL::decode);
-            updates = readAll(kafka, Topics.ADAPTER_UPDATES, AvroCodec.ADAPTER_UPDATE::decode);
+            versions = readAll(kafka, Topics.GLOBAL_MODELS, new GlobalModelAssembler()::accept);
+            updates = readAll(kafka, Topics.ADAPTER_UPDATES, new ChunkedUpdates()::accept);
             audit =
                     KafkaAudit.run(
                             kafka.clientProperties(),
@@ -118,7 +122,7 @@ class FederationLoopIT {
                 assertThat(byId).containsKey(c.getUpdateId());
                 sawStaleness |= c.getStaleness() > 0;
             }
-            assertThat(TensorCodec.sha256(child.getTensors()))
+            assertThat(GlobalModelAssembler.digest(child))
                     .isEqualTo(child.getManifest().getTensorsSha256());
             Map<String, float[]> expected = fedAvg(parent, cs, byId);
             Map<String, float[]> actual = TensorCodec.toMap(child.getTensors());
@@ -153,7 +157,10 @@ class FederationLoopIT {
             AdapterUpdate u = byId.get(c.getUpdateId());
             long s = parent.getVersion() - u.getBaseVersion();
             assertThat(c.getStaleness()).isEqualTo(s);
-            double w = u.getNumExamples() / Math.sqrt(1.0 + s);
+            // f(s) = (1+s)^-a as docs/algorithms.md defines it; n/sqrt(1+s) is the same real
+            // number but can differ in the last bit, and the versions are compared bit for bit
+            double w = u.getNumExamples() * Math.pow(1 + s, -0.5);
+            assertThat(c.getWeight()).isEqualTo(w);
             total += w;
             for (Map.Entry<String, float[]> d : TensorCodec.toMap(u.getTensors()).entrySet()) {
                 double[] acc =
@@ -175,7 +182,7 @@ class FederationLoopIT {
     }
 
     private static <T> List<T> readAll(
-            EmbeddedKafka kafka, String topic, Function<byte[], T> decode) {
+            EmbeddedKafka kafka, String topic, Function<byte[], List<T>> decode) {
         var p = kafka.clientProperties();
         p.put("isolation.level", "read_committed");
         p.put("max.partition.fetch.bytes", Integer.toString(LocalFederation.MAX_RECORD_BYTES));
@@ -191,11 +198,42 @@ class FederationLoopIT {
             Map<TopicPartition, Long> end = new HashMap<>(c.endOffsets(parts));
             while (!end.isEmpty()) {
                 for (ConsumerRecord<byte[], byte[]> r : c.poll(Duration.ofMillis(200))) {
-                    out.add(decode.apply(r.value()));
+                    out.addAll(decode.apply(r.value()));
                 }
                 end.entrySet().removeIf(e -> c.position(e.getKey()) >= e.getValue());
             }
         }
         return out;
+    }
+
+    /**
+     * Whole updates from the updates topic: the worker's chunks joined at their manifest, with the
+     * manifest's signature (the update's own form does not exist on the wire).
+     */
+    static final class ChunkedUpdates {
+        private final Map<String, Map<Integer, UpdateChunk>> chunks = new HashMap<>();
+
+        List<AdapterUpdate> accept(byte[] value) {
+            if (AvroCodec.UPDATE_CHUNK.accepts(value)) {
+                UpdateChunk c = AvroCodec.UPDATE_CHUNK.decode(value);
+                assertThat(value.length)
+                        .as("a chunk fits Kafka's default limit")
+                        .isLessThan(1 << 20);
+                chunks.computeIfAbsent(c.getUpdateId(), k -> new HashMap<>())
+                        .put(c.getChunkIndex(), c);
+                return List.of();
+            }
+            if (AvroCodec.UPDATE_MANIFEST.accepts(value)) {
+                UpdateManifest m = AvroCodec.UPDATE_MANIFEST.decode(value);
+                AdapterUpdate u =
+                        UpdateChunking.join(m, chunks.getOrDefault(m.getUpdateId(), Map.of()));
+                assertThat(u)
+                        .as("every chunk of %s precedes its manifest", m.getUpdateId())
+                        .isNotNull();
+                u.setSignature(m.getSignature());
+                return List.of(u);
+            }
+            return List.of(AvroCodec.ADAPTER_UPDATE.decode(value));
+        }
     }
 }

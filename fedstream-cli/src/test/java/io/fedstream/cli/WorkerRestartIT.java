@@ -9,16 +9,19 @@ import io.fedstream.job.AggregationJob;
 import io.fedstream.job.FedStreamOptions;
 import io.fedstream.schemas.AvroCodec;
 import io.fedstream.schemas.FederationSpec;
+import io.fedstream.schemas.GlobalModelAssembler;
 import io.fedstream.schemas.Topics;
-import io.fedstream.schemas.avro.AdapterUpdate;
 import io.fedstream.schemas.avro.GlobalModel;
+import io.fedstream.schemas.avro.UpdateManifest;
 import java.io.BufferedReader;
 import java.io.InputStreamReader;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
+import java.util.Set;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Predicate;
@@ -83,6 +86,9 @@ class WorkerRestartIT {
             long killMs = (System.nanoTime() - seen) / 1_000_000;
             assertThat(first.process.waitFor(30, TimeUnit.SECONDS)).isTrue();
             List<String> beforeRestart = ids(updates(kafka));
+            assertThat(chunksWithoutManifest(kafka))
+                    .as("killed while training, not while publishing")
+                    .isEmpty();
 
             // act: restart it; it publishes two updates and stops
             Child second = worker(kafka, 2);
@@ -95,7 +101,7 @@ class WorkerRestartIT {
             assertThat(beforeRestart)
                     .as("killed before it published its update from version 2")
                     .containsExactly("site-1/v0", "site-1/v1");
-            List<AdapterUpdate> updates = updates(kafka);
+            List<UpdateManifest> updates = updates(kafka);
             assertThat(ids(updates))
                     .as("each update once, the restarted worker starting from version 2")
                     .containsExactly("site-1/v0", "site-1/v1", "site-1/v2", "site-1/v3");
@@ -121,6 +127,10 @@ class WorkerRestartIT {
                             Topics.REJECTED_UPDATES);
             assertThat(check.violations()).isEmpty();
             assertThat(check.deadLetters()).isZero();
+            assertThat(check.updateRecords()).isEqualTo(4);
+            assertThat(check.chunkRecords())
+                    .as("every update in %d chunk(s)", spec.layout().chunkCount())
+                    .isEqualTo(4 * spec.layout().chunkCount());
         }
     }
 
@@ -234,28 +244,51 @@ class WorkerRestartIT {
         return m.find() ? Long.parseLong(m.group(1)) : -1;
     }
 
-    private static List<AdapterUpdate> updates(EmbeddedKafka kafka) {
-        List<AdapterUpdate> out = new ArrayList<>();
+    /** The manifests of the updates topic (each update's commit point), in log order. */
+    private static List<UpdateManifest> updates(EmbeddedKafka kafka) {
+        List<UpdateManifest> out = new ArrayList<>();
         TopicReader.readAll(
                 kafka.clientProperties(),
                 Topics.ADAPTER_UPDATES,
-                r -> out.add(AvroCodec.ADAPTER_UPDATE.decode(r.value())));
+                r -> {
+                    if (!AvroCodec.UPDATE_CHUNK.accepts(r.value())) {
+                        out.add(AvroCodec.UPDATE_MANIFEST.decode(r.value()));
+                    }
+                });
         return out;
     }
 
-    private static List<String> ids(List<AdapterUpdate> updates) {
-        return updates.stream().map(AdapterUpdate::getUpdateId).toList();
+    /** Update ids with chunks on the updates topic but no manifest. */
+    private static Set<String> chunksWithoutManifest(EmbeddedKafka kafka) {
+        Set<String> chunked = new HashSet<>();
+        TopicReader.readAll(
+                kafka.clientProperties(),
+                Topics.ADAPTER_UPDATES,
+                r -> {
+                    if (AvroCodec.UPDATE_CHUNK.accepts(r.value())) {
+                        chunked.add(AvroCodec.UPDATE_CHUNK.decode(r.value()).getUpdateId());
+                    }
+                });
+        chunked.removeAll(ids(updates(kafka)));
+        return chunked;
     }
 
+    private static List<String> ids(List<UpdateManifest> updates) {
+        return updates.stream().map(UpdateManifest::getUpdateId).toList();
+    }
+
+    /** Complete versions (manifest and every chunk, verified), in the order they complete. */
     private static List<GlobalModel> awaitVersions(EmbeddedKafka kafka, int n)
             throws InterruptedException {
         long deadline = System.nanoTime() + Duration.ofMinutes(1).toNanos();
         while (true) {
             List<GlobalModel> out = new ArrayList<>();
+            GlobalModelAssembler assembler = new GlobalModelAssembler();
             TopicReader.readAll(
                     kafka.clientProperties(),
                     Topics.GLOBAL_MODELS,
-                    r -> out.add(AvroCodec.GLOBAL_MODEL.decode(r.value())));
+                    r -> out.addAll(assembler.accept(r.value())));
+            assertThat(assembler.problems()).isEmpty();
             if (out.size() >= n || System.nanoTime() > deadline) {
                 return out;
             }

@@ -3,9 +3,11 @@ package io.fedstream.audit;
 import io.fedstream.aggregation.LittleEndianFloats;
 import io.fedstream.aggregation.StalenessFunction;
 import io.fedstream.aggregation.WeightedAccumulator;
+import io.fedstream.aggregation.robust.NormClipping;
 import io.fedstream.aggregation.robust.RobustRule;
 import io.fedstream.aggregation.robust.RobustRules;
 import io.fedstream.aggregation.robust.WeightedDelta;
+import io.fedstream.schemas.GlobalModelAssembler;
 import io.fedstream.schemas.TensorCodec;
 import io.fedstream.schemas.avro.AdapterUpdate;
 import io.fedstream.schemas.avro.CloseReason;
@@ -76,7 +78,7 @@ public final class FederationAudit {
             Map<Offset, AdapterUpdate> updates,
             Map<String, Long> usedBy) {
         long v = g.getVersion();
-        String digest = TensorCodec.sha256(g.getTensors());
+        String digest = GlobalModelAssembler.digest(g);
         if (!digest.equals(g.getManifest().getTensorsSha256())) {
             return new Finding(
                     v,
@@ -124,6 +126,10 @@ public final class FederationAudit {
         } catch (RuntimeException e) {
             return new Finding(v, false, "unknown aggregation rule '" + ruleName + "'");
         }
+        // The chunked job applies norm clipping as a running sum in manifest order, with the
+        // norm from per-chunk sums of squares added in chunk order.
+        NormClipping streamingClip =
+                robust instanceof NormClipping nc && g.getChunkElements() > 0 ? nc : null;
         WeightedAccumulator acc = new WeightedAccumulator(sizes);
         List<WeightedDelta> held = new ArrayList<>();
         double totalWeight = 0;
@@ -173,6 +179,11 @@ public final class FederationAudit {
             }
             if (robust == null) {
                 acc.add(delta, kinds, w);
+            } else if (streamingClip != null) {
+                double sumSquares = chunkedSumSquares(delta, kinds, g.getChunkElements());
+                double norm = Math.sqrt(sumSquares);
+                double clip = norm > streamingClip.maxNorm() ? streamingClip.maxNorm() / norm : 1.0;
+                acc.add(delta, kinds, w * clip);
             } else {
                 held.add(new WeightedDelta(c.getUpdateId(), delta, kinds, w));
             }
@@ -192,8 +203,9 @@ public final class FederationAudit {
                             + g.getManifest().getTotalWeight());
         }
         float[][] recomputed =
-                robust == null
-                        ? acc.applyTo(baseValues, eta)
+                robust == null || streamingClip != null
+                        ? new WeightedAccumulator(acc.sums(), totalWeight, count)
+                                .applyTo(baseValues, eta)
                         : new WeightedAccumulator(robust.aggregate(held), 1.0, count)
                                 .applyTo(baseValues, eta);
         for (int t = 0; t < recomputed.length; t++) {
@@ -229,6 +241,29 @@ public final class FederationAudit {
                         + ruleName
                         + " recomputed bit for bit, digest "
                         + digest.substring(0, 12));
+    }
+
+    /**
+     * Σ x² of an update as the chunked job computes it: per chunk of {@code chunkElements} elements
+     * of the flattened update, in element order, then the chunks' sums in chunk order.
+     */
+    static double chunkedSumSquares(
+            byte[][] tensors, LittleEndianFloats.Kind[] kinds, int chunkElements) {
+        double total = 0;
+        double chunk = 0;
+        long flat = 0;
+        for (int t = 0; t < tensors.length; t++) {
+            int n = tensors[t].length / kinds[t].bytes;
+            for (int i = 0; i < n; i++) {
+                double x = LittleEndianFloats.get(tensors[t], kinds[t], i);
+                chunk += x * x;
+                if (++flat % chunkElements == 0) {
+                    total += chunk;
+                    chunk = 0;
+                }
+            }
+        }
+        return flat % chunkElements == 0 ? total : total + chunk;
     }
 
     private static byte[] bytes(ByteBuffer b) {

@@ -2,6 +2,7 @@ package io.fedstream.job;
 
 import static io.fedstream.job.FedStreamOptions.*;
 
+import io.fedstream.aggregation.robust.MultiKrum;
 import io.fedstream.schemas.AvroCodec;
 import io.fedstream.schemas.FederationSpec;
 import io.fedstream.schemas.SiteKeys;
@@ -34,10 +35,13 @@ import org.apache.kafka.clients.consumer.OffsetResetStrategy;
  * The FedStream aggregation job:
  *
  * <pre>
- * updates source ─► validate ──────────────► keyBy(federation) ─► rounds ─► global-models sink
- *                      └─ rejected ─┐                               │
- *                                   ├─◄────────── rejected ─────────┘
- *                                   └─► rejected-updates sink
+ * updates source ─► validate ─┬─ headers, receipts ─► keyBy(federation) ─► round coordinator
+ *                             │                                              │ decisions
+ *                             └─ chunk data ───────► keyBy(federation#chunk) ─► chunk aggregation
+ *                                                                │ digests       │ global chunks
+ *            manifests (coordinator) + digests ─► keyBy(federation) ─► version publisher
+ *            global chunks + version manifests ─► global-models sink
+ *            rejections (validation, coordinator) ─► rejected-updates sink
  * </pre>
  *
  * <p>Source and sinks are passed in ({@link Io}), so tests can drive the same pipeline; {@link
@@ -57,7 +61,11 @@ public final class AggregationJob {
         /** Kafka source and exactly-once sinks as configured. */
         public static Io kafka(ReadableConfig conf) {
             String bootstrap = conf.get(BOOTSTRAP_SERVERS);
-            String maxRecord = Long.toString(conf.get(MAX_RECORD_SIZE).getBytes());
+            long maxRecordBytes = conf.get(MAX_RECORD_SIZE).getBytes();
+            // Fetch sizes never below Kafka's defaults (1 MB per partition, 50 MB per fetch): a
+            // fetch then carries many chunks; raised only for a larger max-record-size.
+            String maxRecord = Long.toString(Math.max(maxRecordBytes, 1L << 20));
+            String maxFetch = Long.toString(Math.max(maxRecordBytes, 50L << 20));
             Properties client = clientProperties(conf);
             KafkaSource<RawRecord> source =
                     KafkaSource.<RawRecord>builder()
@@ -71,14 +79,14 @@ public final class AggregationJob {
                             .setDeserializer(new RawRecordDeserializer())
                             .setProperty("isolation.level", "read_committed")
                             .setProperty("max.partition.fetch.bytes", maxRecord)
-                            .setProperty("fetch.max.bytes", maxRecord)
+                            .setProperty("fetch.max.bytes", maxFetch)
                             .setProperty("commit.offsets.on.checkpoint", "true")
                             .build();
             Properties lookupProps = new Properties();
             lookupProps.putAll(client);
             lookupProps.put("bootstrap.servers", bootstrap);
             lookupProps.put("max.partition.fetch.bytes", maxRecord);
-            lookupProps.put("fetch.max.bytes", maxRecord);
+            lookupProps.put("fetch.max.bytes", maxFetch);
             return new Io(
                     source,
                     exactlyOnceSink(conf, conf.get(GLOBAL_MODELS_TOPIC), "global"),
@@ -138,6 +146,22 @@ public final class AggregationJob {
                 conf.get(SERVER_LEARNING_RATE),
                 conf.get(AGGREGATION_RULE),
                 conf.get(AGGREGATION_RULE_PARAMS));
+    }
+
+    /**
+     * The round policy of the chunked pipeline: {@link #roundPolicy}, refusing multi-krum (it needs
+     * distances between whole updates, which no subtask sees).
+     */
+    public static RoundPolicy chunkedRoundPolicy(ReadableConfig conf) {
+        RoundPolicy policy = roundPolicy(conf);
+        if (policy.rule().equals(MultiKrum.NAME)) {
+            throw new IllegalArgumentException(
+                    "aggregation rule multi-krum is not supported by the chunked pipeline: it needs"
+                            + " distances between whole updates, while each update is aggregated"
+                            + " chunk by chunk on different subtasks. Use norm-clipping, median or"
+                            + " trimmed-mean (see docs/algorithms.md).");
+        }
+        return policy;
     }
 
     /** The federations of the configured specs file. */
@@ -205,6 +229,10 @@ public final class AggregationJob {
                                 .map(f -> SiteKeys.read(Path.of(f)))
                                 .orElse(null));
 
+        RoundPolicy policy = chunkedRoundPolicy(conf);
+        java.time.Duration assemblyTimeout =
+                conf.getOptional(ASSEMBLY_TIMEOUT).orElse(conf.get(ROUND_TIMEOUT));
+
         DataStream<RawRecord> raw =
                 afterSource.apply(
                         env.fromSource(
@@ -212,7 +240,7 @@ public final class AggregationJob {
                                         WatermarkStrategy.noWatermarks(),
                                         "adapter-updates")
                                 .uid("updates-source"));
-        SingleOutputStreamOperator<ValidUpdate> valid =
+        SingleOutputStreamOperator<ChunkData> chunks =
                 raw.process(new ValidateUpdates(validator))
                         .uid("validate-updates")
                         .name("validate updates");
@@ -223,21 +251,47 @@ public final class AggregationJob {
                         .name("configured federations")
                         .setParallelism(1);
 
-        SingleOutputStreamOperator<OutRecord> versions =
+        // Membership is decided once per federation ...
+        SingleOutputStreamOperator<Decision> decisions =
                 genesis.keyBy(id -> id, Types.STRING)
-                        .connect(valid.keyBy(u -> u.federationId, Types.STRING))
+                        .connect(
+                                chunks.getSideOutput(ValidateUpdates.EVENTS)
+                                        .keyBy(e -> e.federationId, Types.STRING))
                         .process(
-                                new RoundAggregator(
+                                new RoundCoordinator(
                                         byId,
-                                        roundPolicy(conf),
+                                        policy,
                                         io.lookup(),
-                                        conf.get(UPDATES_TOPIC)))
-                        .uid("rounds")
-                        .name("aggregation rounds");
+                                        conf.get(UPDATES_TOPIC),
+                                        assemblyTimeout,
+                                        conf.get(MAX_L2_NORM)))
+                        .uid("round-coordinator")
+                        .name("round coordinator");
 
-        versions.sinkTo(io.globalModels()).uid("global-models-sink").name("global-models");
-        valid.getSideOutput(ValidateUpdates.REJECTED)
-                .union(versions.getSideOutput(RoundAggregator.REJECTED))
+        // ... and applied to every chunk, aggregated in parallel keyed by federation#chunk.
+        SingleOutputStreamOperator<ChunkDigest> digests =
+                chunks.keyBy(ChunkData::key, Types.STRING)
+                        .connect(decisions.keyBy(Decision::key, Types.STRING))
+                        .process(new ChunkAggregator(byId, policy, io.lookup()))
+                        .uid("chunk-aggregator")
+                        .name("chunk aggregation");
+
+        SingleOutputStreamOperator<OutRecord> manifests =
+                decisions
+                        .getSideOutput(RoundCoordinator.VERSIONS)
+                        .keyBy(v -> v.federationId, Types.STRING)
+                        .connect(digests.keyBy(d -> d.federationId, Types.STRING))
+                        .process(new VersionPublisher(byId))
+                        .uid("version-publisher")
+                        .name("version publisher");
+
+        digests.getSideOutput(ChunkAggregator.GLOBAL_CHUNKS)
+                .union(manifests)
+                .sinkTo(io.globalModels())
+                .uid("global-models-sink")
+                .name("global-models");
+        chunks.getSideOutput(ValidateUpdates.REJECTED)
+                .union(decisions.getSideOutput(RoundCoordinator.REJECTED))
                 .sinkTo(io.rejected())
                 .uid("rejected-sink")
                 .name("rejected-updates");

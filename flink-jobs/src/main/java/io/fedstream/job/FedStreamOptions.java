@@ -89,13 +89,26 @@ public final class FedStreamOptions {
     public static final ConfigOption<MemorySize> MAX_RECORD_SIZE =
             key("fedstream.kafka.max-record-size")
                     .memoryType()
-                    .defaultValue(MemorySize.parse("64mb"))
+                    .defaultValue(MemorySize.parse("1mb"))
                     .withDescription(
-                            "Largest record the job reads or writes (max.request.size,"
-                                    + " max.partition.fetch.bytes). The topics' max.message.bytes must"
-                                    + " allow it.");
+                            "Largest record the job writes (the producer's max.request.size) and"
+                                    + " reads (fetch sizes are never below Kafka's defaults). Updates and global versions travel in chunks"
+                                    + " of the federation's chunkElements (512 KiB of float32 by"
+                                    + " default), so Kafka's default 1 MB limits hold for any model"
+                                    + " size; raise it (and the topics' max.message.bytes) only for a"
+                                    + " federation whose chunks are larger.");
 
     // ---- Federations -------------------------------------------------------------------------
+
+    public static final ConfigOption<Duration> ASSEMBLY_TIMEOUT =
+            key("fedstream.chunks.assembly-timeout")
+                    .durationType()
+                    .noDefaultValue()
+                    .withDescription(
+                            "How long the job waits for the manifest and every chunk of an update,"
+                                    + " from the first of its records it sees. An update still"
+                                    + " incomplete then is rejected (MISSING_CHUNK) and its chunks are"
+                                    + " freed. Defaults to fedstream.round.timeout.");
 
     public static final ConfigOption<String> FEDERATIONS_FILE =
             key("fedstream.federations.file")
@@ -145,18 +158,19 @@ public final class FedStreamOptions {
                     .stringType()
                     .defaultValue("fedavg")
                     .withDescription(
-                            "fedavg (a running float64 sum: state of one model per round), or a robust"
-                                    + " rule that keeps the round's updates in state (in RocksDB, off the"
-                                    + " heap, unless fedstream.state.backend says otherwise):"
-                                    + " norm-clipping (maxNorm), median, trimmed-mean (beta), multi-krum"
-                                    + " (f, m).");
+                            "fedavg or norm-clipping (maxNorm): a running float64 sum per chunk,"
+                                    + " state of one model per round; or median, trimmed-mean (beta):"
+                                    + " coordinate rules that keep the round's chunks in state (in"
+                                    + " RocksDB, off the heap, unless fedstream.state.backend says"
+                                    + " otherwise). multi-krum needs whole-update distances and is"
+                                    + " refused by the chunked job.");
 
     public static final ConfigOption<Map<String, String>> AGGREGATION_RULE_PARAMS =
             key("fedstream.aggregation.rule-params")
                     .mapType()
                     .defaultValue(Map.of())
                     .withDescription(
-                            "Parameters of the aggregation rule, e.g. f:2,m:5 for multi-krum or"
+                            "Parameters of the aggregation rule, e.g. beta:0.2 for trimmed-mean or"
                                     + " maxNorm:1.0 for norm-clipping.");
 
     public static final ConfigOption<String> STALENESS_FUNCTION =
@@ -226,7 +240,10 @@ public final class FedStreamOptions {
 
     /** Where the job keeps its state ({@link #STATE_BACKEND}). */
     public enum StateBackend {
-        /** RocksDB for a robust rule, otherwise Flink's configured backend. */
+        /**
+         * RocksDB for a rule that holds a round's chunks (median, trimmed-mean), otherwise Flink's
+         * configured backend.
+         */
         AUTO,
         /** Objects on the TaskManagers' heap. */
         HASHMAP,
@@ -248,11 +265,12 @@ public final class FedStreamOptions {
                                     + " the TaskManagers' local disk, off the heap, so a round's state"
                                     + " may exceed memory), hashmap (objects on the heap: fastest"
                                     + " while state is small), or auto: rocksdb when"
-                                    + " fedstream.aggregation.rule is a robust rule (they hold every"
-                                    + " update of an open round), otherwise Flink's own"
+                                    + " fedstream.aggregation.rule holds every chunk of an open round"
+                                    + " (median, trimmed-mean), otherwise Flink's own"
                                     + " state.backend.type (hashmap unless the cluster sets it; fedavg"
-                                    + " holds one model's sums per federation and updates them with"
-                                    + " every update, which RocksDB would re-serialize each time).");
+                                    + " and norm-clipping hold one running sum per chunk and update it"
+                                    + " with every update, which RocksDB would re-serialize each"
+                                    + " time).");
 
     public static final ConfigOption<Duration> CHECKPOINT_INTERVAL =
             key("fedstream.checkpoint.interval")
@@ -267,8 +285,9 @@ public final class FedStreamOptions {
                     .intType()
                     .defaultValue(1)
                     .withDescription(
-                            "Default parallelism of the job's operators (federations are spread"
-                                    + " over the round operator's subtasks by id).");
+                            "Default parallelism of the job's operators. Federations are spread over"
+                                    + " the round coordinator's subtasks by id, and each federation's"
+                                    + " chunks over the chunk aggregators' subtasks.");
 
     public static final ConfigOption<String> JOB_NAME =
             key("fedstream.job.name")
@@ -284,14 +303,16 @@ public final class FedStreamOptions {
 
     /**
      * The Flink state backend ({@code state.backend.type}) the job sets for itself, or empty to
-     * leave Flink's configuration alone.
+     * leave Flink's configuration alone. {@code auto} is RocksDB when the rule holds a round's
+     * chunks (median, trimmed-mean); fedavg and norm-clipping keep one running sum per chunk; a
+     * rule the chunked job refuses (multi-krum) fails here already.
      */
     public static Optional<String> stateBackendType(ReadableConfig conf) {
         return switch (conf.get(STATE_BACKEND)) {
             case HASHMAP -> Optional.of("hashmap");
             case ROCKSDB -> Optional.of("rocksdb");
             case AUTO ->
-                    AggregationJob.roundPolicy(conf).streaming()
+                    ChunkAggregator.accumulates(AggregationJob.chunkedRoundPolicy(conf))
                             ? Optional.empty()
                             : Optional.of("rocksdb");
         };

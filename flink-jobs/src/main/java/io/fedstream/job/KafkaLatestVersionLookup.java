@@ -1,6 +1,7 @@
 package io.fedstream.job;
 
 import io.fedstream.schemas.AvroCodec;
+import io.fedstream.schemas.GlobalModelAssembler;
 import io.fedstream.schemas.avro.GlobalModel;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
@@ -19,8 +20,9 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Reads the global-models topic (read_committed) from the beginning to its current end and returns
- * the newest version of a federation. Only called when a federation has no state in the job, i.e.
- * once per federation on a fresh start.
+ * the newest complete version of a federation, reassembled from its chunks and verified ({@link
+ * GlobalModelAssembler}). Only called when a federation has no state in the job, i.e. once per
+ * federation on a fresh start.
  */
 public final class KafkaLatestVersionLookup implements LatestVersionLookup {
     private static final long serialVersionUID = 1L;
@@ -44,6 +46,7 @@ public final class KafkaLatestVersionLookup implements LatestVersionLookup {
         p.remove(ConsumerConfig.GROUP_ID_CONFIG);
         byte[] wantedKey = federationId.getBytes(StandardCharsets.UTF_8);
         GlobalModel newest = null;
+        GlobalModelAssembler assembler = new GlobalModelAssembler();
         try (KafkaConsumer<byte[], byte[]> consumer =
                 new KafkaConsumer<>(p, new ByteArrayDeserializer(), new ByteArrayDeserializer())) {
             List<TopicPartition> partitions =
@@ -57,9 +60,11 @@ public final class KafkaLatestVersionLookup implements LatestVersionLookup {
                 for (ConsumerRecord<byte[], byte[]> r : consumer.poll(Duration.ofMillis(500))) {
                     if (r.key() != null && java.util.Arrays.equals(r.key(), wantedKey)) {
                         try {
-                            GlobalModel g = AvroCodec.GLOBAL_MODEL.decode(r.value());
-                            if (newest == null || g.getVersion() > newest.getVersion()) {
-                                newest = g;
+                            for (GlobalModel g : assembler.accept(r.value())) {
+                                if (newest == null || g.getVersion() > newest.getVersion()) {
+                                    newest = g;
+                                    assembler.forgetBelow(federationId, g.getVersion());
+                                }
                             }
                         } catch (AvroCodec.DecodeException e) {
                             LOG.warn(
@@ -74,6 +79,7 @@ public final class KafkaLatestVersionLookup implements LatestVersionLookup {
                 end.entrySet().removeIf(e -> consumer.position(e.getKey()) >= e.getValue());
             }
         }
+        assembler.problems().forEach(why -> LOG.warn("ignoring a published version: {}", why));
         if (newest != null) {
             LOG.info(
                     "federation {} continues from published version {}",

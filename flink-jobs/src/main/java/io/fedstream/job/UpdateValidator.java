@@ -2,16 +2,22 @@ package io.fedstream.job;
 
 import io.fedstream.aggregation.LittleEndianFloats;
 import io.fedstream.schemas.AvroCodec;
+import io.fedstream.schemas.ChunkLayout;
 import io.fedstream.schemas.FederationSpec;
 import io.fedstream.schemas.SiteKeys;
 import io.fedstream.schemas.TensorSpec;
 import io.fedstream.schemas.UpdateSigning;
 import io.fedstream.schemas.avro.AdapterUpdate;
+import io.fedstream.schemas.avro.DType;
 import io.fedstream.schemas.avro.RejectReason;
 import io.fedstream.schemas.avro.Tensor;
+import io.fedstream.schemas.avro.TensorInfo;
+import io.fedstream.schemas.avro.UpdateChunk;
+import io.fedstream.schemas.avro.UpdateManifest;
 import java.io.Serializable;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -19,7 +25,13 @@ import java.util.Map;
 /**
  * Stateless validation of one record from the updates topic: it decodes, and checks it against its
  * federation's spec and the configured bounds. Everything that needs no history is checked here;
- * duplicates and staleness need the federation's state and are checked by the round operator.
+ * duplicates and staleness need the federation's state and are checked by the round coordinator.
+ *
+ * <p>{@link #parts} handles the three record types of the topic: an {@link UpdateChunk} becomes a
+ * receipt (digest, sum of squares, or the problem found) for the coordinator plus, if usable, its
+ * data for the chunk's aggregator; an {@link UpdateManifest} becomes a header (after the signature
+ * check); a whole {@link AdapterUpdate} is checked by {@link #validate} as before and split into
+ * the same header, receipts and chunks.
  */
 public final class UpdateValidator implements Serializable {
     private static final long serialVersionUID = 1L;
@@ -33,6 +45,9 @@ public final class UpdateValidator implements Serializable {
 
     public record Accepted(ValidUpdate update) implements Outcome {}
 
+    /** What a valid record contributes: events for the coordinator, chunks for the aggregators. */
+    public record Parts(List<UpdateEvent> events, List<ChunkData> chunks) implements Outcome {}
+
     public record Rejected(
             RejectReason reason, String detail, String federationId, String siteId, String updateId)
             implements Outcome {}
@@ -40,6 +55,7 @@ public final class UpdateValidator implements Serializable {
     private final Map<String, FederationSpec> federations;
     private final Limits limits;
     private final SiteKeys siteKeys;
+    private final Map<String, ChunkLayout> layouts;
 
     /** A validator that does not authenticate updates. */
     public UpdateValidator(Map<String, FederationSpec> federations, Limits limits) {
@@ -52,8 +68,27 @@ public final class UpdateValidator implements Serializable {
         this.federations = Map.copyOf(federations);
         this.limits = limits;
         this.siteKeys = siteKeys;
+        Map<String, ChunkLayout> l = new HashMap<>();
+        federations.forEach((id, spec) -> l.put(id, spec.layout()));
+        this.layouts = l;
     }
 
+    /** Validates a record of any of the topic's types; the outcome is {@link Parts} or rejected. */
+    public Outcome parts(RawRecord raw) {
+        if (AvroCodec.UPDATE_CHUNK.accepts(raw.value)) {
+            return chunk(raw);
+        }
+        if (AvroCodec.UPDATE_MANIFEST.accepts(raw.value)) {
+            return manifest(raw);
+        }
+        Outcome o = validate(raw);
+        if (o instanceof Accepted a) {
+            return split(a.update());
+        }
+        return o;
+    }
+
+    /** Validates a whole (legacy) AdapterUpdate. */
     public Outcome validate(RawRecord raw) {
         AdapterUpdate u;
         try {
@@ -245,11 +280,356 @@ public final class UpdateValidator implements Serializable {
         return new Accepted(v);
     }
 
+    private Outcome chunk(RawRecord raw) {
+        UpdateChunk c;
+        try {
+            c = AvroCodec.UPDATE_CHUNK.decode(raw.value);
+        } catch (AvroCodec.DecodeException e) {
+            return new Rejected(RejectReason.MALFORMED, e.getMessage(), null, null, null);
+        }
+        String fed = c.getFederationId();
+        String site = c.getSiteId();
+        String id = c.getUpdateId();
+        Rejected r = checkIds(raw, fed, site, id);
+        if (r != null) {
+            return r;
+        }
+        if (siteKeys != null && !siteKeys.knows(site)) {
+            return new Rejected(
+                    RejectReason.UNKNOWN_SITE,
+                    "site '" + site + "' is not registered",
+                    fed,
+                    site,
+                    id);
+        }
+        ChunkLayout layout = layouts.get(fed);
+        int index = c.getChunkIndex();
+        if (c.getChunkCount() != layout.chunkCount() || index < 0 || index >= layout.chunkCount()) {
+            return new Rejected(
+                    RejectReason.CORRUPT_CHUNK,
+                    "chunk "
+                            + index
+                            + " of "
+                            + c.getChunkCount()
+                            + ": federation "
+                            + fed
+                            + " has "
+                            + layout.chunkCount()
+                            + " chunks",
+                    fed,
+                    site,
+                    id);
+        }
+        UpdateEvent receipt = event(UpdateEvent.RECEIPT, raw, fed, site, id);
+        receipt.chunkIndex = index;
+        LittleEndianFloats.Kind kind = kind(c.getDtype());
+        ByteBuffer data = c.getData();
+        long expectedBytes = (long) layout.chunkLength(index) * kind.bytes;
+        if (data.remaining() != expectedBytes) {
+            receipt.problem = RejectReason.CORRUPT_CHUNK.name();
+            receipt.problemDetail =
+                    "chunk "
+                            + index
+                            + " has "
+                            + data.remaining()
+                            + " bytes, expected "
+                            + expectedBytes
+                            + " for "
+                            + c.getDtype();
+            return new Parts(List.of(receipt), List.of());
+        }
+        byte[] bytes = toArray(data);
+        LittleEndianFloats.Stats stats = LittleEndianFloats.stats(bytes, kind);
+        receipt.sha256 = ChunkLayout.updateChunkSha256(c.getDtype(), bytes);
+        receipt.sumSquares = stats.sumSquares();
+        if (!stats.finite()) {
+            receipt.problem = RejectReason.NON_FINITE.name();
+            receipt.problemDetail = "chunk " + index + " holds NaN or infinity";
+            return new Parts(List.of(receipt), List.of());
+        }
+        if (stats.maxAbs() > limits.maxAbsValue()) {
+            receipt.problem = RejectReason.VALUE_OUT_OF_BOUNDS.name();
+            receipt.problemDetail =
+                    "chunk "
+                            + index
+                            + " holds |value| "
+                            + stats.maxAbs()
+                            + " > "
+                            + limits.maxAbsValue();
+            return new Parts(List.of(receipt), List.of());
+        }
+        receipt.hasData = true;
+        return new Parts(
+                List.of(receipt), List.of(chunkData(fed, id, index, kind, receipt.sha256, bytes)));
+    }
+
+    private Outcome manifest(RawRecord raw) {
+        UpdateManifest m;
+        try {
+            m = AvroCodec.UPDATE_MANIFEST.decode(raw.value);
+        } catch (AvroCodec.DecodeException e) {
+            return new Rejected(RejectReason.MALFORMED, e.getMessage(), null, null, null);
+        }
+        String fed = m.getFederationId();
+        String site = m.getSiteId();
+        String id = m.getUpdateId();
+        Rejected r = checkIds(raw, fed, site, id);
+        if (r != null) {
+            return r;
+        }
+        if (siteKeys != null) {
+            Rejected unauthenticated =
+                    authenticate(
+                            fed, site, id, m.getSignature(), key -> UpdateSigning.verify(m, key));
+            if (unauthenticated != null) {
+                return unauthenticated;
+            }
+        }
+        r = checkCounts(fed, site, id, m.getNumExamples(), m.getBaseVersion());
+        if (r != null) {
+            return r;
+        }
+        FederationSpec spec = federations.get(fed);
+        ChunkLayout layout = layouts.get(fed);
+        List<TensorSpec> expected = spec.tensors();
+        List<TensorInfo> got = m.getTensors();
+        for (int i = 0; i < Math.max(expected.size(), got.size()); i++) {
+            if (i >= got.size()) {
+                return new Rejected(
+                        RejectReason.MISSING_TENSOR,
+                        "tensor " + expected.get(i).name() + " is missing",
+                        fed,
+                        site,
+                        id);
+            }
+            if (i >= expected.size() || !expected.get(i).name().equals(got.get(i).getName())) {
+                return new Rejected(
+                        RejectReason.UNEXPECTED_TENSOR,
+                        "tensor "
+                                + got.get(i).getName()
+                                + " at position "
+                                + i
+                                + " is not the federation's "
+                                + (i < expected.size() ? expected.get(i).name() : "(none)"),
+                        fed,
+                        site,
+                        id);
+            }
+            if (!expected.get(i).hasShape(got.get(i).getShape())) {
+                return new Rejected(
+                        RejectReason.WRONG_SHAPE,
+                        "tensor "
+                                + got.get(i).getName()
+                                + " has shape "
+                                + got.get(i).getShape()
+                                + ", expected "
+                                + java.util.Arrays.toString(expected.get(i).shape()),
+                        fed,
+                        site,
+                        id);
+            }
+            if (got.get(i).getDtype() != got.get(0).getDtype()) {
+                return new Rejected(
+                        RejectReason.MALFORMED,
+                        "a chunked update has one dtype; tensor "
+                                + got.get(i).getName()
+                                + " is "
+                                + got.get(i).getDtype(),
+                        fed,
+                        site,
+                        id);
+            }
+        }
+        if (m.getChunkElements() != layout.chunkElements()
+                || m.getChunkSha256().size() != layout.chunkCount()) {
+            return new Rejected(
+                    RejectReason.MALFORMED,
+                    "manifest has "
+                            + m.getChunkSha256().size()
+                            + " chunks of "
+                            + m.getChunkElements()
+                            + " elements; federation "
+                            + fed
+                            + " has "
+                            + layout.chunkCount()
+                            + " of "
+                            + layout.chunkElements(),
+                    fed,
+                    site,
+                    id);
+        }
+        for (String d : m.getChunkSha256()) {
+            if (d.length() != 64 || !d.chars().allMatch(ch -> Character.digit(ch, 16) >= 0)) {
+                return new Rejected(
+                        RejectReason.MALFORMED,
+                        "chunk digest '" + d + "' is not SHA-256 hex",
+                        fed,
+                        site,
+                        id);
+            }
+        }
+        UpdateEvent header = event(UpdateEvent.HEADER, raw, fed, site, id);
+        header.baseVersion = m.getBaseVersion();
+        header.numExamples = m.getNumExamples();
+        header.chunkSha256 = m.getChunkSha256().toArray(String[]::new);
+        return new Parts(List.of(header), List.of());
+    }
+
+    /** A whole update as the chunked form: receipts and chunks, then its header. */
+    private Parts split(ValidUpdate v) {
+        ChunkLayout layout = layouts.get(v.federationId);
+        LittleEndianFloats.Kind kind = LittleEndianFloats.Kind.values()[v.dtypes[0]];
+        for (byte d : v.dtypes) {
+            if (d != v.dtypes[0]) {
+                kind = LittleEndianFloats.Kind.FLOAT32; // mixed: widen (exact for bfloat16)
+            }
+        }
+        int es = kind.bytes;
+        byte[][] chunks = new byte[layout.chunkCount()][];
+        for (int c = 0; c < chunks.length; c++) {
+            chunks[c] = new byte[layout.chunkLength(c) * es];
+        }
+        for (int t = 0; t < v.tensors.length; t++) {
+            LittleEndianFloats.Kind k = LittleEndianFloats.Kind.values()[v.dtypes[t]];
+            byte[] bytes =
+                    k == kind
+                            ? v.tensors[t]
+                            : LittleEndianFloats.fromFloats(
+                                    LittleEndianFloats.toFloats(v.tensors[t], k));
+            long flat = layout.tensorStart(t);
+            int done = 0;
+            int left = layout.tensorSize(t);
+            while (left > 0) {
+                int c = (int) (flat / layout.chunkElements());
+                int off = (int) (flat % layout.chunkElements());
+                int n = Math.min(left, layout.chunkLength(c) - off);
+                System.arraycopy(bytes, done * es, chunks[c], off * es, n * es);
+                flat += n;
+                done += n;
+                left -= n;
+            }
+        }
+        RawRecord where = new RawRecord(null, v.sourcePartition, v.sourceOffset, 0, null, null);
+        List<UpdateEvent> events = new ArrayList<>(chunks.length + 1);
+        List<ChunkData> data = new ArrayList<>(chunks.length);
+        String[] digests = new String[chunks.length];
+        DType dtype = kind == LittleEndianFloats.Kind.FLOAT32 ? DType.FLOAT32 : DType.BFLOAT16;
+        for (int c = 0; c < chunks.length; c++) {
+            UpdateEvent receipt =
+                    event(UpdateEvent.RECEIPT, where, v.federationId, v.siteId, v.updateId);
+            receipt.chunkIndex = c;
+            receipt.sha256 = ChunkLayout.updateChunkSha256(dtype, chunks[c]);
+            receipt.sumSquares = LittleEndianFloats.stats(chunks[c], kind).sumSquares();
+            receipt.hasData = true;
+            digests[c] = receipt.sha256;
+            events.add(receipt);
+            data.add(chunkData(v.federationId, v.updateId, c, kind, receipt.sha256, chunks[c]));
+        }
+        UpdateEvent header = event(UpdateEvent.HEADER, where, v.federationId, v.siteId, v.updateId);
+        header.baseVersion = v.baseVersion;
+        header.numExamples = v.numExamples;
+        header.chunkSha256 = digests;
+        events.add(header);
+        return new Parts(events, data);
+    }
+
+    private Rejected checkIds(RawRecord raw, String fed, String site, String id) {
+        if (!federations.containsKey(fed)) {
+            return new Rejected(
+                    RejectReason.UNKNOWN_FEDERATION,
+                    "federation '" + fed + "' is not configured in this job",
+                    fed,
+                    site,
+                    id);
+        }
+        if (raw.key != null && !fed.equals(new String(raw.key, StandardCharsets.UTF_8))) {
+            return new Rejected(
+                    RejectReason.KEY_MISMATCH,
+                    "record key '"
+                            + new String(raw.key, StandardCharsets.UTF_8)
+                            + "' is not the update's federation id",
+                    fed,
+                    site,
+                    id);
+        }
+        if (id.isBlank() || site.isBlank()) {
+            return new Rejected(
+                    RejectReason.MALFORMED,
+                    "update id and site id must not be blank",
+                    fed,
+                    site,
+                    id);
+        }
+        return null;
+    }
+
+    private Rejected checkCounts(String fed, String site, String id, long examples, long base) {
+        if (examples <= 0 || examples > limits.maxExamples()) {
+            return new Rejected(
+                    RejectReason.BAD_EXAMPLE_COUNT,
+                    "num_examples " + examples + " is outside [1, " + limits.maxExamples() + "]",
+                    fed,
+                    site,
+                    id);
+        }
+        if (base < 0) {
+            return new Rejected(
+                    RejectReason.MALFORMED, "base_version " + base + " is negative", fed, site, id);
+        }
+        return null;
+    }
+
+    private static UpdateEvent event(byte type, RawRecord raw, String fed, String site, String id) {
+        UpdateEvent e = new UpdateEvent();
+        e.type = type;
+        e.federationId = fed;
+        e.siteId = site;
+        e.updateId = id;
+        e.sourcePartition = raw.partition;
+        e.sourceOffset = raw.offset;
+        return e;
+    }
+
+    private static ChunkData chunkData(
+            String fed,
+            String id,
+            int index,
+            LittleEndianFloats.Kind kind,
+            String sha,
+            byte[] bytes) {
+        ChunkData d = new ChunkData();
+        d.federationId = fed;
+        d.updateId = id;
+        d.chunkIndex = index;
+        d.kind = (byte) kind.ordinal();
+        d.sha256 = sha;
+        d.data = bytes;
+        return d;
+    }
+
+    private static LittleEndianFloats.Kind kind(DType dtype) {
+        return switch (dtype) {
+            case FLOAT32 -> LittleEndianFloats.Kind.FLOAT32;
+            case BFLOAT16 -> LittleEndianFloats.Kind.BFLOAT16;
+        };
+    }
+
     /** Null if the update is signed by one of its site's registered keys. */
     private Rejected authenticate(AdapterUpdate u) {
-        String fed = u.getFederationId();
-        String site = u.getSiteId();
-        String id = u.getUpdateId();
+        return authenticate(
+                u.getFederationId(),
+                u.getSiteId(),
+                u.getUpdateId(),
+                u.getSignature(),
+                key -> UpdateSigning.verify(u, key));
+    }
+
+    private Rejected authenticate(
+            String fed,
+            String site,
+            String id,
+            io.fedstream.schemas.avro.Signature signature,
+            java.util.function.Predicate<java.security.PublicKey> verifies) {
         if (!siteKeys.knows(site)) {
             return new Rejected(
                     RejectReason.UNKNOWN_SITE,
@@ -258,11 +638,11 @@ public final class UpdateValidator implements Serializable {
                     site,
                     id);
         }
-        if (u.getSignature() == null) {
+        if (signature == null) {
             return new Rejected(
                     RejectReason.MISSING_SIGNATURE, "the update is not signed", fed, site, id);
         }
-        String keyId = u.getSignature().getKeyId();
+        String keyId = signature.getKeyId();
         var key = siteKeys.key(site, keyId);
         if (key.isEmpty()) {
             return new Rejected(
@@ -272,7 +652,7 @@ public final class UpdateValidator implements Serializable {
                     site,
                     id);
         }
-        if (!UpdateSigning.verify(u, key.get())) {
+        if (!verifies.test(key.get())) {
             return new Rejected(
                     RejectReason.BAD_SIGNATURE,
                     "the signature does not verify with key '" + keyId + "'",

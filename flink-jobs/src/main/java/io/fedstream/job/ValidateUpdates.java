@@ -9,14 +9,19 @@ import org.apache.flink.util.Collector;
 import org.apache.flink.util.OutputTag;
 
 /**
- * Decodes and validates raw update records ({@link UpdateValidator}); what fails goes to the {@link
- * #REJECTED} side output with its reason, and the job carries on.
+ * Decodes and validates raw update records ({@link UpdateValidator#parts}): usable chunk data goes
+ * to the main output (for the chunk aggregators), headers and chunk receipts to {@link #EVENTS}
+ * (for the round coordinator); what fails goes to the {@link #REJECTED} side output with its
+ * reason, and the job carries on. Stateless, so it runs at the source's parallelism.
  */
-public class ValidateUpdates extends ProcessFunction<RawRecord, ValidUpdate> {
+public class ValidateUpdates extends ProcessFunction<RawRecord, ChunkData> {
     private static final long serialVersionUID = 1L;
 
     public static final OutputTag<OutRecord> REJECTED =
             new OutputTag<>("rejected-by-validation", TypeInformation.of(OutRecord.class));
+
+    public static final OutputTag<UpdateEvent> EVENTS =
+            new OutputTag<>("update-events", TypeInformation.of(UpdateEvent.class));
 
     private final UpdateValidator validator;
     private transient Counter received;
@@ -34,11 +39,18 @@ public class ValidateUpdates extends ProcessFunction<RawRecord, ValidUpdate> {
     }
 
     @Override
-    public void processElement(RawRecord raw, Context ctx, Collector<ValidUpdate> out) {
+    public void processElement(RawRecord raw, Context ctx, Collector<ChunkData> out) {
         received.inc();
-        UpdateValidator.Outcome outcome = validator.validate(raw);
-        if (outcome instanceof UpdateValidator.Accepted a) {
-            out.collect(a.update());
+        UpdateValidator.Outcome outcome = validator.parts(raw);
+        if (outcome instanceof UpdateValidator.Parts p) {
+            for (ChunkData c : p.chunks()) {
+                out.collect(c);
+            }
+            for (UpdateEvent e : p.events()) {
+                e.sourcePartition = raw.partition;
+                e.sourceOffset = raw.offset;
+                ctx.output(EVENTS, e);
+            }
         } else if (outcome instanceof UpdateValidator.Rejected r) {
             rejected.inc(r.reason());
             ctx.output(

@@ -5,9 +5,11 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.fedstream.embedded.EmbeddedKafka;
 import io.fedstream.schemas.AvroCodec;
 import io.fedstream.schemas.FederationSpec;
+import io.fedstream.schemas.GlobalModelAssembler;
 import io.fedstream.schemas.TensorCodec;
 import io.fedstream.schemas.TensorSpec;
 import io.fedstream.schemas.Topics;
+import io.fedstream.schemas.UpdateChunking;
 import io.fedstream.schemas.avro.AdapterUpdate;
 import io.fedstream.schemas.avro.Contribution;
 import io.fedstream.schemas.avro.GlobalModel;
@@ -42,7 +44,11 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
-/** The whole job on a real broker and a Flink MiniCluster at parallelism 2. */
+/**
+ * The whole job on a real broker with Kafka's default record limits and a Flink MiniCluster at
+ * parallelism 2. Alpha's 64 parameters travel in chunks of 20 (20, 20, 20, 4); updates arrive both
+ * chunked and whole.
+ */
 class AggregationJobIT {
 
     @RegisterExtension
@@ -59,16 +65,16 @@ class AggregationJobIT {
             new FederationSpec(
                     "alpha",
                     1,
-                    List.of(TensorSpec.normal("A", 0.1, 4, 8), TensorSpec.zeros("B", 8, 4)));
+                    List.of(TensorSpec.normal("A", 0.1, 4, 8), TensorSpec.zeros("B", 8, 4)),
+                    20);
     static final FederationSpec BETA =
             new FederationSpec("beta", 2, List.of(TensorSpec.uniform("w", 0.5, 16)));
 
     @BeforeAll
     static void startKafka() throws Exception {
         kafka = EmbeddedKafka.builder().start();
-        Map<String, String> big = Map.of("max.message.bytes", Integer.toString(64 << 20));
-        kafka.createTopic(Topics.ADAPTER_UPDATES, 2, big);
-        kafka.createTopic(Topics.GLOBAL_MODELS, 1, big);
+        kafka.createTopic(Topics.ADAPTER_UPDATES, 2, Map.of());
+        kafka.createTopic(Topics.GLOBAL_MODELS, 1, Map.of());
         kafka.createTopic(Topics.REJECTED_UPDATES, 1, Map.of());
     }
 
@@ -138,8 +144,26 @@ class AggregationJobIT {
                     record(
                             "gamma",
                             AvroCodec.ADAPTER_UPDATE.encode(update(ALPHA, "g1", "s1", 0, 1, 8))));
+            boolean chunked = true;
             for (AdapterUpdate u : sent) {
-                producer.send(record(u.getFederationId(), AvroCodec.ADAPTER_UPDATE.encode(u)));
+                if (u.getUpdateId().equals("a3")) {
+                    // out of order: the manifest first, chunks backwards, one of them twice
+                    UpdateChunking.Chunked c = UpdateChunking.split(u, ALPHA.layout());
+                    producer.send(record("alpha", AvroCodec.UPDATE_MANIFEST.encode(c.manifest())));
+                    for (int i = c.chunks().size() - 1; i >= 0; i--) {
+                        producer.send(
+                                record("alpha", AvroCodec.UPDATE_CHUNK.encode(c.chunks().get(i))));
+                    }
+                    producer.send(
+                            record("alpha", AvroCodec.UPDATE_CHUNK.encode(c.chunks().get(1))));
+                    chunked = !chunked;
+                    continue;
+                }
+                send(producer, u, chunked = !chunked);
+            }
+            // a2's chunks again after it was accepted (a worker resending): harmless
+            for (var chunk : UpdateChunking.split(sent.get(1), ALPHA.layout()).chunks()) {
+                producer.send(record("alpha", AvroCodec.UPDATE_CHUNK.encode(chunk)));
             }
             producer.send(record("alpha", AvroCodec.ADAPTER_UPDATE.encode(sent.get(0)))); // replay
             producer.flush();
@@ -147,7 +171,7 @@ class AggregationJobIT {
         List<GlobalModel> versions =
                 readUntil(
                         Topics.GLOBAL_MODELS,
-                        AvroCodec.GLOBAL_MODEL::decode,
+                        new GlobalModelAssembler()::accept,
                         l ->
                                 l.stream().filter(g -> g.getFederationId().equals("alpha")).count()
                                                 >= 3
@@ -161,7 +185,7 @@ class AggregationJobIT {
         List<RejectedUpdate> rejected =
                 readUntil(
                         Topics.REJECTED_UPDATES,
-                        AvroCodec.REJECTED_UPDATE::decode,
+                        b -> List.of(AvroCodec.REJECTED_UPDATE.decode(b)),
                         l -> l.size() >= 4);
         job.cancel().get();
 
@@ -184,7 +208,7 @@ class AggregationJobIT {
                 GlobalModel child = chain.get(v);
                 assertThat(child.getParentVersion()).isEqualTo(parent.getVersion());
                 assertThat(child.getManifest().getTensorsSha256())
-                        .isEqualTo(TensorCodec.sha256(child.getTensors()));
+                        .isEqualTo(GlobalModelAssembler.digest(child));
                 assertThat(TensorCodec.toMap(child.getTensors()))
                         .usingRecursiveComparison()
                         .isEqualTo(recompute(parent, child.getManifest().getContributions(), byId));
@@ -242,6 +266,20 @@ class AggregationJobIT {
         return out;
     }
 
+    /** Sends an update whole or as its chunks and manifest (the worker's way). */
+    static void send(KafkaProducer<byte[], byte[]> producer, AdapterUpdate u, boolean chunked) {
+        if (!chunked) {
+            producer.send(record(u.getFederationId(), AvroCodec.ADAPTER_UPDATE.encode(u)));
+            return;
+        }
+        FederationSpec spec = u.getFederationId().equals(ALPHA.id()) ? ALPHA : BETA;
+        UpdateChunking.Chunked c = UpdateChunking.split(u, spec.layout());
+        for (var chunk : c.chunks()) {
+            producer.send(record(u.getFederationId(), AvroCodec.UPDATE_CHUNK.encode(chunk)));
+        }
+        producer.send(record(u.getFederationId(), AvroCodec.UPDATE_MANIFEST.encode(c.manifest())));
+    }
+
     private static ProducerRecord<byte[], byte[]> record(String key, byte[] value) {
         return new ProducerRecord<>(
                 Topics.ADAPTER_UPDATES, key.getBytes(StandardCharsets.UTF_8), value);
@@ -250,12 +288,13 @@ class AggregationJobIT {
     private static Properties producerProps() {
         Properties p = new Properties();
         p.put("bootstrap.servers", kafka.bootstrapServers());
-        p.put("max.request.size", Integer.toString(16 << 20));
         return p;
     }
 
     private static <T> List<T> readUntil(
-            String topic, java.util.function.Function<byte[], T> decode, Predicate<List<T>> done) {
+            String topic,
+            java.util.function.Function<byte[], List<T>> decode,
+            Predicate<List<T>> done) {
         Properties p = new Properties();
         p.put("bootstrap.servers", kafka.bootstrapServers());
         p.put("isolation.level", "read_committed");
@@ -274,7 +313,7 @@ class AggregationJobIT {
                         .as("waiting for records on %s, have %s", topic, out)
                         .isLessThan(deadline);
                 for (ConsumerRecord<byte[], byte[]> r : c.poll(Duration.ofMillis(200))) {
-                    out.add(decode.apply(r.value()));
+                    out.addAll(decode.apply(r.value()));
                 }
             }
         }

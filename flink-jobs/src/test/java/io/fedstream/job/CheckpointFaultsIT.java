@@ -28,10 +28,12 @@ import org.junit.jupiter.params.provider.ValueSource;
  * FailingPassThrough}): only after a checkpoint has completed, while a checkpoint is in flight with
  * the sinks' transactions open, between a checkpoint's completion and the sinks' commit, and
  * several of them in one run. The input is {@link ExactlyOnceIT}'s (two federations, 42 updates, 3
- * hostile records, trickled in); every run must publish the versions of a fault-free run, digest
- * for digest, and pass the {@link io.fedstream.audit.DeliveryCheck} (each version once and in
- * order, each update record in exactly one manifest or dead-lettered once). A robust rule runs the
- * same faults with its rounds' updates in RocksDB.
+ * hostile records, trickled in; federation a's 30 updates as three chunks and a manifest each, so
+ * 135 records, over which the faults' record counts are spread); every run must publish the
+ * versions of a fault-free run, digest for digest, and pass the {@link
+ * io.fedstream.audit.DeliveryCheck} (each version and chunk once and in order, each update in
+ * exactly one manifest or dead-lettered once). A rule that holds its rounds' chunks (trimmed mean)
+ * runs the same faults with them in RocksDB.
  */
 class CheckpointFaultsIT {
 
@@ -61,21 +63,21 @@ class CheckpointFaultsIT {
 
     @ParameterizedTest(
             name = "fail on the first record after a checkpoint, armed after {0} records")
-    @ValueSource(ints = {4, 34})
+    @ValueSource(ints = {12, 102})
     void aFailureOnlyAfterACompletedCheckpointChangesNothing(
             int afterRecords, @InjectMiniCluster MiniCluster cluster) throws Exception {
         runAndCompare(cluster, new Fault(Point.AFTER_COMPLETED_CHECKPOINT, afterRecords));
     }
 
     @ParameterizedTest(name = "a snapshot stalls and fails after {0} records")
-    @ValueSource(ints = {9, 28})
+    @ValueSource(ints = {27, 84})
     void aFailureWhileACheckpointIsInFlightChangesNothing(
             int afterRecords, @InjectMiniCluster MiniCluster cluster) throws Exception {
         runAndCompare(cluster, new Fault(Point.DURING_SNAPSHOT, afterRecords));
     }
 
     @ParameterizedTest(name = "fail on a checkpoint-complete notification after {0} records")
-    @ValueSource(ints = {14, 38})
+    @ValueSource(ints = {42, 114})
     void aFailureBetweenPreCommitAndCommitChangesNothing(
             int afterRecords, @InjectMiniCluster MiniCluster cluster) throws Exception {
         runAndCompare(cluster, new Fault(Point.ON_CHECKPOINT_COMPLETE, afterRecords));
@@ -86,11 +88,11 @@ class CheckpointFaultsIT {
             throws Exception {
         runAndCompare(
                 cluster,
-                new Fault(Point.AFTER_COMPLETED_CHECKPOINT, 3),
-                new Fault(Point.DURING_SNAPSHOT, 12),
-                new Fault(Point.AFTER_COMPLETED_CHECKPOINT, 18),
-                new Fault(Point.ON_CHECKPOINT_COMPLETE, 27),
-                new Fault(Point.DURING_SNAPSHOT, 40));
+                new Fault(Point.AFTER_COMPLETED_CHECKPOINT, 9),
+                new Fault(Point.DURING_SNAPSHOT, 36),
+                new Fault(Point.AFTER_COMPLETED_CHECKPOINT, 54),
+                new Fault(Point.ON_CHECKPOINT_COMPLETE, 81),
+                new Fault(Point.DURING_SNAPSHOT, 120));
     }
 
     @Test
@@ -110,8 +112,8 @@ class CheckpointFaultsIT {
                 run(
                         cluster,
                         trimmedMean,
-                        new Fault(Point.AFTER_COMPLETED_CHECKPOINT, 14),
-                        new Fault(Point.DURING_SNAPSHOT, 30));
+                        new Fault(Point.AFTER_COMPLETED_CHECKPOINT, 42),
+                        new Fault(Point.DURING_SNAPSHOT, 90));
 
         assertThat(backend).isEqualTo("EmbeddedRocksDBStateBackend");
         assertThat(robustReference)

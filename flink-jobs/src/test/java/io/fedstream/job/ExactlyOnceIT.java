@@ -6,8 +6,10 @@ import io.fedstream.audit.DeliveryCheck;
 import io.fedstream.embedded.EmbeddedKafka;
 import io.fedstream.schemas.AvroCodec;
 import io.fedstream.schemas.FederationSpec;
+import io.fedstream.schemas.GlobalModelAssembler;
 import io.fedstream.schemas.TensorCodec;
 import io.fedstream.schemas.TensorSpec;
+import io.fedstream.schemas.UpdateChunking;
 import io.fedstream.schemas.avro.AdapterUpdate;
 import io.fedstream.schemas.avro.GlobalModel;
 import io.fedstream.schemas.avro.Tensor;
@@ -47,10 +49,11 @@ import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * Exactly once under faults. The same input (two federations, 42 updates and 3 hostile records,
- * trickled in while the job runs) goes through the job once without faults and then with a fault at
- * different points: a TaskManager crash, stop-with-savepoint and restore at another parallelism,
- * and a broker bounce. Every faulty run must publish the same versions, digest for digest, each
- * once and in order, and dead-letter each hostile record once.
+ * trickled in while the job runs; federation a's updates as three chunks and a manifest each, b's
+ * whole) goes through the job once without faults and then with a fault at different points: a
+ * TaskManager crash, stop-with-savepoint and restore at another parallelism, and a broker bounce.
+ * Every faulty run must publish the same versions, digest for digest, each once and in order, and
+ * dead-letter each hostile record once.
  */
 class ExactlyOnceIT {
     static final int QUORUM = 3;
@@ -58,7 +61,8 @@ class ExactlyOnceIT {
             new FederationSpec(
                     "a",
                     11,
-                    List.of(TensorSpec.normal("x", 0.1, 8, 16), TensorSpec.zeros("y", 16)));
+                    List.of(TensorSpec.normal("x", 0.1, 8, 16), TensorSpec.zeros("y", 16)),
+                    50); // 144 parameters: chunks of 50, 50 and 44; A's updates arrive chunked
     static final FederationSpec B =
             new FederationSpec("b", 12, List.of(TensorSpec.uniform("w", 0.2, 64)));
     static final int VERSIONS = 1 + 30 / QUORUM + 1 + 12 / QUORUM; // with the two versions 0
@@ -257,25 +261,31 @@ class ExactlyOnceIT {
                 int a = 0;
                 int b = 0;
                 for (int i = 0; i < 42 + HOSTILE; i++) {
-                    byte[] value;
+                    List<byte[]> values = new ArrayList<>();
                     String key;
                     if (i % 15 == 7) {
                         key = "a";
-                        value = ("hostile " + i).getBytes(StandardCharsets.UTF_8);
+                        values.add(("hostile " + i).getBytes(StandardCharsets.UTF_8));
                     } else if (i % 4 == 3 && b < 12) {
                         key = "b";
-                        value = AvroCodec.ADAPTER_UPDATE.encode(update(B, b++));
+                        values.add(AvroCodec.ADAPTER_UPDATE.encode(update(B, b++)));
                     } else if (a < 30) {
                         key = "a";
-                        value = AvroCodec.ADAPTER_UPDATE.encode(update(A, a++));
+                        UpdateChunking.Chunked c = UpdateChunking.split(update(A, a++), A.layout());
+                        c.chunks().forEach(x -> values.add(AvroCodec.UPDATE_CHUNK.encode(x)));
+                        values.add(AvroCodec.UPDATE_MANIFEST.encode(c.manifest()));
                     } else {
                         key = "b";
-                        value = AvroCodec.ADAPTER_UPDATE.encode(update(B, b++));
+                        values.add(AvroCodec.ADAPTER_UPDATE.encode(update(B, b++)));
                     }
-                    p.send(
-                                    new ProducerRecord<>(
-                                            updates, key.getBytes(StandardCharsets.UTF_8), value))
-                            .get();
+                    for (byte[] value : values) {
+                        p.send(
+                                        new ProducerRecord<>(
+                                                updates,
+                                                key.getBytes(StandardCharsets.UTF_8),
+                                                value))
+                                .get();
+                    }
                     Thread.sleep(60);
                 }
             } catch (InterruptedException e) {
@@ -286,16 +296,17 @@ class ExactlyOnceIT {
         }
 
         void awaitVersions(int n) {
-            readUntil(kafka, global, n, Duration.ofMinutes(2));
+            readVersions(kafka, global, n, Duration.ofMinutes(2));
         }
 
         /** Waits for every version and dead letter, checks nothing more comes, cancels the job. */
         List<String> finish(JobClient job, MiniCluster cluster) throws Exception {
-            List<byte[]> versions = readUntil(kafka, global, VERSIONS, Duration.ofMinutes(3));
+            List<GlobalModel> versions =
+                    readVersions(kafka, global, VERSIONS, Duration.ofMinutes(3));
             List<byte[]> dead = readUntil(kafka, rejected, HOSTILE, Duration.ofMinutes(1));
             producer.join();
             Thread.sleep(1500); // a duplicate would show up within a few checkpoints
-            versions = readUntil(kafka, global, VERSIONS, Duration.ofSeconds(10));
+            versions = readVersions(kafka, global, VERSIONS, Duration.ofSeconds(10));
             dead = readUntil(kafka, rejected, HOSTILE, Duration.ofSeconds(10));
             failed =
                     cluster != null
@@ -307,14 +318,14 @@ class ExactlyOnceIT {
                     DeliveryCheck.read(kafka.clientProperties(), updates, global, rejected);
             assertThat(check.violations()).as("delivery check of %s (%s)", prefix, check).isEmpty();
             assertThat(check.updateRecords()).isEqualTo(42 + HOSTILE);
+            assertThat(check.chunkRecords()).isEqualTo(30 * 3); // a's updates, 3 chunks each
             assertThat(dead).hasSize(HOSTILE);
             assertThat(
                             dead.stream()
                                     .map(d -> AvroCodec.REJECTED_UPDATE.decode(d).getSourceOffset())
                                     .distinct())
                     .hasSize(HOSTILE);
-            List<GlobalModel> models =
-                    versions.stream().map(AvroCodec.GLOBAL_MODEL::decode).toList();
+            List<GlobalModel> models = versions;
             for (String fed : List.of("a", "b")) {
                 List<Long> chain =
                         models.stream()
@@ -368,12 +379,57 @@ class ExactlyOnceIT {
     }
 
     /**
-     * Reads a topic read_committed from the start until it holds {@code n} records or time is up.
+     * Reads a global-models topic read_committed from the start until it holds {@code n} complete
+     * versions (manifest and every chunk, verified by a {@link GlobalModelAssembler}) or time is
+     * up. Returns every manifest record of a complete version in log order, so a version published
+     * twice shows up twice.
      */
-    static List<byte[]> readUntil(String topic, int n, Duration timeout) {
-        return readUntil(kafka, topic, n, timeout);
+    static List<GlobalModel> readVersions(
+            EmbeddedKafka kafka, String topic, int n, Duration timeout) {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        while (true) {
+            List<GlobalModel> manifests = new ArrayList<>();
+            java.util.Set<String> complete = new java.util.HashSet<>();
+            GlobalModelAssembler assembler = new GlobalModelAssembler();
+            io.fedstream.audit.TopicReader.readAll(
+                    kafka.clientProperties(),
+                    topic,
+                    r -> {
+                        if (AvroCodec.GLOBAL_MODEL.accepts(r.value())) {
+                            manifests.add(AvroCodec.GLOBAL_MODEL.decode(r.value()));
+                        }
+                        assembler
+                                .accept(r.value())
+                                .forEach(
+                                        g ->
+                                                complete.add(
+                                                        g.getFederationId()
+                                                                + "/"
+                                                                + g.getVersion()));
+                    });
+            assertThat(assembler.problems()).as("versions that do not verify").isEmpty();
+            List<GlobalModel> out =
+                    manifests.stream()
+                            .filter(
+                                    g ->
+                                            complete.contains(
+                                                    g.getFederationId() + "/" + g.getVersion()))
+                            .toList();
+            if (out.size() >= n || System.nanoTime() > deadline) {
+                return out;
+            }
+            try {
+                Thread.sleep(250);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return out;
+            }
+        }
     }
 
+    /**
+     * Reads a topic read_committed from the start until it holds {@code n} records or time is up.
+     */
     static List<byte[]> readUntil(EmbeddedKafka kafka, String topic, int n, Duration timeout) {
         List<byte[]> out = new ArrayList<>();
         long deadline = System.nanoTime() + timeout.toNanos();

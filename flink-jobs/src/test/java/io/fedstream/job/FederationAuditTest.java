@@ -2,13 +2,12 @@ package io.fedstream.job;
 
 import static io.fedstream.job.Fixtures.constantDelta;
 import static io.fedstream.job.Fixtures.update;
-import static io.fedstream.job.Fixtures.valid;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.fedstream.audit.FederationAudit;
 import io.fedstream.audit.FederationAudit.Finding;
 import io.fedstream.audit.FederationAudit.Offset;
-import io.fedstream.schemas.AvroCodec;
+import io.fedstream.schemas.GlobalModelAssembler;
 import io.fedstream.schemas.TensorCodec;
 import io.fedstream.schemas.avro.AdapterUpdate;
 import io.fedstream.schemas.avro.GlobalModel;
@@ -16,8 +15,6 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import org.apache.flink.api.common.typeinfo.Types;
-import org.apache.flink.streaming.util.ProcessFunctionTestHarnesses;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
@@ -34,16 +31,9 @@ class FederationAuditTest {
     private void produceHistory(RoundPolicy policy) throws Exception {
         history.clear();
         log.clear();
-        RoundAggregator op =
-                new RoundAggregator(
-                        Map.of("f", Fixtures.SPEC),
-                        policy,
-                        LatestVersionLookup.none(),
-                        "adapter-updates");
-        try (var h =
-                ProcessFunctionTestHarnesses.forKeyedCoProcessFunction(
-                        op, id -> id, u -> u.federationId, Types.STRING)) {
-            h.processElement1("f", 0);
+        try (Pipeline p =
+                new Pipeline(RoundCoordinatorTest.SPEC, policy, LatestVersionLookup.none())) {
+            p.start();
             String[][] updates = {
                 {"u1", "0", "10"},
                 {"u2", "0", "20"},
@@ -53,17 +43,18 @@ class FederationAuditTest {
                 {"u6", "1", "3"}
             };
             float value = 0.1f;
+            boolean chunked = false;
             for (String[] u : updates) {
                 float[][] delta = constantDelta(value += 0.37f);
-                ValidUpdate v =
-                        valid(u[0], "s-" + u[0], Long.parseLong(u[1]), Long.parseLong(u[2]), delta);
-                h.processElement2(v, 0);
-                log.put(
-                        new Offset(v.sourcePartition, v.sourceOffset),
-                        update(u[0], v.baseVersion, v.numExamples, delta).build());
+                delta[0][1] = -value; // not all equal, so the norm and the order matter
+                AdapterUpdate update =
+                        update(u[0], Long.parseLong(u[1]), Long.parseLong(u[2]), delta)
+                                .setSiteId("s-" + u[0])
+                                .build();
+                long offset = (chunked = !chunked) ? p.sendChunked(update) : p.sendWhole(update);
+                log.put(new Offset(0, offset), update);
             }
-            h.extractOutputValues()
-                    .forEach(r -> history.add(AvroCodec.GLOBAL_MODEL.decode(r.value)));
+            history.addAll(p.versions);
         }
     }
 
@@ -86,7 +77,7 @@ class FederationAuditTest {
         float[] a = TensorCodec.toFloats(forged.getTensors().get(0));
         a[3] = Math.nextUp(a[3]); // one ulp
         forged.getTensors().set(0, TensorCodec.float32("a", new int[] {2, 3}, a));
-        forged.getManifest().setTensorsSha256(TensorCodec.sha256(forged.getTensors()));
+        forged.getManifest().setTensorsSha256(GlobalModelAssembler.digest(forged));
         history.set(2, forged);
 
         List<Finding> findings = FederationAudit.audit(history, log);
@@ -158,5 +149,26 @@ class FederationAuditTest {
         assertThat(findings).hasSize(2).allMatch(Finding::ok);
         history.get(1).getManifest().setRule("fedavg"); // claims another rule than was applied
         assertThat(FederationAudit.audit(history, log).get(1).ok()).isFalse();
+    }
+
+    @Test
+    void normClippingIsRecomputedAsTheChunkedJobAppliesIt() throws Exception {
+        produceHistory(
+                new RoundPolicy(
+                        2,
+                        java.time.Duration.ofSeconds(10),
+                        1,
+                        new io.fedstream.aggregation.StalenessFunction.Polynomial(0.5),
+                        5,
+                        1.0,
+                        "norm-clipping",
+                        Map.of("maxNorm", "2.5")));
+
+        List<Finding> findings = FederationAudit.audit(history, log);
+
+        assertThat(history).hasSize(4);
+        assertThat(findings).allMatch(Finding::ok);
+        history.get(2).getManifest().setRule("fedavg"); // without the clipping it differs
+        assertThat(FederationAudit.audit(history, log).get(2).ok()).isFalse();
     }
 }

@@ -129,8 +129,8 @@ class FuzzIT {
 
         int expectedVersions = 1 + GENUINE / 3;
         int expectedRejected = records.size() - GENUINE;
-        List<byte[]> versions =
-                ExactlyOnceIT.readUntil(
+        List<GlobalModel> models =
+                ExactlyOnceIT.readVersions(
                         kafka, prefix + "-global", expectedVersions, Duration.ofMinutes(2));
         List<byte[]> rejected =
                 ExactlyOnceIT.readUntil(
@@ -140,7 +140,6 @@ class FuzzIT {
                 .isFalse();
         job.cancel().get();
 
-        List<GlobalModel> models = versions.stream().map(AvroCodec.GLOBAL_MODEL::decode).toList();
         assertThat(models)
                 .extracting(GlobalModel::getVersion)
                 .containsExactlyElementsOf(

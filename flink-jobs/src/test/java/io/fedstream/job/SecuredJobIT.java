@@ -98,10 +98,12 @@ class SecuredJobIT {
             long deadline = System.nanoTime() + Duration.ofMinutes(2).toNanos();
             while (versions.size() < 3 && System.nanoTime() < deadline) {
                 versions.clear();
+                io.fedstream.schemas.GlobalModelAssembler assembler =
+                        new io.fedstream.schemas.GlobalModelAssembler();
                 io.fedstream.audit.TopicReader.readAll(
                         kafka.clientProperties("site-1", "site-pw"),
                         Topics.GLOBAL_MODELS,
-                        r -> versions.add(AvroCodec.GLOBAL_MODEL.decode(r.value())));
+                        r -> versions.addAll(assembler.accept(r.value())));
                 Thread.sleep(300);
             }
             assertThat(client.getJobStatus().get().isGloballyTerminalState()).isFalse();

@@ -13,7 +13,8 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
 /**
- * {@link FedStreamOptions#STATE_BACKEND}: RocksDB whenever a robust rule holds a round's updates.
+ * {@link FedStreamOptions#STATE_BACKEND}: RocksDB whenever the rule holds a round's chunks (median,
+ * trimmed-mean); the running sums of fedavg and norm-clipping stay on Flink's own choice.
  */
 class StateBackendOptionTest {
 
@@ -22,9 +23,10 @@ class StateBackendOptionTest {
         "auto, fedavg, ",
         "auto, median, rocksdb",
         "auto, trimmed-mean, rocksdb",
-        "auto, multi-krum, rocksdb",
-        "auto, norm-clipping, rocksdb",
+        "auto, norm-clipping, ",
         "rocksdb, fedavg, rocksdb",
+        "rocksdb, norm-clipping, rocksdb",
+        "hashmap, trimmed-mean, hashmap",
         "hashmap, median, hashmap",
         "ROCKSDB, fedavg, rocksdb"
     })
@@ -38,6 +40,21 @@ class StateBackendOptionTest {
 
         assertThat(FedStreamOptions.stateBackendType(conf))
                 .isEqualTo(Optional.ofNullable(expected));
+    }
+
+    @Test
+    void autoRefusesMultiKrumWhichTheChunkedJobCannotRun() {
+        Configuration conf =
+                Configuration.fromMap(
+                        Map.of(
+                                "fedstream.aggregation.rule",
+                                "multi-krum",
+                                "fedstream.aggregation.rule-params",
+                                ruleParams("multi-krum")));
+
+        assertThatThrownBy(() -> FedStreamOptions.stateBackendType(conf))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("multi-krum is not supported by the chunked pipeline");
     }
 
     @Test
@@ -65,6 +82,20 @@ class StateBackendOptionTest {
 
         assertThat(env.getConfiguration().get(StateBackendOptions.STATE_BACKEND))
                 .isEqualTo("rocksdb");
+    }
+
+    @Test
+    void aNormClippingJobLeavesFlinksOwnChoiceAlone() {
+        Configuration conf = new Configuration();
+        conf.set(FedStreamOptions.AGGREGATION_RULE, "norm-clipping");
+        conf.set(FedStreamOptions.AGGREGATION_RULE_PARAMS, Map.of("maxNorm", "1.0"));
+        conf.set(StateBackendOptions.STATE_BACKEND, "hashmap"); // e.g. the cluster's
+        StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment(conf);
+
+        AggregationJob.configureEnvironment(env, conf);
+
+        assertThat(env.getConfiguration().get(StateBackendOptions.STATE_BACKEND))
+                .isEqualTo("hashmap");
     }
 
     @Test

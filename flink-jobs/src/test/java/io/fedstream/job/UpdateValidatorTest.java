@@ -198,4 +198,99 @@ class UpdateValidatorTest {
         assertThat(((UpdateValidator.Rejected) check.apply(inflated)).reason())
                 .isEqualTo(RejectReason.BAD_SIGNATURE);
     }
+
+    // ---- chunked records ------------------------------------------------------------------
+
+    private final io.fedstream.schemas.FederationSpec chunked3 = SPEC.withChunkElements(3);
+    private final UpdateValidator chunkValidator =
+            new UpdateValidator(
+                    Map.of(SPEC.id(), chunked3), new UpdateValidator.Limits(1000, 10, 20));
+
+    private io.fedstream.schemas.UpdateChunking.Chunked split(AdapterUpdate u) {
+        return io.fedstream.schemas.UpdateChunking.split(u, chunked3.layout());
+    }
+
+    @Test
+    void aChunkBecomesAReceiptAndDataWithTheDigestTheWorkerPutInTheManifest() {
+        var c = split(update("u1", 0, 10, constantDelta(0.5f)).build());
+
+        var parts =
+                (UpdateValidator.Parts)
+                        chunkValidator.parts(raw(AvroCodec.UPDATE_CHUNK.encode(c.chunks().get(1))));
+        var header =
+                (UpdateValidator.Parts)
+                        chunkValidator.parts(raw(AvroCodec.UPDATE_MANIFEST.encode(c.manifest())));
+
+        assertThat(parts.events()).hasSize(1);
+        UpdateEvent receipt = parts.events().get(0);
+        assertThat(receipt.type).isEqualTo(UpdateEvent.RECEIPT);
+        assertThat(receipt.chunkIndex).isEqualTo(1);
+        assertThat(receipt.sha256).isEqualTo(c.manifest().getChunkSha256().get(1));
+        assertThat(receipt.sumSquares).isEqualTo(3 * 0.25);
+        assertThat(receipt.hasData).isTrue();
+        assertThat(parts.chunks()).singleElement().satisfies(d -> assertThat(d.data).hasSize(12));
+        assertThat(header.events().get(0).type).isEqualTo(UpdateEvent.HEADER);
+        assertThat(header.events().get(0).chunkSha256)
+                .containsExactlyElementsOf(c.manifest().getChunkSha256());
+        assertThat(header.chunks()).isEmpty();
+    }
+
+    @Test
+    void aWholeUpdateIsSplitIntoTheSameChunksAWorkerWouldSend() {
+        AdapterUpdate u = update("u1", 0, 10, constantDelta(0.25f)).build();
+        var c = split(u);
+
+        var parts = (UpdateValidator.Parts) chunkValidator.parts(raw(u));
+
+        assertThat(parts.chunks()).hasSize(3);
+        assertThat(parts.events()).hasSize(4);
+        UpdateEvent header = parts.events().get(3);
+        assertThat(header.type).isEqualTo(UpdateEvent.HEADER);
+        assertThat(header.chunkSha256).containsExactlyElementsOf(c.manifest().getChunkSha256());
+    }
+
+    @Test
+    void brokenChunksAreReceiptsWithAProblemOrRejected() {
+        var c = split(update("u1", 0, 10, constantDelta(0.5f)).build());
+        var truncated = io.fedstream.schemas.avro.UpdateChunk.newBuilder(c.chunks().get(0)).build();
+        truncated.setData(ByteBuffer.wrap(new byte[5]));
+        var nan = io.fedstream.schemas.avro.UpdateChunk.newBuilder(c.chunks().get(0)).build();
+        nan.setData(
+                ByteBuffer.wrap(
+                        io.fedstream.aggregation.LittleEndianFloats.fromFloats(
+                                new float[] {1, Float.NaN, 2})));
+        var outOfRange =
+                io.fedstream.schemas.avro.UpdateChunk.newBuilder(c.chunks().get(0)).build();
+        outOfRange.setChunkIndex(3);
+
+        var t =
+                (UpdateValidator.Parts)
+                        chunkValidator.parts(raw(AvroCodec.UPDATE_CHUNK.encode(truncated)));
+        var n =
+                (UpdateValidator.Parts)
+                        chunkValidator.parts(raw(AvroCodec.UPDATE_CHUNK.encode(nan)));
+        var o = chunkValidator.parts(raw(AvroCodec.UPDATE_CHUNK.encode(outOfRange)));
+
+        assertThat(t.events().get(0).problem).isEqualTo("CORRUPT_CHUNK");
+        assertThat(t.chunks()).isEmpty();
+        assertThat(n.events().get(0).problem).isEqualTo("NON_FINITE");
+        assertThat(n.chunks()).isEmpty();
+        assertThat(((UpdateValidator.Rejected) o).reason()).isEqualTo(RejectReason.CORRUPT_CHUNK);
+    }
+
+    @Test
+    void aManifestMustMatchTheFederationsLayout() {
+        var m = split(update("u1", 0, 10, constantDelta(0.5f)).build()).manifest();
+        var otherChunking =
+                io.fedstream.schemas.avro.UpdateManifest.newBuilder(m).setChunkElements(4).build();
+        var heavy =
+                io.fedstream.schemas.avro.UpdateManifest.newBuilder(m).setNumExamples(5000).build();
+
+        var r1 = chunkValidator.parts(raw(AvroCodec.UPDATE_MANIFEST.encode(otherChunking)));
+        var r2 = chunkValidator.parts(raw(AvroCodec.UPDATE_MANIFEST.encode(heavy)));
+
+        assertThat(((UpdateValidator.Rejected) r1).reason()).isEqualTo(RejectReason.MALFORMED);
+        assertThat(((UpdateValidator.Rejected) r2).reason())
+                .isEqualTo(RejectReason.BAD_EXAMPLE_COUNT);
+    }
 }

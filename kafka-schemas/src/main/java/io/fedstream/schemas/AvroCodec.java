@@ -1,10 +1,13 @@
 package io.fedstream.schemas;
 
 import io.fedstream.schemas.avro.AdapterUpdate;
+import io.fedstream.schemas.avro.GlobalChunk;
 import io.fedstream.schemas.avro.GlobalModel;
 import io.fedstream.schemas.avro.GlobalPrompt;
 import io.fedstream.schemas.avro.PromptUpdate;
 import io.fedstream.schemas.avro.RejectedUpdate;
+import io.fedstream.schemas.avro.UpdateChunk;
+import io.fedstream.schemas.avro.UpdateManifest;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
@@ -65,8 +68,15 @@ public final class AvroCodec<T extends SpecificRecord> {
             new AvroCodec<>(PromptUpdate.class, PromptUpdate.getClassSchema());
     public static final AvroCodec<GlobalPrompt> GLOBAL_PROMPT =
             new AvroCodec<>(GlobalPrompt.class, GlobalPrompt.getClassSchema());
+    public static final AvroCodec<UpdateChunk> UPDATE_CHUNK =
+            new AvroCodec<>(UpdateChunk.class, UpdateChunk.getClassSchema());
+    public static final AvroCodec<UpdateManifest> UPDATE_MANIFEST =
+            new AvroCodec<>(UpdateManifest.class, UpdateManifest.getClassSchema());
+    public static final AvroCodec<GlobalChunk> GLOBAL_CHUNK =
+            new AvroCodec<>(GlobalChunk.class, GlobalChunk.getClassSchema());
 
     private final Class<T> type;
+    private final java.util.Set<Long> fingerprints = new java.util.HashSet<>();
     private final Schema schema;
     private final BinaryMessageEncoder<T> encoder;
     private final BinaryMessageDecoder<T> decoder;
@@ -79,9 +89,25 @@ public final class AvroCodec<T extends SpecificRecord> {
         this.encoder = new BinaryMessageEncoder<>(model, schema);
         this.decoder = new BinaryMessageDecoder<>(model, schema);
         this.history = loadHistory(type.getSimpleName());
+        fingerprints.add(org.apache.avro.SchemaNormalization.parsingFingerprint64(schema));
         for (Schema old : history) {
             decoder.addSchema(old);
+            fingerprints.add(org.apache.avro.SchemaNormalization.parsingFingerprint64(old));
         }
+    }
+
+    /**
+     * Whether {@code bytes} are single-object encoded with this record type's current schema or one
+     * of its frozen earlier ones: lets one topic carry several record types (the updates topic
+     * carries AdapterUpdate, UpdateChunk and UpdateManifest; the global-models topic GlobalModel
+     * and GlobalChunk). Looks at the 10-byte header only.
+     */
+    public boolean accepts(byte[] bytes) {
+        if (bytes == null || bytes.length < 10 || bytes[0] != (byte) 0xC3 || bytes[1] != 0x01) {
+            return false;
+        }
+        long fp = ByteBuffer.wrap(bytes, 2, 8).order(java.nio.ByteOrder.LITTLE_ENDIAN).getLong();
+        return fingerprints.contains(fp);
     }
 
     /** The record type's current (writer) schema. */

@@ -23,8 +23,13 @@ import java.util.SplittableRandom;
  * version 0 is initialised. The aggregation job creates version 0 from it and validates every
  * update against it; workers print it from their model configuration ({@code ./fedstream spec}).
  *
- * <p>Stored as JSON: {@code {"id": "demo", "seed": 42, "tensors": [{"name": "l0.lora_A", "shape":
- * [4, 32], "init": "normal", "scale": 0.02}, ...]}}.
+ * <p>Stored as JSON: {@code {"id": "demo", "seed": 42, "chunkElements": 131072, "tensors":
+ * [{"name": "l0.lora_A", "shape": [4, 32], "init": "normal", "scale": 0.02}, ...]}}.
+ *
+ * <p>{@code chunkElements} (default {@link #DEFAULT_CHUNK_ELEMENTS}, 512 KiB of float32) is part of
+ * the agreement: updates and global versions travel as chunks of that many elements of the
+ * flattened parameter vector ({@link ChunkLayout}), so no record exceeds Kafka's default 1 MB
+ * limit.
  */
 public final class FederationSpec implements Serializable {
     private static final long serialVersionUID = 1L;
@@ -34,15 +39,30 @@ public final class FederationSpec implements Serializable {
     private final String id;
     private final long seed;
     private final List<TensorSpec> tensors;
+    private final int chunkElements;
+
+    /** Elements per chunk unless a spec says otherwise: 131072 float32 = 512 KiB per record. */
+    public static final int DEFAULT_CHUNK_ELEMENTS = 131072;
+
+    /** A spec with the default chunk size. */
+    public FederationSpec(String id, long seed, List<TensorSpec> tensors) {
+        this(id, seed, tensors, null);
+    }
 
     @JsonCreator
     public FederationSpec(
             @JsonProperty("id") String id,
             @JsonProperty("seed") long seed,
-            @JsonProperty("tensors") List<TensorSpec> tensors) {
+            @JsonProperty("tensors") List<TensorSpec> tensors,
+            @JsonProperty("chunkElements") Integer chunkElements) {
         this.id = Objects.requireNonNull(id, "id");
         this.seed = seed;
         this.tensors = List.copyOf(Objects.requireNonNull(tensors, "tensors"));
+        this.chunkElements = chunkElements == null ? DEFAULT_CHUNK_ELEMENTS : chunkElements;
+        if (this.chunkElements <= 0) {
+            throw new IllegalArgumentException(
+                    "federation " + id + ": chunkElements must be > 0, not " + chunkElements);
+        }
         if (id.isBlank()) {
             throw new IllegalArgumentException("federation id is blank");
         }
@@ -71,6 +91,22 @@ public final class FederationSpec implements Serializable {
     @JsonProperty
     public List<TensorSpec> tensors() {
         return tensors;
+    }
+
+    /** Elements of the flattened parameter vector per chunk. */
+    @JsonProperty
+    public int chunkElements() {
+        return chunkElements;
+    }
+
+    /** This spec with another chunk size. */
+    public FederationSpec withChunkElements(int chunkElements) {
+        return new FederationSpec(id, seed, tensors, chunkElements);
+    }
+
+    /** How this federation's parameter vector is cut into chunks. */
+    public ChunkLayout layout() {
+        return ChunkLayout.of(this);
     }
 
     /** Total number of parameters over all tensors. */
@@ -163,16 +199,25 @@ public final class FederationSpec implements Serializable {
         return o instanceof FederationSpec f
                 && id.equals(f.id)
                 && seed == f.seed
+                && chunkElements == f.chunkElements
                 && tensors.equals(f.tensors);
     }
 
     @Override
     public int hashCode() {
-        return Objects.hash(id, seed, tensors);
+        return Objects.hash(id, seed, tensors, chunkElements);
     }
 
     @Override
     public String toString() {
-        return "FederationSpec{" + id + ", seed=" + seed + ", " + tensors + "}";
+        return "FederationSpec{"
+                + id
+                + ", seed="
+                + seed
+                + ", chunkElements="
+                + chunkElements
+                + ", "
+                + tensors
+                + "}";
     }
 }

@@ -24,7 +24,10 @@ class AvroCodecTest {
                 AvroCodec.GLOBAL_MODEL,
                 AvroCodec.REJECTED_UPDATE,
                 AvroCodec.PROMPT_UPDATE,
-                AvroCodec.GLOBAL_PROMPT);
+                AvroCodec.GLOBAL_PROMPT,
+                AvroCodec.UPDATE_CHUNK,
+                AvroCodec.UPDATE_MANIFEST,
+                AvroCodec.GLOBAL_CHUNK);
     }
 
     @ParameterizedTest
@@ -168,6 +171,11 @@ class AvroCodecTest {
         assertThat(back).isEqualTo(spec);
         assertThat(back.initialValues().get("A")).containsExactly(a);
         assertThat(spec.initialValues().get("B")).containsOnly(0f);
+        assertThat(back.chunkElements()).isEqualTo(FederationSpec.DEFAULT_CHUNK_ELEMENTS);
+        assertThat(FederationSpec.fromJson(spec.withChunkElements(7).toJson()).chunkElements())
+                .isEqualTo(7);
+        assertThatThrownBy(() -> spec.withChunkElements(0))
+                .isInstanceOf(IllegalArgumentException.class);
         assertThat(a).hasSize(32).doesNotContain(0f);
         double mean = 0;
         for (float v : a) {
@@ -176,6 +184,26 @@ class AvroCodecTest {
         assertThat(Math.abs(mean)).isLessThan(0.5);
         assertThat(new FederationSpec("demo", 43, spec.tensors()).initialValues().get("A"))
                 .isNotEqualTo(a);
+    }
+
+    @Test
+    void oneTopicCarriesSeveralRecordTypesTellingThemApartByFingerprint() {
+        byte[] update =
+                AvroCodec.ADAPTER_UPDATE.encode(
+                        AdapterUpdate.newBuilder()
+                                .setUpdateId("u")
+                                .setFederationId("f")
+                                .setSiteId("s")
+                                .setBaseVersion(0)
+                                .setNumExamples(1)
+                                .setTensors(List.of())
+                                .setCreatedAtMs(Instant.ofEpochMilli(0))
+                                .build());
+
+        assertThat(AvroCodec.ADAPTER_UPDATE.accepts(update)).isTrue();
+        assertThat(AvroCodec.UPDATE_CHUNK.accepts(update)).isFalse();
+        assertThat(AvroCodec.UPDATE_MANIFEST.accepts(update)).isFalse();
+        assertThat(AvroCodec.UPDATE_CHUNK.accepts("not avro at all".getBytes())).isFalse();
     }
 
     @Test

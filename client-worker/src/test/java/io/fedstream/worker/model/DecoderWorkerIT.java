@@ -6,12 +6,16 @@ import ai.djl.huggingface.tokenizers.HuggingFaceTokenizer;
 import io.fedstream.embedded.EmbeddedKafka;
 import io.fedstream.schemas.AvroCodec;
 import io.fedstream.schemas.FederationSpec;
+import io.fedstream.schemas.GlobalModelAssembler;
 import io.fedstream.schemas.TensorCodec;
 import io.fedstream.schemas.Topics;
+import io.fedstream.schemas.UpdateChunking;
 import io.fedstream.schemas.avro.AdapterUpdate;
 import io.fedstream.schemas.avro.CloseReason;
 import io.fedstream.schemas.avro.GlobalModel;
 import io.fedstream.schemas.avro.Manifest;
+import io.fedstream.schemas.avro.UpdateChunk;
+import io.fedstream.schemas.avro.UpdateManifest;
 import io.fedstream.worker.SiteTrainer;
 import io.fedstream.worker.Worker;
 import io.fedstream.worker.WorkerConfig;
@@ -25,6 +29,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
@@ -171,24 +176,33 @@ class DecoderWorkerIT {
                                         .setTensorsSha256("")
                                         .build())
                         .build();
+        // chunked, as the job publishes it: the chunks, then the manifest
+        GlobalModelAssembler.Chunked chunked = GlobalModelAssembler.chunk(g, spec.layout());
+        List<byte[]> records = new ArrayList<>();
+        chunked.chunks().forEach(c -> records.add(AvroCodec.GLOBAL_CHUNK.encode(c)));
+        records.add(AvroCodec.GLOBAL_MODEL.encode(chunked.manifest()));
         try (KafkaProducer<byte[], byte[]> p =
                 new KafkaProducer<>(
                         kafka.clientProperties(),
                         new ByteArraySerializer(),
                         new ByteArraySerializer())) {
-            p.send(
-                            new ProducerRecord<>(
-                                    Topics.GLOBAL_MODELS,
-                                    spec.id().getBytes(StandardCharsets.UTF_8),
-                                    AvroCodec.GLOBAL_MODEL.encode(g)))
-                    .get();
+            for (byte[] r : records) {
+                p.send(
+                                new ProducerRecord<>(
+                                        Topics.GLOBAL_MODELS,
+                                        spec.id().getBytes(StandardCharsets.UTF_8),
+                                        r))
+                        .get();
+            }
         }
     }
 
+    /** The worker's updates, joined from their chunks at each manifest. */
     private static List<AdapterUpdate> updates(EmbeddedKafka kafka, int atLeast) {
         var props = kafka.clientProperties();
         props.put("isolation.level", "read_committed");
         List<AdapterUpdate> out = new ArrayList<>();
+        Map<String, Map<Integer, UpdateChunk>> chunks = new HashMap<>();
         try (KafkaConsumer<byte[], byte[]> c =
                 new KafkaConsumer<>(
                         props, new ByteArrayDeserializer(), new ByteArrayDeserializer())) {
@@ -198,7 +212,14 @@ class DecoderWorkerIT {
             long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
             while (out.size() < atLeast && System.nanoTime() < deadline) {
                 for (ConsumerRecord<byte[], byte[]> r : c.poll(Duration.ofMillis(200))) {
-                    out.add(AvroCodec.ADAPTER_UPDATE.decode(r.value()));
+                    if (AvroCodec.UPDATE_CHUNK.accepts(r.value())) {
+                        UpdateChunk chunk = AvroCodec.UPDATE_CHUNK.decode(r.value());
+                        chunks.computeIfAbsent(chunk.getUpdateId(), k -> new HashMap<>())
+                                .put(chunk.getChunkIndex(), chunk);
+                    } else {
+                        UpdateManifest m = AvroCodec.UPDATE_MANIFEST.decode(r.value());
+                        out.add(UpdateChunking.join(m, chunks.remove(m.getUpdateId())));
+                    }
                 }
             }
         }

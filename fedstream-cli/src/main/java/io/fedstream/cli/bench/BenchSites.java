@@ -111,6 +111,20 @@ final class BenchSites {
         return keys != null;
     }
 
+    /** Signs a manifest of one of these sites in place, as its worker would; no-op if unsigned. */
+    void sign(io.fedstream.schemas.avro.UpdateManifest m) {
+        if (keys == null) {
+            return;
+        }
+        for (int i = 0; i < keys.size(); i++) {
+            if (siteName(i).equals(m.getSiteId())) {
+                UpdateSigning.sign(m, keyId(i), keys.get(i).getPrivate());
+                return;
+            }
+        }
+        throw new IllegalArgumentException("no site " + m.getSiteId());
+    }
+
     static String siteName(int site) {
         return "site-" + (site + 1);
     }

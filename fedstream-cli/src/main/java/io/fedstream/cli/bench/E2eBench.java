@@ -79,7 +79,8 @@ public final class E2eBench {
             int quorum,
             List<Integer> heapQuorums,
             Duration checkpointInterval,
-            boolean signed) {
+            boolean signed,
+            boolean wholeRecords) {
 
         int latencyRounds() {
             return quick ? 2 : 8;
@@ -169,11 +170,22 @@ public final class E2eBench {
                     (System.nanoTime() - t0) / 1e9);
             System.out.printf(
                     Locale.ROOT,
-                    "one Kafka record per update (SingleRecordPublisher); topics max.message.bytes"
-                            + " = job max-record-size = %d MiB; updates topic %d partitions"
-                            + " (written in turn), LogAppendTime; broker: embedded Kafka (KRaft) in"
-                            + " this JVM%n",
-                    MAX_RECORD_BYTES >> 20,
+                    "%s; updates topic %d partitions (written in turn), LogAppendTime; broker:"
+                            + " embedded Kafka (KRaft) in this JVM%n",
+                    s.wholeRecords()
+                            ? String.format(
+                                    Locale.ROOT,
+                                    "one Kafka record per update (SingleRecordPublisher);"
+                                            + " topics max.message.bytes = job max-record-size ="
+                                            + " %d MiB",
+                                    MAX_RECORD_BYTES >> 20)
+                            : String.format(
+                                    Locale.ROOT,
+                                    "chunked as workers publish (ChunkedPublisher): %d chunks of"
+                                            + " at most %d floats + a signed manifest per update,"
+                                            + " Kafka's default record limits",
+                                    spec.layout().chunkCount(),
+                                    spec.chunkElements()),
                     UPDATE_PARTITIONS);
             System.out.printf(
                     Locale.ROOT,
@@ -370,6 +382,20 @@ public final class E2eBench {
         return sorted.get(Math.max(0, rank - 1));
     }
 
+    /** How the sites publish: chunked, as workers do, or one record per update. */
+    private UpdatePublisher publisher(String topic) {
+        if (settings.wholeRecords()) {
+            return new SingleRecordPublisher(
+                    kafka.clientProperties(), topic, UPDATE_PARTITIONS, MAX_RECORD_BYTES);
+        }
+        return new ChunkedPublisher(
+                kafka.clientProperties(),
+                topic,
+                UPDATE_PARTITIONS,
+                sites.spec().layout(),
+                sites::sign);
+    }
+
     /** Builds, signs and encodes {@code n} updates without sending them. */
     private long sitesAlone(int n) {
         long t = System.nanoTime();
@@ -391,9 +417,7 @@ public final class E2eBench {
         try {
             long bytes = 0;
             long t = System.nanoTime();
-            try (SingleRecordPublisher pub =
-                    new SingleRecordPublisher(
-                            kafka.clientProperties(), topic, UPDATE_PARTITIONS, MAX_RECORD_BYTES)) {
+            try (UpdatePublisher pub = publisher(topic)) {
                 List<CompletableFuture<UpdatePublisher.Published>> sent = new ArrayList<>(n);
                 for (int i = 0; i < n; i++) {
                     sent.add(
@@ -487,12 +511,7 @@ public final class E2eBench {
                 VersionWatcher written =
                         new VersionWatcher(
                                 kafka.clientProperties(), global, null, false, MAX_RECORD_BYTES);
-                SingleRecordPublisher pub =
-                        new SingleRecordPublisher(
-                                kafka.clientProperties(),
-                                updates,
-                                UPDATE_PARTITIONS,
-                                MAX_RECORD_BYTES);
+                UpdatePublisher pub = publisher(updates);
                 sampler) {
             java.util.function.BooleanSupplier stopped =
                     () -> job.getJobStatus().join().isGloballyTerminalState();

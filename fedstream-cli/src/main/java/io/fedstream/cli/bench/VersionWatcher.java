@@ -74,6 +74,9 @@ final class VersionWatcher implements AutoCloseable {
             while (running) {
                 for (ConsumerRecord<byte[], byte[]> r : consumer.poll(Duration.ofMillis(20))) {
                     long now = System.currentTimeMillis();
+                    if (!AvroCodec.GLOBAL_MODEL.accepts(r.value())) {
+                        continue; // a GlobalChunk; the version's manifest is what is waited for
+                    }
                     GlobalModel g = AvroCodec.GLOBAL_MODEL.decode(r.value());
                     List<String> ids = new ArrayList<>();
                     for (Contribution c : g.getManifest().getContributions()) {

@@ -1,0 +1,32 @@
+package io.fedstream.job;
+
+/**
+ * One validated chunk of an update on its way to the aggregator of its chunk: the little-endian
+ * elements, their kind (ordinal of {@link io.fedstream.aggregation.LittleEndianFloats.Kind}) and
+ * the digest validation computed, which the coordinator's decision names so that only the copy it
+ * accepted is ever aggregated.
+ */
+public class ChunkData {
+    public String federationId;
+    public String updateId;
+    public int chunkIndex;
+    public byte kind;
+    public String sha256;
+    public byte[] data;
+
+    public ChunkData() {}
+
+    /** The key of the chunk aggregator: federation and chunk index. */
+    public static String key(String federationId, int chunkIndex) {
+        return federationId + "#" + chunkIndex;
+    }
+
+    public String key() {
+        return key(federationId, chunkIndex);
+    }
+
+    @Override
+    public String toString() {
+        return "ChunkData{" + updateId + " #" + chunkIndex + "}";
+    }
+}

@@ -1,0 +1,759 @@
+package io.fedstream.job;
+
+import io.fedstream.aggregation.robust.NormClipping;
+import io.fedstream.schemas.AvroCodec;
+import io.fedstream.schemas.ChunkLayout;
+import io.fedstream.schemas.FederationSpec;
+import io.fedstream.schemas.TensorCodec;
+import io.fedstream.schemas.avro.CloseReason;
+import io.fedstream.schemas.avro.Contribution;
+import io.fedstream.schemas.avro.GlobalModel;
+import io.fedstream.schemas.avro.Manifest;
+import io.fedstream.schemas.avro.RejectReason;
+import io.fedstream.schemas.avro.Tensor;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import org.apache.flink.api.common.functions.OpenContext;
+import org.apache.flink.api.common.state.ListState;
+import org.apache.flink.api.common.state.ListStateDescriptor;
+import org.apache.flink.api.common.state.MapState;
+import org.apache.flink.api.common.state.MapStateDescriptor;
+import org.apache.flink.api.common.state.ValueState;
+import org.apache.flink.api.common.state.ValueStateDescriptor;
+import org.apache.flink.api.common.typeinfo.TypeInformation;
+import org.apache.flink.api.common.typeinfo.Types;
+import org.apache.flink.metrics.Counter;
+import org.apache.flink.metrics.Histogram;
+import org.apache.flink.metrics.MetricGroup;
+import org.apache.flink.runtime.metrics.DescriptiveStatisticsHistogram;
+import org.apache.flink.streaming.api.functions.co.KeyedCoProcessFunction;
+import org.apache.flink.util.Collector;
+import org.apache.flink.util.OutputTag;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Decides round membership once per federation (keyed by federation id); the chunk aggregators
+ * apply the decisions to every chunk. It sees no tensor data, only update headers (manifests) and
+ * chunk receipts (digest and sum of squares, computed by validation).
+ *
+ * <p>Input 1 is a federation id (once per configured federation at start): the federation gets a
+ * current version, continuing from the newest published one ({@link Decision#CONTINUE}) or from
+ * version 0 of its spec ({@link Decision#GENESIS}). Input 2 carries {@link UpdateEvent}s. An update
+ * is <em>complete</em> when its header and, for every chunk, a receipt whose digest is the
+ * manifest's are in (copies that do not match are ignored: chunks are unsigned, so a bogus copy
+ * must not be able to veto an update); it is then checked as the whole update was before chunking:
+ * base version from the future, staleness, duplicate id and the L2 norm (from the receipts' sums of
+ * squares, summed in chunk order). An accepted update becomes a {@link Decision#MEMBER} of the open
+ * round, with its weight {@code examples × f(staleness)} and, for norm clipping, its clip factor.
+ * An update still incomplete {@code assemblyTimeout} after its first record is rejected: with the
+ * problem validation found in one of its chunks (e.g. {@code NON_FINITE}), {@code CORRUPT_CHUNK} if
+ * copies arrived that do not match its manifest, else {@code MISSING_CHUNK}. Every data copy of a
+ * chunk validation forwarded is covered by exactly one decision (the member's copy, or a {@link
+ * Decision#DROP}), so the aggregators' buffers never leak.
+ *
+ * <p>Rounds close as before: at {@code quorum} members, or at the deadline with at least {@code
+ * minUpdates}. The close is a {@link Decision#CLOSE} to every chunk and the version's manifest
+ * (without chunk digests) to the {@link VersionPublisher} ({@link #VERSIONS}).
+ */
+public class RoundCoordinator
+        extends KeyedCoProcessFunction<String, String, UpdateEvent, Decision> {
+    private static final long serialVersionUID = 1L;
+    private static final Logger LOG = LoggerFactory.getLogger(RoundCoordinator.class);
+
+    public static final OutputTag<OutRecord> REJECTED =
+            new OutputTag<>("rejected-by-coordinator", TypeInformation.of(OutRecord.class));
+    public static final OutputTag<VersionInfo> VERSIONS =
+            new OutputTag<>("version-manifests", TypeInformation.of(VersionInfo.class));
+
+    private final Map<String, FederationSpec> federations;
+    private final RoundPolicy policy;
+    private final LatestVersionLookup lookup;
+    private final String updatesTopic;
+    private final long assemblyTimeoutMs;
+    private final double maxL2Norm;
+
+    private transient Map<String, ChunkLayout> layouts;
+    private transient ValueState<Long> version;
+    private transient ValueState<RoundState.Meta> meta;
+    private transient ListState<RoundState.Entry> entries;
+    private transient MapState<String, Long> seen;
+    private transient MapState<String, RoundState.Pending> pending;
+    private transient MapState<String, RoundState.Slot> slots;
+
+    /** The manifest's digest of each chunk of a pending update, keyed like the slots. */
+    private transient MapState<String, String> digests;
+
+    private transient Counter accepted;
+    private transient Counter versionsPublished;
+    private transient RejectionCounters rejected;
+    private transient Histogram staleness;
+    private transient Histogram roundDurationMs;
+    private transient Histogram contributorsPerRound;
+    private transient Map<String, Long> currentVersions;
+    private transient MetricGroup metrics;
+
+    public RoundCoordinator(
+            Map<String, FederationSpec> federations,
+            RoundPolicy policy,
+            LatestVersionLookup lookup,
+            String updatesTopic,
+            Duration assemblyTimeout,
+            double maxL2Norm) {
+        this.federations = Map.copyOf(federations);
+        this.policy = policy;
+        this.lookup = lookup;
+        this.updatesTopic = updatesTopic;
+        this.assemblyTimeoutMs = assemblyTimeout.toMillis();
+        this.maxL2Norm = maxL2Norm;
+        if (assemblyTimeoutMs <= 0) {
+            throw new IllegalArgumentException("assembly timeout must be positive");
+        }
+    }
+
+    @Override
+    public void open(OpenContext openContext) {
+        AvroCodec.trustGeneratedClasses();
+        layouts = new HashMap<>();
+        federations.forEach((id, spec) -> layouts.put(id, spec.layout()));
+        version = getRuntimeContext().getState(new ValueStateDescriptor<>("version", Types.LONG));
+        meta =
+                getRuntimeContext()
+                        .getState(new ValueStateDescriptor<>("round-meta", RoundState.Meta.class));
+        entries =
+                getRuntimeContext()
+                        .getListState(
+                                new ListStateDescriptor<>("round-entries", RoundState.Entry.class));
+        seen =
+                getRuntimeContext()
+                        .getMapState(
+                                new MapStateDescriptor<>(
+                                        "seen-update-ids", Types.STRING, Types.LONG));
+        pending =
+                getRuntimeContext()
+                        .getMapState(
+                                new MapStateDescriptor<>(
+                                        "pending-updates",
+                                        Types.STRING,
+                                        TypeInformation.of(RoundState.Pending.class)));
+        slots =
+                getRuntimeContext()
+                        .getMapState(
+                                new MapStateDescriptor<>(
+                                        "pending-chunks",
+                                        Types.STRING,
+                                        TypeInformation.of(RoundState.Slot.class)));
+        digests =
+                getRuntimeContext()
+                        .getMapState(
+                                new MapStateDescriptor<>(
+                                        "pending-digests", Types.STRING, Types.STRING));
+
+        metrics = getRuntimeContext().getMetricGroup();
+        accepted = metrics.counter("updatesAccepted");
+        versionsPublished = metrics.counter("versionsPublished");
+        rejected = new RejectionCounters(metrics);
+        staleness = metrics.histogram("staleness", new DescriptiveStatisticsHistogram(1000));
+        roundDurationMs =
+                metrics.histogram("roundDurationMs", new DescriptiveStatisticsHistogram(500));
+        contributorsPerRound =
+                metrics.histogram("contributorsPerRound", new DescriptiveStatisticsHistogram(500));
+        currentVersions = new HashMap<>();
+    }
+
+    @Override
+    public void processElement1(String federationId, Context ctx, Collector<Decision> out)
+            throws Exception {
+        ensureInitialised(federationId, ctx, out);
+    }
+
+    @Override
+    public void processElement2(UpdateEvent e, Context ctx, Collector<Decision> out)
+            throws Exception {
+        ensureInitialised(e.federationId, ctx, out);
+        String id = e.updateId;
+        if (seen.contains(id)) {
+            // a replay of an accepted update: its data copies are surplus
+            if (e.type == UpdateEvent.HEADER) {
+                reject(
+                        ctx,
+                        e.sourcePartition,
+                        e.sourceOffset,
+                        e.federationId,
+                        e.siteId,
+                        id,
+                        RejectReason.DUPLICATE_UPDATE,
+                        "update id " + id + " was already accepted");
+            } else if (e.hasData) {
+                out.collect(drop(e.federationId, e.chunkIndex, id, 1));
+            } else {
+                reject(ctx, e, RejectReason.valueOf(e.problem), e.problemDetail);
+            }
+            return;
+        }
+        long now = ctx.timerService().currentProcessingTime();
+        RoundState.Pending p = pending.get(id);
+        if (p == null) {
+            p = new RoundState.Pending();
+            p.updateId = id;
+            p.siteId = e.siteId;
+            p.sourcePartition = e.sourcePartition;
+            p.sourceOffset = e.sourceOffset;
+            p.deadlineMs = now + assemblyTimeoutMs;
+            ctx.timerService().registerProcessingTimeTimer(p.deadlineMs);
+        }
+        if (e.type == UpdateEvent.HEADER) {
+            if (p.hasHeader) {
+                reject(
+                        ctx,
+                        e.sourcePartition,
+                        e.sourceOffset,
+                        e.federationId,
+                        e.siteId,
+                        id,
+                        RejectReason.DUPLICATE_UPDATE,
+                        "a second manifest for update id " + id);
+                return;
+            }
+            p.hasHeader = true;
+            p.siteId = e.siteId;
+            p.baseVersion = e.baseVersion;
+            p.numExamples = e.numExamples;
+            p.sourcePartition = e.sourcePartition;
+            p.sourceOffset = e.sourceOffset;
+            int n = layouts.get(e.federationId).chunkCount();
+            for (int c = 0; c < n; c++) {
+                digests.put(slotKey(id, c), e.chunkSha256[c]);
+                RoundState.Slot slot = slots.get(slotKey(id, c));
+                if (slot != null && slot.has(e.chunkSha256[c])) {
+                    p.matched++;
+                }
+            }
+        } else {
+            // Copies that do not match the manifest are ignored (and dropped later), never fatal:
+            // chunks are not signed, so a hostile sender could otherwise veto any update by
+            // sending a bogus chunk with its id.
+            String slotKey = slotKey(id, e.chunkIndex);
+            RoundState.Slot slot = slots.get(slotKey);
+            if (slot == null) {
+                slot = new RoundState.Slot();
+            }
+            String expected = p.hasHeader ? digests.get(slotKey) : null;
+            boolean had = expected != null && slot.has(expected);
+            if (e.problem != null) {
+                if (p.problem == null) {
+                    p.problem = e.problem;
+                    p.problemDetail = e.problemDetail;
+                }
+            } else {
+                slot.add(e.sha256, e.sumSquares);
+            }
+            if (e.hasData) {
+                slot.copies++;
+            }
+            slots.put(slotKey, slot);
+            if (expected != null && !had && slot.has(expected)) {
+                p.matched++;
+            }
+        }
+        pending.put(id, p);
+        tryDecide(e.federationId, p, now, ctx, out);
+    }
+
+    private void tryDecide(
+            String federationId,
+            RoundState.Pending p,
+            long now,
+            Context ctx,
+            Collector<Decision> out)
+            throws Exception {
+        ChunkLayout layout = layouts.get(federationId);
+        int n = layout.chunkCount();
+        if (!p.hasHeader || p.matched < n) {
+            return; // complete once every chunk has a copy that matches the manifest
+        }
+        String[] expected = new String[n];
+        for (int c = 0; c < n; c++) {
+            expected[c] = digests.get(slotKey(p.updateId, c));
+        }
+        long current = version.value();
+        if (p.baseVersion > current) {
+            rejectPending(
+                    federationId,
+                    p,
+                    RejectReason.FUTURE_BASE_VERSION,
+                    "base version "
+                            + p.baseVersion
+                            + " is newer than the current version "
+                            + current,
+                    p.sourcePartition,
+                    p.sourceOffset,
+                    ctx,
+                    out);
+            return;
+        }
+        long s = current - p.baseVersion;
+        if (s > policy.maxStaleness()) {
+            rejectPending(
+                    federationId,
+                    p,
+                    RejectReason.TOO_STALE,
+                    "staleness "
+                            + s
+                            + " (base "
+                            + p.baseVersion
+                            + ", current "
+                            + current
+                            + ") exceeds staleness.max "
+                            + policy.maxStaleness(),
+                    p.sourcePartition,
+                    p.sourceOffset,
+                    ctx,
+                    out);
+            return;
+        }
+        RoundState.Slot[] all = new RoundState.Slot[n];
+        double sumSquares = 0;
+        for (int c = 0; c < n; c++) {
+            all[c] = slots.get(slotKey(p.updateId, c));
+            sumSquares += all[c].sumSquaresOf(expected[c]); // chunk order, as the audit sums
+        }
+        double norm = Math.sqrt(sumSquares);
+        if (norm > maxL2Norm) {
+            rejectPending(
+                    federationId,
+                    p,
+                    RejectReason.NORM_OUT_OF_BOUNDS,
+                    "update L2 norm " + norm + " > " + maxL2Norm,
+                    p.sourcePartition,
+                    p.sourceOffset,
+                    ctx,
+                    out);
+            return;
+        }
+
+        // accepted
+        double w = policy.weight(p.numExamples, s);
+        double scale = clipFactor(policy, sumSquares);
+        RoundState.Meta m = meta.value();
+        if (m == null) {
+            m = new RoundState.Meta();
+            m.openedAtMs = now;
+            m.deadlineMs = now + policy.timeout().toMillis();
+            ctx.timerService().registerProcessingTimeTimer(m.deadlineMs);
+        }
+        for (int c = 0; c < n; c++) {
+            Decision d = decision(Decision.MEMBER, federationId, c, current + 1);
+            d.updateId = p.updateId;
+            d.sha256 = expected[c];
+            d.weight = w;
+            d.scale = scale;
+            d.count = all[c].copies - 1;
+            out.collect(d);
+        }
+        forget(p.updateId, n);
+        m.count++;
+        m.totalWeight += w;
+        RoundState.Entry e = new RoundState.Entry();
+        e.updateId = p.updateId;
+        e.siteId = p.siteId;
+        e.baseVersion = p.baseVersion;
+        e.staleness = s;
+        e.numExamples = p.numExamples;
+        e.weight = w;
+        e.sourcePartition = p.sourcePartition;
+        e.sourceOffset = p.sourceOffset;
+        entries.add(e);
+        seen.put(p.updateId, p.baseVersion);
+        accepted.inc();
+        staleness.update(s);
+
+        if (m.count >= policy.quorum()) {
+            close(federationId, current, m, CloseReason.QUORUM, now, ctx, out);
+        } else if (m.overdue && m.count >= policy.minUpdates()) {
+            close(federationId, current, m, CloseReason.DEADLINE, now, ctx, out);
+        } else {
+            meta.update(m);
+        }
+    }
+
+    /**
+     * The factor an update is scaled by: min(1, maxNorm/‖Δ‖) for norm clipping, else 1. The norm is
+     * the square root of the chunks' sums of squares added in chunk order.
+     */
+    static double clipFactor(RoundPolicy policy, double sumSquares) {
+        if (!policy.rule().equals(NormClipping.NAME)) {
+            return 1.0;
+        }
+        double maxNorm = ((NormClipping) policy.robustRule()).maxNorm();
+        double norm = Math.sqrt(sumSquares);
+        return norm > maxNorm ? maxNorm / norm : 1.0;
+    }
+
+    @Override
+    public void onTimer(long timestamp, OnTimerContext ctx, Collector<Decision> out)
+            throws Exception {
+        String federationId = ctx.getCurrentKey();
+        List<RoundState.Pending> expired = new ArrayList<>();
+        for (RoundState.Pending p : pending.values()) {
+            if (p.deadlineMs <= timestamp) {
+                expired.add(p);
+            }
+        }
+        int n = layouts.get(federationId).chunkCount();
+        for (RoundState.Pending p : expired) {
+            int received = 0;
+            boolean mismatched = false;
+            for (int c = 0; c < n; c++) {
+                RoundState.Slot slot = slots.get(slotKey(p.updateId, c));
+                if (slot != null && slot.digests != null && slot.digests.length > 0) {
+                    received++;
+                    mismatched |= p.hasHeader && !slot.has(digests.get(slotKey(p.updateId, c)));
+                }
+            }
+            RejectReason reason;
+            String detail;
+            if (p.problem != null) {
+                reason = RejectReason.valueOf(p.problem);
+                detail = p.problemDetail + "; no usable copy of every chunk";
+            } else if (mismatched) {
+                reason = RejectReason.CORRUPT_CHUNK;
+                detail = "chunks that do not match the digests in the update's manifest";
+            } else {
+                reason = RejectReason.MISSING_CHUNK;
+                detail = "";
+            }
+            rejectPending(
+                    federationId,
+                    p,
+                    reason,
+                    (detail.isEmpty() ? "" : detail + "; ")
+                            + "incomplete after "
+                            + assemblyTimeoutMs
+                            + " ms: "
+                            + (p.hasHeader
+                                    ? p.matched + " of " + n + " chunks match"
+                                    : received + " of " + n + " chunks, no manifest"),
+                    p.sourcePartition,
+                    p.sourceOffset,
+                    ctx,
+                    out);
+        }
+        RoundState.Meta m = meta.value();
+        if (m == null || m.deadlineMs != timestamp) {
+            return;
+        }
+        if (m.count >= policy.minUpdates()) {
+            close(federationId, version.value(), m, CloseReason.DEADLINE, timestamp, ctx, out);
+        } else {
+            m.overdue = true;
+            meta.update(m);
+        }
+    }
+
+    private void close(
+            String federationId,
+            long current,
+            RoundState.Meta m,
+            CloseReason reason,
+            long now,
+            Context ctx,
+            Collector<Decision> out)
+            throws Exception {
+        FederationSpec spec = federations.get(federationId);
+        ChunkLayout layout = layouts.get(federationId);
+        long next = current + 1;
+        List<Contribution> contributions = new ArrayList<>(m.count);
+        List<String> members = new ArrayList<>(m.count);
+        for (RoundState.Entry e : entries.get()) {
+            members.add(e.updateId);
+            contributions.add(
+                    Contribution.newBuilder()
+                            .setUpdateId(e.updateId)
+                            .setSiteId(e.siteId)
+                            .setBaseVersion(e.baseVersion)
+                            .setStaleness(e.staleness)
+                            .setNumExamples(e.numExamples)
+                            .setWeight(e.weight)
+                            .setSourcePartition(e.sourcePartition)
+                            .setSourceOffset(e.sourceOffset)
+                            .build());
+        }
+        String[] memberIds = members.toArray(String[]::new);
+        for (int c = 0; c < layout.chunkCount(); c++) {
+            Decision d = decision(Decision.CLOSE, federationId, c, next);
+            d.totalWeight = m.totalWeight;
+            d.members = memberIds;
+            out.collect(d);
+        }
+        String rule = policy.streaming() ? "fedavg" : policy.robustRule().describe();
+        ctx.output(
+                VERSIONS,
+                versionInfo(
+                        manifest(
+                                spec,
+                                next,
+                                current,
+                                reason,
+                                rule,
+                                policy.describe(),
+                                contributions,
+                                m.totalWeight,
+                                m.openedAtMs,
+                                now)));
+        if (reason == CloseReason.QUORUM) {
+            ctx.timerService().deleteProcessingTimeTimer(m.deadlineMs);
+        }
+        version.update(next);
+        meta.clear();
+        entries.clear();
+        pruneSeen(next);
+        versionsPublished.inc();
+        roundDurationMs.update(now - m.openedAtMs);
+        contributorsPerRound.update(m.count);
+        currentVersions.put(federationId, next);
+        LOG.info(
+                "federation {} version {}: {} updates, closed on {}",
+                federationId,
+                next,
+                m.count,
+                reason);
+    }
+
+    /** Forgets update ids that are too old to be accepted anyway: their replay is TOO_STALE. */
+    private void pruneSeen(long currentVersion) throws Exception {
+        long oldestAcceptable = currentVersion - policy.maxStaleness();
+        Iterator<Map.Entry<String, Long>> it = seen.iterator();
+        while (it.hasNext()) {
+            if (it.next().getValue() < oldestAcceptable) {
+                it.remove();
+            }
+        }
+    }
+
+    private void ensureInitialised(String federationId, Context ctx, Collector<Decision> out)
+            throws Exception {
+        Long v = version.value();
+        if (v == null) {
+            FederationSpec spec = federations.get(federationId);
+            if (spec == null) {
+                throw new IllegalStateException(
+                        "federation " + federationId + " is not configured");
+            }
+            ChunkLayout layout = layouts.get(federationId);
+            Optional<GlobalModel> published = lookup.latest(federationId);
+            if (published.isPresent()) {
+                GlobalModel g = published.get();
+                checkMatchesSpec(spec, g);
+                for (Contribution c : g.getManifest().getContributions()) {
+                    seen.put(c.getUpdateId(), c.getBaseVersion());
+                }
+                v = g.getVersion();
+                for (int c = 0; c < layout.chunkCount(); c++) {
+                    out.collect(decision(Decision.CONTINUE, federationId, c, v));
+                }
+                VersionInfo baseline = new VersionInfo();
+                baseline.federationId = federationId;
+                baseline.version = v;
+                baseline.baseline = true;
+                ctx.output(VERSIONS, baseline);
+                LOG.info("federation {} continues from published version {}", federationId, v);
+            } else {
+                v = 0L;
+                for (int c = 0; c < layout.chunkCount(); c++) {
+                    out.collect(decision(Decision.GENESIS, federationId, c, 0));
+                }
+                Map<String, String> params = new LinkedHashMap<>();
+                params.put("seed", Long.toString(spec.seed()));
+                params.put("init", spec.tensors().toString());
+                long now = System.currentTimeMillis();
+                ctx.output(
+                        VERSIONS,
+                        versionInfo(
+                                manifest(
+                                        spec,
+                                        0,
+                                        -1,
+                                        CloseReason.GENESIS,
+                                        "genesis",
+                                        params,
+                                        List.of(),
+                                        0,
+                                        now,
+                                        now)));
+                versionsPublished.inc();
+                LOG.info(
+                        "federation {}: creating version 0 ({} parameters in {} chunks)",
+                        federationId,
+                        spec.parameterCount(),
+                        layout.chunkCount());
+            }
+            version.update(v);
+        }
+        registerVersionGauge(federationId, v);
+    }
+
+    static void checkMatchesSpec(FederationSpec spec, GlobalModel g) {
+        Map<String, float[]> values = TensorCodec.toMap(g.getTensors());
+        for (var t : spec.tensors()) {
+            float[] v = values.get(t.name());
+            if (v == null || v.length != t.size()) {
+                throw new IllegalStateException(
+                        "published version "
+                                + g.getVersion()
+                                + " of federation "
+                                + spec.id()
+                                + " does not match its configured spec at tensor "
+                                + t.name()
+                                + "; start a new federation id or fix the spec");
+            }
+        }
+    }
+
+    private void registerVersionGauge(String federationId, long v) {
+        if (!currentVersions.containsKey(federationId)) {
+            metrics.addGroup("federation", federationId)
+                    .gauge("currentVersion", () -> currentVersions.get(federationId));
+        }
+        currentVersions.put(federationId, v);
+    }
+
+    /** Rejects a pending update and drops every data copy of its chunks sent so far. */
+    private void rejectPending(
+            String federationId,
+            RoundState.Pending p,
+            RejectReason reason,
+            String detail,
+            int partition,
+            long offset,
+            Context ctx,
+            Collector<Decision> out)
+            throws Exception {
+        int n = layouts.get(federationId).chunkCount();
+        for (int c = 0; c < n; c++) {
+            RoundState.Slot slot = slots.get(slotKey(p.updateId, c));
+            if (slot != null && slot.copies > 0) {
+                out.collect(drop(federationId, c, p.updateId, slot.copies));
+            }
+        }
+        forget(p.updateId, n);
+        reject(ctx, partition, offset, federationId, p.siteId, p.updateId, reason, detail);
+    }
+
+    private void forget(String updateId, int chunks) throws Exception {
+        for (int c = 0; c < chunks; c++) {
+            slots.remove(slotKey(updateId, c));
+            digests.remove(slotKey(updateId, c));
+        }
+        pending.remove(updateId);
+    }
+
+    private static String slotKey(String updateId, int chunk) {
+        return updateId + "\u0000" + chunk;
+    }
+
+    private static Decision decision(byte type, String federationId, int chunk, long version) {
+        Decision d = new Decision();
+        d.type = type;
+        d.federationId = federationId;
+        d.chunkIndex = chunk;
+        d.version = version;
+        return d;
+    }
+
+    private static Decision drop(String federationId, int chunk, String updateId, int copies) {
+        Decision d = decision(Decision.DROP, federationId, chunk, -1);
+        d.updateId = updateId;
+        d.count = copies;
+        return d;
+    }
+
+    private void reject(Context ctx, UpdateEvent e, RejectReason reason, String detail) {
+        reject(
+                ctx,
+                e.sourcePartition,
+                e.sourceOffset,
+                e.federationId,
+                e.siteId,
+                e.updateId,
+                reason,
+                detail);
+    }
+
+    private void reject(
+            Context ctx,
+            int partition,
+            long offset,
+            String federationId,
+            String siteId,
+            String updateId,
+            RejectReason reason,
+            String detail) {
+        rejected.inc(reason);
+        ctx.output(
+                REJECTED,
+                Rejections.of(
+                        updatesTopic,
+                        partition,
+                        offset,
+                        reason,
+                        detail,
+                        federationId,
+                        siteId,
+                        updateId));
+    }
+
+    private static VersionInfo versionInfo(GlobalModel manifest) {
+        VersionInfo info = new VersionInfo();
+        info.federationId = manifest.getFederationId();
+        info.version = manifest.getVersion();
+        info.manifest = AvroCodec.GLOBAL_MODEL.encode(manifest);
+        return info;
+    }
+
+    /**
+     * A chunked version's manifest before its chunk digests are known: no inline tensors, the
+     * layout, and empty digests that the {@link VersionPublisher} fills in.
+     */
+    static GlobalModel manifest(
+            FederationSpec spec,
+            long version,
+            long parent,
+            CloseReason reason,
+            String rule,
+            Map<String, String> params,
+            List<Contribution> contributions,
+            double totalWeight,
+            long openedAtMs,
+            long closedAtMs) {
+        Manifest manifest =
+                Manifest.newBuilder()
+                        .setCloseReason(reason)
+                        .setRule(rule)
+                        .setRuleParams(params)
+                        .setContributions(contributions)
+                        .setTotalWeight(totalWeight)
+                        .setRoundOpenedAtMs(Instant.ofEpochMilli(openedAtMs))
+                        .setRoundClosedAtMs(Instant.ofEpochMilli(closedAtMs))
+                        .setTensorsSha256("")
+                        .build();
+        ChunkLayout layout = spec.layout();
+        return GlobalModel.newBuilder()
+                .setFederationId(spec.id())
+                .setVersion(version)
+                .setParentVersion(parent)
+                .setTensors(List.<Tensor>of())
+                .setManifest(manifest)
+                .setChunkElements(layout.chunkElements())
+                .setLayout(layout.toAvro())
+                .setChunkSha256(List.of())
+                .build();
+    }
+}

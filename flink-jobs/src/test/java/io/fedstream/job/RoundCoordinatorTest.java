@@ -1,0 +1,479 @@
+package io.fedstream.job;
+
+import static io.fedstream.job.Fixtures.constantDelta;
+import static io.fedstream.job.Fixtures.update;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.fedstream.schemas.AvroCodec;
+import io.fedstream.schemas.FederationSpec;
+import io.fedstream.schemas.GlobalModelAssembler;
+import io.fedstream.schemas.TensorCodec;
+import io.fedstream.schemas.UpdateChunking;
+import io.fedstream.schemas.avro.AdapterUpdate;
+import io.fedstream.schemas.avro.CloseReason;
+import io.fedstream.schemas.avro.Contribution;
+import io.fedstream.schemas.avro.GlobalModel;
+import io.fedstream.schemas.avro.RejectReason;
+import io.fedstream.schemas.avro.RejectedUpdate;
+import io.fedstream.schemas.avro.UpdateChunk;
+import java.nio.ByteBuffer;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Random;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The round coordinator's decisions and their application by the chunk aggregators and the version
+ * publisher, in operator harnesses ({@link Pipeline}). The federation's 8 parameters are cut into
+ * chunks of 3 (3, 3, 2), so chunks span tensor boundaries.
+ */
+class RoundCoordinatorTest {
+    static final FederationSpec SPEC = Fixtures.SPEC.withChunkElements(3);
+
+    private final List<Pipeline> open = new ArrayList<>();
+
+    private Pipeline pipeline(RoundPolicy policy) throws Exception {
+        return pipeline(policy, LatestVersionLookup.none(), null);
+    }
+
+    private Pipeline pipeline(
+            RoundPolicy policy, LatestVersionLookup lookup, Pipeline.Snapshot restore)
+            throws Exception {
+        Pipeline p = new Pipeline(SPEC, policy, lookup, Duration.ofSeconds(30), restore);
+        open.add(p);
+        return p;
+    }
+
+    @AfterEach
+    void close() throws Exception {
+        for (Pipeline p : open) {
+            p.close();
+        }
+    }
+
+    private static AdapterUpdate u(String id, String site, long base, long examples, float v) {
+        return update(id, base, examples, constantDelta(v)).setSiteId(site).build();
+    }
+
+    private static AdapterUpdate u(String id, long base, long examples, float[][] delta) {
+        return update(id, base, examples, delta).setSiteId("s-" + id).build();
+    }
+
+    private static List<RejectReason> reasons(Pipeline p) {
+        return p.rejections.stream().map(RejectedUpdate::getReason).toList();
+    }
+
+    /** parent + η Σ wᵢΔᵢ / Σ wᵢ, summed in float64 in the given order, rounded once. */
+    static float[] recompute(
+            float[] parent, List<float[]> deltas, List<Double> weights, double eta) {
+        double[] s = new double[parent.length];
+        double total = 0;
+        for (int j = 0; j < deltas.size(); j++) {
+            for (int i = 0; i < s.length; i++) {
+                s[i] += weights.get(j) * (double) deltas.get(j)[i];
+            }
+            total += weights.get(j);
+        }
+        float[] out = new float[parent.length];
+        for (int i = 0; i < out.length; i++) {
+            out[i] = (float) (parent[i] + eta / total * s[i]);
+        }
+        return out;
+    }
+
+    static float[] flat(GlobalModel g) {
+        return SPEC.layout().flatten(g.getTensors());
+    }
+
+    static float[] flat(float[][] delta) {
+        return SPEC.layout().flatten(delta);
+    }
+
+    @Test
+    void startsAFederationAtVersionZeroFromItsSpecInChunks() throws Exception {
+        Pipeline p = pipeline(Fixtures.policy(3, 1, 5));
+
+        p.start();
+
+        assertThat(p.versions).hasSize(1);
+        GlobalModel v0 = p.versions.get(0);
+        assertThat(v0.getVersion()).isZero();
+        assertThat(v0.getParentVersion()).isEqualTo(-1);
+        assertThat(v0.getManifest().getCloseReason()).isEqualTo(CloseReason.GENESIS);
+        assertThat(v0.getChunkElements()).isEqualTo(3);
+        assertThat(v0.getChunkSha256()).hasSize(3);
+        assertThat(TensorCodec.toMap(v0.getTensors()).get("a"))
+                .containsExactly(SPEC.initialValues().get("a"));
+        assertThat(GlobalModelAssembler.digest(v0)).isEqualTo(v0.getManifest().getTensorsSha256());
+    }
+
+    @Test
+    void decidesMembershipOnceAndSendsTheSameDecisionsToEveryChunk() throws Exception {
+        Pipeline p = pipeline(Fixtures.policy(2, 1, 5));
+        p.start();
+
+        p.sendChunked(u("u1", "s1", 0, 10, 1f));
+        p.sendWhole(u("u2", "s2", 0, 30, 2f));
+
+        List<Decision> members =
+                p.decisions.stream().filter(d -> d.type == Decision.MEMBER).toList();
+        List<Decision> closes = p.decisions.stream().filter(d -> d.type == Decision.CLOSE).toList();
+        assertThat(members).hasSize(6);
+        assertThat(members)
+                .extracting(d -> d.chunkIndex)
+                .containsExactlyInAnyOrder(0, 1, 2, 0, 1, 2);
+        assertThat(members.stream().filter(d -> d.updateId.equals("u2")))
+                .allSatisfy(d -> assertThat(d.weight).isEqualTo(30.0));
+        assertThat(closes).hasSize(3);
+        assertThat(closes)
+                .allSatisfy(
+                        d -> {
+                            assertThat(d.version).isEqualTo(1);
+                            assertThat(d.members).containsExactly("u1", "u2");
+                            assertThat(d.totalWeight).isEqualTo(40.0);
+                        });
+    }
+
+    @Test
+    void closesARoundAtQuorumWithTheSampleWeightedMean() throws Exception {
+        Pipeline p = pipeline(Fixtures.policy(3, 1, 5));
+        p.start();
+
+        p.sendChunked(u("u1", "s1", 0, 10, 1f));
+        p.sendWhole(u("u2", "s2", 0, 30, 2f));
+        assertThat(p.versions).hasSize(1);
+        p.sendChunked(u("u3", "s3", 0, 60, -1f));
+
+        assertThat(p.versions).hasSize(2);
+        GlobalModel v1 = p.versions.get(1);
+        assertThat(v1.getVersion()).isEqualTo(1);
+        assertThat(v1.getParentVersion()).isEqualTo(0);
+        assertThat(v1.getManifest().getCloseReason()).isEqualTo(CloseReason.QUORUM);
+        assertThat(v1.getManifest().getContributions())
+                .extracting(Contribution::getUpdateId)
+                .containsExactly("u1", "u2", "u3");
+        assertThat(v1.getManifest().getTotalWeight()).isEqualTo(100.0);
+        // mean delta = (10*1 + 30*2 + 60*-1) / 100 = 0.1
+        float[] a0 = SPEC.initialValues().get("a");
+        float[] a1 = TensorCodec.toMap(v1.getTensors()).get("a");
+        for (int i = 0; i < a0.length; i++) {
+            assertThat(a1[i]).isEqualTo((float) (a0[i] + 0.1));
+        }
+        assertThat(TensorCodec.toMap(v1.getTensors()).get("b"))
+                .containsExactly((float) 0.1, (float) 0.1);
+    }
+
+    @Test
+    void closesAtTheDeadlineWithWhatItHas() throws Exception {
+        Pipeline p = pipeline(Fixtures.policy(3, 1, 5));
+        p.setTime(1_000);
+        p.start();
+        p.sendChunked(u("u1", "s1", 0, 10, 1f));
+
+        p.setTime(10_999);
+        assertThat(p.versions).hasSize(1);
+        p.setTime(11_000);
+
+        GlobalModel v1 = p.versions.get(1);
+        assertThat(v1.getManifest().getCloseReason()).isEqualTo(CloseReason.DEADLINE);
+        assertThat(v1.getManifest().getContributions()).hasSize(1);
+        assertThat(
+                        v1.getManifest().getRoundClosedAtMs().toEpochMilli()
+                                - v1.getManifest().getRoundOpenedAtMs().toEpochMilli())
+                .isEqualTo(10_000);
+    }
+
+    @Test
+    void anOverdueRoundWaitsForMinUpdatesThenClosesAtOnce() throws Exception {
+        Pipeline p = pipeline(Fixtures.policy(5, 2, 5));
+        p.start();
+        p.sendChunked(u("u1", "s1", 0, 10, 1f));
+        p.setTime(11_000);
+        assertThat(p.versions).hasSize(1);
+
+        p.sendChunked(u("u2", "s2", 0, 10, 1f));
+
+        assertThat(p.versions).hasSize(2);
+        assertThat(p.versions.get(1).getManifest().getCloseReason())
+                .isEqualTo(CloseReason.DEADLINE);
+    }
+
+    @Test
+    void anUpdateAfterTheQuorumGoesToTheNextRoundWithItsStalenessDiscount() throws Exception {
+        Pipeline p = pipeline(Fixtures.policy(2, 1, 5));
+        p.start();
+        p.sendChunked(u("u1", "s1", 0, 10, 1f));
+        p.sendChunked(u("u2", "s2", 0, 10, 1f));
+
+        p.sendChunked(u("u3", "s3", 0, 16, 1f)); // trained from v0, late
+        p.sendChunked(u("u4", "s1", 1, 10, 1f));
+
+        assertThat(p.versions).extracting(GlobalModel::getVersion).containsExactly(0L, 1L, 2L);
+        List<Contribution> round2 = p.versions.get(2).getManifest().getContributions();
+        assertThat(round2).extracting(Contribution::getUpdateId).containsExactly("u3", "u4");
+        assertThat(round2.get(0).getStaleness()).isEqualTo(1);
+        assertThat(round2.get(0).getWeight()).isEqualTo(16 * Math.pow(2, -0.5));
+        assertThat(round2.get(1).getStaleness()).isZero();
+        assertThat(round2.get(1).getWeight()).isEqualTo(10.0);
+    }
+
+    @Test
+    void rejectsStaleFutureAndDuplicateUpdatesWithoutTouchingTheRound() throws Exception {
+        Pipeline p = pipeline(Fixtures.policy(1, 1, 1));
+        p.start();
+        p.sendChunked(u("u1", "s1", 0, 10, 1f)); // -> v1
+        p.sendChunked(u("u2", "s1", 1, 10, 1f)); // -> v2
+
+        p.sendChunked(u("u3", "s2", 0, 10, 5f)); // staleness 2 > 1
+        p.sendChunked(u("u4", "s2", 9, 10, 5f)); // from the future
+        p.sendChunked(u("u2", "s1", 2, 10, 5f)); // replay of u2
+
+        assertThat(p.versions).hasSize(3);
+        assertThat(reasons(p))
+                .containsExactly(
+                        RejectReason.TOO_STALE,
+                        RejectReason.FUTURE_BASE_VERSION,
+                        RejectReason.DUPLICATE_UPDATE);
+        assertThat(p.rejections.get(0).getUpdateId()).isEqualTo("u3");
+        assertThat(p.rejections.get(0).getDetail()).contains("staleness 2");
+    }
+
+    @Test
+    void chunksAndWholeUpdatesGiveTheSameVersionBitForBitInAnyArrivalOrder() throws Exception {
+        float[][] d1 = {{0.3f, -1.7f, 2.2f, 0.01f, 5f, -0.25f}, {1e-3f, -7f}};
+        float[][] d2 = {{-0.9f, 0.4f, 0.7f, 3.3f, -2f, 0.125f}, {0.5f, 0.75f}};
+        Pipeline whole = pipeline(Fixtures.policy(2, 1, 5));
+        whole.start();
+        whole.sendWhole(u("u1", 0, 13, d1));
+        whole.sendWhole(u("u2", 0, 7, d2));
+
+        Pipeline shuffled = pipeline(Fixtures.policy(2, 1, 5));
+        shuffled.start();
+        shuffled.holdChunks = true;
+        shuffled.sendChunked(u("u1", 0, 13, d1));
+        shuffled.sendChunked(u("u2", 0, 7, d2));
+        shuffled.sendChunked(u("u1", 0, 13, d1)); // a resend: duplicate chunks and a replay
+        List<ChunkData> late = new ArrayList<>(shuffled.held);
+        Collections.shuffle(late, new Random(3));
+        assertThat(shuffled.versions).hasSize(1); // nothing aggregated without the data
+        shuffled.deliver(late);
+
+        float[] expected =
+                recompute(
+                        flat(whole.versions.get(0)),
+                        List.of(flat(d1), flat(d2)),
+                        List.of(13.0, 7.0),
+                        1.0);
+        assertThat(whole.versions).hasSize(2);
+        assertThat(shuffled.versions).hasSize(2);
+        assertThat(flat(whole.versions.get(1))).containsExactly(expected);
+        assertThat(flat(shuffled.versions.get(1))).containsExactly(expected);
+        assertThat(shuffled.versions.get(1).getManifest().getTensorsSha256())
+                .isEqualTo(whole.versions.get(1).getManifest().getTensorsSha256());
+        assertThat(reasons(shuffled)).containsExactly(RejectReason.DUPLICATE_UPDATE);
+        assertThat(shuffled.held).isEmpty();
+    }
+
+    @Test
+    void aLostChunkRejectsItsUpdateAfterTheTimeoutAndALateCopyIsNeverMixedIn() throws Exception {
+        Pipeline p = pipeline(Fixtures.policy(2, 1, 5));
+        p.setTime(0);
+        p.start();
+        UpdateChunking.Chunked lost =
+                UpdateChunking.split(u("lost", "s9", 0, 50, 9f), SPEC.layout());
+        for (UpdateChunk c : List.of(lost.chunks().get(0), lost.chunks().get(2))) {
+            p.send(p.raw(AvroCodec.UPDATE_CHUNK.encode(c)));
+        }
+        p.send(p.raw(AvroCodec.UPDATE_MANIFEST.encode(lost.manifest())));
+        p.sendChunked(u("u1", "s1", 0, 10, 1f));
+        assertThat(p.versions).hasSize(1);
+
+        p.setTime(30_000); // the assembly timeout (also the lone member's round deadline)
+
+        assertThat(reasons(p)).containsExactly(RejectReason.MISSING_CHUNK);
+        assertThat(p.rejections.get(0).getUpdateId()).isEqualTo("lost");
+        assertThat(p.rejections.get(0).getDetail()).contains("2 of 3 chunks");
+        // the late chunk arrives, then two more updates close the next round
+        p.send(p.raw(AvroCodec.UPDATE_CHUNK.encode(lost.chunks().get(1))));
+        p.sendChunked(u("u2", "s2", 1, 10, 2f));
+        p.sendChunked(u("u3", "s3", 1, 10, 4f));
+
+        assertThat(p.versions).extracting(GlobalModel::getVersion).containsExactly(0L, 1L, 2L);
+        assertThat(p.versions.get(1).getManifest().getContributions())
+                .extracting(Contribution::getUpdateId)
+                .containsExactly("u1");
+        float[] v1 = flat(p.versions.get(1));
+        float[] expected =
+                recompute(
+                        v1,
+                        List.of(flat(constantDelta(2f)), flat(constantDelta(4f))),
+                        List.of(10.0, 10.0),
+                        1.0);
+        assertThat(flat(p.versions.get(2))).containsExactly(expected);
+        p.setTime(60_000); // the late chunk's own pending entry expires
+        assertThat(reasons(p))
+                .containsExactly(RejectReason.MISSING_CHUNK, RejectReason.MISSING_CHUNK);
+    }
+
+    @Test
+    void anUpdateWithoutAGoodCopyOfAChunkIsRejectedAsCorruptAtTheTimeout() throws Exception {
+        Pipeline p = pipeline(Fixtures.policy(1, 1, 5));
+        p.setTime(0);
+        p.start();
+        UpdateChunking.Chunked corrupt =
+                UpdateChunking.split(u("corrupt", "s8", 0, 10, 3f), SPEC.layout());
+        UpdateChunk flipped = UpdateChunk.newBuilder(corrupt.chunks().get(1)).build();
+        byte[] data = new byte[12];
+        flipped.getData().duplicate().get(data);
+        data[5] ^= 0x10;
+        flipped.setData(ByteBuffer.wrap(data));
+        UpdateChunking.Chunked truncated =
+                UpdateChunking.split(u("truncated", "s7", 0, 10, 3f), SPEC.layout());
+        UpdateChunk cut = UpdateChunk.newBuilder(truncated.chunks().get(0)).build();
+        cut.setData(ByteBuffer.wrap(new byte[7]));
+
+        for (UpdateChunk c : List.of(corrupt.chunks().get(0), flipped, corrupt.chunks().get(2))) {
+            p.send(p.raw(AvroCodec.UPDATE_CHUNK.encode(c)));
+        }
+        p.send(p.raw(AvroCodec.UPDATE_MANIFEST.encode(corrupt.manifest())));
+        p.send(p.raw(AvroCodec.UPDATE_CHUNK.encode(cut)));
+        p.sendChunked(u("good", "s1", 0, 10, 1f));
+        assertThat(p.rejections).isEmpty(); // a good copy may still come
+
+        p.setTime(30_000);
+
+        assertThat(p.rejections)
+                .extracting(RejectedUpdate::getUpdateId, RejectedUpdate::getReason)
+                .containsExactlyInAnyOrder(
+                        org.assertj.core.groups.Tuple.tuple("corrupt", RejectReason.CORRUPT_CHUNK),
+                        org.assertj.core.groups.Tuple.tuple(
+                                "truncated", RejectReason.CORRUPT_CHUNK));
+        assertThat(p.versions).hasSize(2);
+        assertThat(p.versions.get(1).getManifest().getContributions())
+                .extracting(Contribution::getUpdateId)
+                .containsExactly("good");
+        assertThat(flat(p.versions.get(1)))
+                .containsExactly(
+                        recompute(
+                                flat(p.versions.get(0)),
+                                List.of(flat(constantDelta(1f))),
+                                List.of(10.0),
+                                1.0));
+    }
+
+    @Test
+    void aBogusCopyOfAChunkCannotVetoTheGenuineUpdate() throws Exception {
+        Pipeline p = pipeline(Fixtures.policy(1, 1, 5));
+        p.start();
+        UpdateChunking.Chunked victim =
+                UpdateChunking.split(u("victim", "s1", 0, 10, 1f), SPEC.layout());
+        // someone else sends garbage under the victim's id before and after its chunks
+        UpdateChunk forged = UpdateChunk.newBuilder(victim.chunks().get(2)).build();
+        forged.setData(ByteBuffer.wrap(new byte[8])); // zeros, right length
+        UpdateChunk truncated = UpdateChunk.newBuilder(victim.chunks().get(0)).build();
+        truncated.setData(ByteBuffer.wrap(new byte[3]));
+
+        p.send(p.raw(AvroCodec.UPDATE_CHUNK.encode(forged)));
+        p.send(p.raw(AvroCodec.UPDATE_CHUNK.encode(truncated)));
+        p.sendChunked(u("victim", "s1", 0, 10, 1f));
+        p.send(p.raw(AvroCodec.UPDATE_CHUNK.encode(forged)));
+
+        assertThat(p.rejections).isEmpty();
+        assertThat(p.versions).hasSize(2);
+        assertThat(flat(p.versions.get(1)))
+                .containsExactly(
+                        recompute(
+                                flat(p.versions.get(0)),
+                                List.of(flat(constantDelta(1f))),
+                                List.of(10.0),
+                                1.0));
+        assertThat(p.decisions.stream().filter(d -> d.type == Decision.MEMBER))
+                .filteredOn(d -> d.chunkIndex == 2)
+                .singleElement()
+                .satisfies(d -> assertThat(d.count).isEqualTo(1)); // the bogus copy is dropped
+        assertThat(p.decisions.stream().filter(d -> d.type == Decision.DROP))
+                .singleElement()
+                .satisfies(d -> assertThat(d.chunkIndex).isEqualTo(2)); // the late bogus copy
+    }
+
+    @Test
+    void aRoundRestoredFromASnapshotEndsExactlyAsAnUninterruptedOne() throws Exception {
+        Pipeline reference = pipeline(Fixtures.policy(3, 1, 5));
+        reference.start();
+        reference.sendChunked(u("u1", "s1", 0, 10, 0.3f));
+        reference.sendChunked(u("u2", "s2", 0, 20, -0.7f));
+        reference.sendChunked(u("u3", "s3", 0, 5, 0.11f));
+        GlobalModel expected = reference.versions.get(1);
+
+        Pipeline first = pipeline(Fixtures.policy(3, 1, 5));
+        first.start();
+        first.holdChunks = true;
+        first.sendChunked(u("u1", "s1", 0, 10, 0.3f));
+        first.deliver(new ArrayList<>(first.held.subList(0, 2))); // one chunk still on its way
+        Pipeline.Snapshot snapshot = first.snapshot();
+        List<ChunkData> inFlight = new ArrayList<>(first.held);
+        Pipeline restored =
+                pipeline(Fixtures.policy(3, 1, 5), LatestVersionLookup.none(), snapshot);
+        restored.deliver(inFlight);
+        restored.sendChunked(u("u2", "s2", 0, 20, -0.7f));
+        restored.sendChunked(u("u3", "s3", 0, 5, 0.11f));
+
+        assertThat(restored.versions).hasSize(1); // no second version 0 after the restore
+        assertThat(restored.versions.get(0).getVersion()).isEqualTo(1);
+        assertThat(restored.versions.get(0).getManifest().getTensorsSha256())
+                .isEqualTo(expected.getManifest().getTensorsSha256());
+    }
+
+    @Test
+    void continuesFromTheNewestPublishedVersionInsteadOfStartingAgain() throws Exception {
+        Pipeline seed = pipeline(Fixtures.policy(1, 1, 5));
+        seed.start();
+        seed.sendChunked(u("u1", "s1", 0, 10, 1f));
+        GlobalModel published = seed.versions.get(1);
+
+        Pipeline p = pipeline(Fixtures.policy(1, 1, 5), id -> Optional.of(published), null);
+        p.start();
+        p.sendChunked(u("u1", "s1", 0, 10, 1f)); // already in v1
+        p.sendChunked(u("u2", "s1", 1, 10, 1f));
+
+        assertThat(p.versions).extracting(GlobalModel::getVersion).containsExactly(2L);
+        assertThat(reasons(p)).containsExactly(RejectReason.DUPLICATE_UPDATE);
+        assertThat(flat(p.versions.get(0)))
+                .containsExactly(
+                        recompute(
+                                flat(published),
+                                List.of(flat(constantDelta(1f))),
+                                List.of(10.0),
+                                1.0));
+    }
+
+    @Test
+    void aRobustRuleHoldsTheRoundsChunksAndIgnoresAnOutlier() throws Exception {
+        RoundPolicy median =
+                new RoundPolicy(
+                        3,
+                        Duration.ofSeconds(10),
+                        1,
+                        new io.fedstream.aggregation.StalenessFunction.Constant(),
+                        5,
+                        1.0,
+                        "median",
+                        Map.of());
+        Pipeline p = pipeline(median);
+        p.start();
+
+        p.sendChunked(u("u1", "s1", 0, 10, 1f));
+        p.sendChunked(u("u2", "s2", 0, 10, 2f));
+        p.sendChunked(u("u3", "evil", 0, 1000, 100f));
+
+        GlobalModel v1 = p.versions.get(1);
+        assertThat(v1.getManifest().getRule()).isEqualTo("median");
+        assertThat(TensorCodec.toMap(v1.getTensors()).get("b")).containsExactly(2f, 2f);
+        assertThat(v1.getManifest().getContributions()).hasSize(3);
+    }
+}
