@@ -8,6 +8,7 @@ import io.fedstream.schemas.FederationSpec;
 import io.fedstream.schemas.SiteKeys;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -149,19 +150,36 @@ public final class AggregationJob {
     }
 
     /**
-     * The round policy of the chunked pipeline: {@link #roundPolicy}, refusing multi-krum (it needs
-     * distances between whole updates, which no subtask sees).
+     * Checks that the rule can run on every federation. Multi-Krum scores each update by its
+     * distances to the others, which needs whole updates, while the job aggregates chunk by chunk
+     * on different subtasks: it runs only for federations whose update is a single chunk (its
+     * {@code chunkElements} at least its parameter count).
      */
-    public static RoundPolicy chunkedRoundPolicy(ReadableConfig conf) {
-        RoundPolicy policy = roundPolicy(conf);
-        if (policy.rule().equals(MultiKrum.NAME)) {
-            throw new IllegalArgumentException(
-                    "aggregation rule multi-krum is not supported by the chunked pipeline: it needs"
-                            + " distances between whole updates, while each update is aggregated"
-                            + " chunk by chunk on different subtasks. Use norm-clipping, median or"
-                            + " trimmed-mean (see docs/algorithms.md).");
+    static void checkRuleFits(RoundPolicy policy, Collection<FederationSpec> federations) {
+        if (!policy.rule().equals(MultiKrum.NAME)) {
+            return;
         }
-        return policy;
+        for (FederationSpec f : federations) {
+            int chunks = f.layout().chunkCount();
+            if (chunks > 1) {
+                throw new IllegalArgumentException(
+                        "aggregation rule multi-krum needs distances between whole updates, and the"
+                                + " job aggregates chunk by chunk: it runs only for federations"
+                                + " whose update is one chunk, but federation "
+                                + f.id()
+                                + " has "
+                                + f.parameterCount()
+                                + " parameters in "
+                                + chunks
+                                + " chunks of "
+                                + f.chunkElements()
+                                + ". Raise its chunkElements to at least "
+                                + f.parameterCount()
+                                + " (and the topics' record limits to match), or use"
+                                + " norm-clipping, median or trimmed-mean (see"
+                                + " docs/algorithms.md).");
+            }
+        }
     }
 
     /** The federations of the configured specs file. */
@@ -229,7 +247,8 @@ public final class AggregationJob {
                                 .map(f -> SiteKeys.read(Path.of(f)))
                                 .orElse(null));
 
-        RoundPolicy policy = chunkedRoundPolicy(conf);
+        RoundPolicy policy = roundPolicy(conf);
+        checkRuleFits(policy, byId.values());
         java.time.Duration assemblyTimeout =
                 conf.getOptional(ASSEMBLY_TIMEOUT).orElse(conf.get(ROUND_TIMEOUT));
 

@@ -162,8 +162,9 @@ public final class FedStreamOptions {
                                     + " state of one model per round; or median, trimmed-mean (beta):"
                                     + " coordinate rules that keep the round's chunks in state (in"
                                     + " RocksDB, off the heap, unless fedstream.state.backend says"
-                                    + " otherwise). multi-krum needs whole-update distances and is"
-                                    + " refused by the chunked job.");
+                                    + " otherwise); or multi-krum (f, m), which needs whole"
+                                    + " updates and so runs only for federations whose update is"
+                                    + " one chunk (chunkElements >= parameters).");
 
     public static final ConfigOption<Map<String, String>> AGGREGATION_RULE_PARAMS =
             key("fedstream.aggregation.rule-params")
@@ -304,15 +305,15 @@ public final class FedStreamOptions {
     /**
      * The Flink state backend ({@code state.backend.type}) the job sets for itself, or empty to
      * leave Flink's configuration alone. {@code auto} is RocksDB when the rule holds a round's
-     * chunks (median, trimmed-mean); fedavg and norm-clipping keep one running sum per chunk; a
-     * rule the chunked job refuses (multi-krum) fails here already.
+     * updates' chunks (median, trimmed-mean, multi-krum); fedavg and norm-clipping keep one running
+     * sum per chunk.
      */
     public static Optional<String> stateBackendType(ReadableConfig conf) {
         return switch (conf.get(STATE_BACKEND)) {
             case HASHMAP -> Optional.of("hashmap");
             case ROCKSDB -> Optional.of("rocksdb");
             case AUTO ->
-                    ChunkAggregator.accumulates(AggregationJob.chunkedRoundPolicy(conf))
+                    ChunkAggregator.accumulates(AggregationJob.roundPolicy(conf))
                             ? Optional.empty()
                             : Optional.of("rocksdb");
         };

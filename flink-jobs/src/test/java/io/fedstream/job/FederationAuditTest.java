@@ -7,6 +7,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.fedstream.audit.FederationAudit;
 import io.fedstream.audit.FederationAudit.Finding;
 import io.fedstream.audit.FederationAudit.Offset;
+import io.fedstream.schemas.FederationSpec;
 import io.fedstream.schemas.GlobalModelAssembler;
 import io.fedstream.schemas.TensorCodec;
 import io.fedstream.schemas.avro.AdapterUpdate;
@@ -29,10 +30,13 @@ class FederationAuditTest {
     }
 
     private void produceHistory(RoundPolicy policy) throws Exception {
+        produceHistory(policy, RoundCoordinatorTest.SPEC);
+    }
+
+    private void produceHistory(RoundPolicy policy, FederationSpec spec) throws Exception {
         history.clear();
         log.clear();
-        try (Pipeline p =
-                new Pipeline(RoundCoordinatorTest.SPEC, policy, LatestVersionLookup.none())) {
+        try (Pipeline p = new Pipeline(spec, policy, LatestVersionLookup.none())) {
             p.start();
             String[][] updates = {
                 {"u1", "0", "10"},
@@ -170,5 +174,29 @@ class FederationAuditTest {
         assertThat(findings).allMatch(Finding::ok);
         history.get(2).getManifest().setRule("fedavg"); // without the clipping it differs
         assertThat(FederationAudit.audit(history, log).get(2).ok()).isFalse();
+    }
+
+    @Test
+    void multiKrumOnSingleChunkUpdatesIsRecomputedBitForBit() throws Exception {
+        // Fixtures.SPEC: 8 values, one chunk per update, so a chunk aggregator sees whole updates
+        produceHistory(
+                new RoundPolicy(
+                        3,
+                        java.time.Duration.ofSeconds(10),
+                        1,
+                        new io.fedstream.aggregation.StalenessFunction.Polynomial(0.5),
+                        5,
+                        1.0,
+                        "multi-krum",
+                        Map.of("f", "0", "m", "2")),
+                Fixtures.SPEC);
+
+        List<Finding> findings = FederationAudit.audit(history, log);
+
+        assertThat(history).hasSizeGreaterThanOrEqualTo(2);
+        assertThat(history.get(1).getManifest().getRule()).startsWith("multi-krum");
+        assertThat(findings).allMatch(Finding::ok);
+        history.get(1).getManifest().setRule("fedavg"); // the mean of all three differs
+        assertThat(FederationAudit.audit(history, log).get(1).ok()).isFalse();
     }
 }

@@ -28,6 +28,7 @@ class StateBackendOptionTest {
         "rocksdb, norm-clipping, rocksdb",
         "hashmap, trimmed-mean, hashmap",
         "hashmap, median, hashmap",
+        "auto, multi-krum, rocksdb",
         "ROCKSDB, fedavg, rocksdb"
     })
     void choosesTheBackend(String backend, String rule, String expected) {
@@ -43,18 +44,26 @@ class StateBackendOptionTest {
     }
 
     @Test
-    void autoRefusesMultiKrumWhichTheChunkedJobCannotRun() {
-        Configuration conf =
-                Configuration.fromMap(
-                        Map.of(
-                                "fedstream.aggregation.rule",
-                                "multi-krum",
-                                "fedstream.aggregation.rule-params",
-                                ruleParams("multi-krum")));
+    void multiKrumRunsOnlyWhereAnUpdateIsOneChunk() {
+        RoundPolicy krum =
+                new RoundPolicy(
+                        3,
+                        java.time.Duration.ofSeconds(10),
+                        1,
+                        new io.fedstream.aggregation.StalenessFunction.Polynomial(0.5),
+                        5,
+                        1.0,
+                        "multi-krum",
+                        Map.of("f", "0", "m", "2"));
+        io.fedstream.schemas.FederationSpec whole = Fixtures.SPEC; // 8 values, one chunk
+        io.fedstream.schemas.FederationSpec chunked = Fixtures.SPEC.withChunkElements(4);
 
-        assertThatThrownBy(() -> FedStreamOptions.stateBackendType(conf))
+        AggregationJob.checkRuleFits(krum, java.util.List.of(whole));
+        assertThatThrownBy(
+                        () -> AggregationJob.checkRuleFits(krum, java.util.List.of(whole, chunked)))
                 .isInstanceOf(IllegalArgumentException.class)
-                .hasMessageContaining("multi-krum is not supported by the chunked pipeline");
+                .hasMessageContaining("multi-krum needs distances between whole updates")
+                .hasMessageContaining("federation " + chunked.id());
     }
 
     @Test

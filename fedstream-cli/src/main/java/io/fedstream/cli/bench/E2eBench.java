@@ -416,6 +416,7 @@ public final class E2eBench {
         kafka.createTopic(topic, UPDATE_PARTITIONS, updatesTopicConfig());
         try {
             long bytes = 0;
+            long records = 0;
             long t = System.nanoTime();
             try (UpdatePublisher pub = publisher(topic)) {
                 List<CompletableFuture<UpdatePublisher.Published>> sent = new ArrayList<>(n);
@@ -427,6 +428,7 @@ public final class E2eBench {
                 pub.flush();
                 for (CompletableFuture<UpdatePublisher.Published> f : sent) {
                     bytes += f.join().bytes();
+                    records += f.join().records();
                 }
             }
             long produce = System.nanoTime() - t;
@@ -448,14 +450,14 @@ public final class E2eBench {
                 c.assign(tps);
                 c.seekToBeginning(tps);
                 long deadline = System.nanoTime() + Duration.ofMinutes(5).toNanos();
-                while (read < n) {
+                while (read < records) {
                     for (ConsumerRecord<byte[], byte[]> r : c.poll(Duration.ofMillis(100))) {
                         read++;
                         readBytes += r.serializedKeySize() + r.serializedValueSize();
                     }
                     if (System.nanoTime() > deadline) {
                         throw new IllegalStateException(
-                                "consumed " + read + " of " + n + " records in 5 minutes");
+                                "consumed " + read + " of " + records + " records in 5 minutes");
                     }
                 }
             }
