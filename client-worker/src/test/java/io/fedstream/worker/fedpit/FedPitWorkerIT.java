@@ -6,13 +6,17 @@ import ai.djl.huggingface.tokenizers.HuggingFaceTokenizer;
 import io.fedstream.embedded.EmbeddedKafka;
 import io.fedstream.schemas.AvroCodec;
 import io.fedstream.schemas.FederationSpec;
+import io.fedstream.schemas.GlobalModelAssembler;
 import io.fedstream.schemas.TensorCodec;
 import io.fedstream.schemas.TensorSpec;
 import io.fedstream.schemas.Topics;
+import io.fedstream.schemas.UpdateChunking;
 import io.fedstream.schemas.avro.AdapterUpdate;
 import io.fedstream.schemas.avro.CloseReason;
 import io.fedstream.schemas.avro.GlobalModel;
 import io.fedstream.schemas.avro.Manifest;
+import io.fedstream.schemas.avro.UpdateChunk;
+import io.fedstream.schemas.avro.UpdateManifest;
 import io.fedstream.worker.Worker;
 import io.fedstream.worker.WorkerConfig;
 import io.fedstream.worker.WorkerListener;
@@ -25,6 +29,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
@@ -35,6 +40,7 @@ import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
@@ -45,6 +51,7 @@ import org.junit.jupiter.api.io.TempDir;
 class FedPitWorkerIT {
 
     @Test
+    @Timeout(300)
     void thePrivateAdapterNeverReachesTheWire(@TempDir Path dir) throws Exception {
         List<InstructionExample> train = TinyMedical.examples().subList(0, 12);
         FedPitTrainer.Options options =
@@ -68,13 +75,25 @@ class FedPitWorkerIT {
             List<byte[]> raw = records(kafka);
             Map<String, float[]> local = trainer.localAdapter();
 
-            assertThat(raw).hasSize(1);
-            AdapterUpdate u = AvroCodec.ADAPTER_UPDATE.decode(raw.get(0));
+            // the update as workers publish it: its chunks, then its manifest
+            List<UpdateManifest> manifests = new ArrayList<>();
+            Map<Integer, UpdateChunk> chunks = new HashMap<>();
+            for (byte[] r : raw) {
+                if (AvroCodec.UPDATE_MANIFEST.accepts(r)) {
+                    manifests.add(AvroCodec.UPDATE_MANIFEST.decode(r));
+                } else {
+                    UpdateChunk c = AvroCodec.UPDATE_CHUNK.decode(r);
+                    chunks.put(c.getChunkIndex(), c);
+                }
+            }
+            assertThat(manifests).hasSize(1);
+            assertThat(chunks).hasSize(raw.size() - 1);
+            AdapterUpdate u = UpdateChunking.join(manifests.get(0), chunks);
             assertThat(u.getTensors())
                     .extracting(t -> t.getName())
                     .containsExactlyElementsOf(
                             spec.tensors().stream().map(TensorSpec::name).toList());
-            assertThat(u.getMetrics())
+            assertThat(manifests.get(0).getMetrics())
                     .containsKeys(
                             SelfInstruct.GENERATED,
                             SelfInstruct.KEPT,
@@ -84,9 +103,11 @@ class FedPitWorkerIT {
             assertThat(sent.get("layer0.q_proj.lora_B")).isNotEqualTo(new float[64]);
             for (Map.Entry<String, float[]> e : local.entrySet()) {
                 if (e.getKey().endsWith("lora_B")) {
-                    // the trained private B: any 4 consecutive values must not occur in the record
+                    // the trained private B: any 4 consecutive values must not occur in any record
                     byte[] window = littleEndian(e.getValue(), firstNonZero(e.getValue()), 4);
-                    assertThat(indexOf(raw.get(0), window)).as(e.getKey()).isEqualTo(-1);
+                    for (byte[] r : raw) {
+                        assertThat(indexOf(r, window)).as(e.getKey()).isEqualTo(-1);
+                    }
                 }
             }
         }
@@ -141,17 +162,24 @@ class FedPitWorkerIT {
                                         .setTensorsSha256("")
                                         .build())
                         .build();
+        // chunked, as the job publishes it: the chunks, then the manifest
+        GlobalModelAssembler.Chunked chunked = GlobalModelAssembler.chunk(g, spec.layout());
+        List<byte[]> records = new ArrayList<>();
+        chunked.chunks().forEach(c -> records.add(AvroCodec.GLOBAL_CHUNK.encode(c)));
+        records.add(AvroCodec.GLOBAL_MODEL.encode(chunked.manifest()));
         try (KafkaProducer<byte[], byte[]> p =
                 new KafkaProducer<>(
                         kafka.clientProperties(),
                         new ByteArraySerializer(),
                         new ByteArraySerializer())) {
-            p.send(
-                            new ProducerRecord<>(
-                                    Topics.GLOBAL_MODELS,
-                                    spec.id().getBytes(StandardCharsets.UTF_8),
-                                    AvroCodec.GLOBAL_MODEL.encode(g)))
-                    .get();
+            for (byte[] r : records) {
+                p.send(
+                                new ProducerRecord<>(
+                                        Topics.GLOBAL_MODELS,
+                                        spec.id().getBytes(StandardCharsets.UTF_8),
+                                        r))
+                        .get();
+            }
         }
     }
 
