@@ -807,7 +807,7 @@ final class FedItExperiment {
         return new MethodResult("central", scores(evaluators, k -> a, sites), s.rounds(), steps, 0);
     }
 
-    private static WeightedAccumulator accumulator(Map<String, float[]> like, List<String> order) {
+    static WeightedAccumulator accumulator(Map<String, float[]> like, List<String> order) {
         int[] sizes = new int[order.size()];
         for (int t = 0; t < sizes.length; t++) {
             sizes[t] = like.get(order.get(t)).length;
@@ -815,7 +815,7 @@ final class FedItExperiment {
         return new WeightedAccumulator(sizes);
     }
 
-    private static byte[][] bytes(Map<String, float[]> delta, List<String> order) {
+    static byte[][] bytes(Map<String, float[]> delta, List<String> order) {
         byte[][] out = new byte[order.size()][];
         for (int t = 0; t < out.length; t++) {
             out[t] = LittleEndianFloats.fromFloats(delta.get(order.get(t)));
@@ -823,14 +823,14 @@ final class FedItExperiment {
         return out;
     }
 
-    private static LittleEndianFloats.Kind[] kinds(int n) {
+    static LittleEndianFloats.Kind[] kinds(int n) {
         LittleEndianFloats.Kind[] k = new LittleEndianFloats.Kind[n];
         Arrays.fill(k, LittleEndianFloats.Kind.FLOAT32);
         return k;
     }
 
     /** global + 1 · Σ wᵢΔᵢ / Σ wᵢ (server learning rate η = 1). */
-    private static Map<String, float[]> apply(
+    static Map<String, float[]> apply(
             WeightedAccumulator acc, Map<String, float[]> global, List<String> order) {
         float[][] base = new float[order.size()][];
         for (int t = 0; t < base.length; t++) {

@@ -2,6 +2,7 @@ package io.fedstream.cli;
 
 import ai.djl.huggingface.tokenizers.HuggingFaceTokenizer;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.fedstream.aggregation.WeightedAccumulator;
 import io.fedstream.worker.SiteTrainer;
 import io.fedstream.worker.data.InstructionExample;
 import io.fedstream.worker.fedpit.DecoderGenerator;
@@ -550,34 +551,20 @@ final class FedPitExperiment {
             int rounds,
             RoundListener listener) {
         Map<String, float[]> g = Adapters.copy(v0);
+        List<String> order = List.copyOf(g.keySet());
         for (int r = 0; r < rounds; r++) {
-            Map<String, double[]> sum = new LinkedHashMap<>();
-            double weights = 0;
+            WeightedAccumulator acc = FedItExperiment.accumulator(g, order);
             for (SiteTrainer t : sites) {
                 SiteTrainer.TrainResult res = t.train(g, r);
                 if (listener != null) {
                     listener.onResult(t, res);
                 }
-                double w = res.numExamples();
-                weights += w;
-                for (Map.Entry<String, float[]> e : res.delta().entrySet()) {
-                    double[] acc =
-                            sum.computeIfAbsent(e.getKey(), k -> new double[e.getValue().length]);
-                    for (int i = 0; i < acc.length; i++) {
-                        acc[i] += w * e.getValue()[i];
-                    }
-                }
+                acc.add(
+                        FedItExperiment.bytes(res.delta(), order),
+                        FedItExperiment.kinds(order.size()),
+                        res.numExamples());
             }
-            Map<String, float[]> next = new LinkedHashMap<>();
-            for (Map.Entry<String, float[]> e : g.entrySet()) {
-                double[] acc = sum.get(e.getKey());
-                float[] v = new float[e.getValue().length];
-                for (int i = 0; i < v.length; i++) {
-                    v[i] = (float) (e.getValue()[i] + acc[i] / weights);
-                }
-                next.put(e.getKey(), v);
-            }
-            g = next;
+            g = FedItExperiment.apply(acc, g, order); // g + Σ nᵢΔᵢ / Σ nᵢ, as the job does
         }
         return g;
     }

@@ -6,17 +6,14 @@ import ai.djl.huggingface.tokenizers.HuggingFaceTokenizer;
 import io.fedstream.embedded.EmbeddedKafka;
 import io.fedstream.schemas.AvroCodec;
 import io.fedstream.schemas.FederationSpec;
-import io.fedstream.schemas.GlobalModelAssembler;
 import io.fedstream.schemas.TensorCodec;
 import io.fedstream.schemas.TensorSpec;
 import io.fedstream.schemas.Topics;
 import io.fedstream.schemas.UpdateChunking;
 import io.fedstream.schemas.avro.AdapterUpdate;
-import io.fedstream.schemas.avro.CloseReason;
-import io.fedstream.schemas.avro.GlobalModel;
-import io.fedstream.schemas.avro.Manifest;
 import io.fedstream.schemas.avro.UpdateChunk;
 import io.fedstream.schemas.avro.UpdateManifest;
+import io.fedstream.worker.GlobalVersions;
 import io.fedstream.worker.Worker;
 import io.fedstream.worker.WorkerConfig;
 import io.fedstream.worker.WorkerListener;
@@ -24,21 +21,16 @@ import io.fedstream.worker.data.InstructionExample;
 import io.fedstream.worker.model.LoraCausalLm;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
-import org.apache.kafka.clients.producer.KafkaProducer;
-import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
-import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
@@ -64,7 +56,7 @@ class FedPitWorkerIT {
             kafka.createTopic(Topics.ADAPTER_UPDATES, 1, Map.of());
             kafka.createTopic(Topics.GLOBAL_MODELS, 1, Map.of());
             FederationSpec spec = trainer.federationSpec("fed", 1);
-            publish(kafka, spec, spec.initialValues());
+            GlobalVersions.publish(kafka, spec, 0, spec.initialValues());
             WorkerConfig config =
                     WorkerConfig.defaults(kafka.bootstrapServers(), "fed", "site-p")
                             .withMaxUpdates(1);
@@ -141,46 +133,6 @@ class FedPitWorkerIT {
             return i;
         }
         return -1;
-    }
-
-    private static void publish(EmbeddedKafka kafka, FederationSpec spec, Map<String, float[]> v)
-            throws Exception {
-        GlobalModel g =
-                GlobalModel.newBuilder()
-                        .setFederationId(spec.id())
-                        .setVersion(0)
-                        .setParentVersion(-1)
-                        .setTensors(TensorCodec.fromMap(spec, v))
-                        .setManifest(
-                                Manifest.newBuilder()
-                                        .setCloseReason(CloseReason.QUORUM)
-                                        .setRule("test")
-                                        .setContributions(List.of())
-                                        .setTotalWeight(0)
-                                        .setRoundOpenedAtMs(Instant.EPOCH)
-                                        .setRoundClosedAtMs(Instant.EPOCH)
-                                        .setTensorsSha256("")
-                                        .build())
-                        .build();
-        // chunked, as the job publishes it: the chunks, then the manifest
-        GlobalModelAssembler.Chunked chunked = GlobalModelAssembler.chunk(g, spec.layout());
-        List<byte[]> records = new ArrayList<>();
-        chunked.chunks().forEach(c -> records.add(AvroCodec.GLOBAL_CHUNK.encode(c)));
-        records.add(AvroCodec.GLOBAL_MODEL.encode(chunked.manifest()));
-        try (KafkaProducer<byte[], byte[]> p =
-                new KafkaProducer<>(
-                        kafka.clientProperties(),
-                        new ByteArraySerializer(),
-                        new ByteArraySerializer())) {
-            for (byte[] r : records) {
-                p.send(
-                                new ProducerRecord<>(
-                                        Topics.GLOBAL_MODELS,
-                                        spec.id().getBytes(StandardCharsets.UTF_8),
-                                        r))
-                        .get();
-            }
-        }
     }
 
     private static List<byte[]> records(EmbeddedKafka kafka) {

@@ -6,16 +6,14 @@ import ai.djl.huggingface.tokenizers.HuggingFaceTokenizer;
 import io.fedstream.embedded.EmbeddedKafka;
 import io.fedstream.schemas.AvroCodec;
 import io.fedstream.schemas.FederationSpec;
-import io.fedstream.schemas.GlobalModelAssembler;
 import io.fedstream.schemas.TensorCodec;
 import io.fedstream.schemas.Topics;
 import io.fedstream.schemas.UpdateChunking;
 import io.fedstream.schemas.avro.AdapterUpdate;
-import io.fedstream.schemas.avro.CloseReason;
 import io.fedstream.schemas.avro.GlobalModel;
-import io.fedstream.schemas.avro.Manifest;
 import io.fedstream.schemas.avro.UpdateChunk;
 import io.fedstream.schemas.avro.UpdateManifest;
+import io.fedstream.worker.GlobalVersions;
 import io.fedstream.worker.SiteTrainer;
 import io.fedstream.worker.Worker;
 import io.fedstream.worker.WorkerConfig;
@@ -23,11 +21,9 @@ import io.fedstream.worker.WorkerListener;
 import io.fedstream.worker.data.InstructionExample;
 import io.fedstream.worker.model.DecoderLora.Module;
 import io.fedstream.worker.train.Adapters;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -35,11 +31,8 @@ import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
-import org.apache.kafka.clients.producer.KafkaProducer;
-import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
-import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -120,7 +113,7 @@ class DecoderWorkerIT {
             }
             FederationSpec spec = trainer.federationSpec("med", 11);
             Map<String, float[]> version = spec.initialValues();
-            publish(kafka, spec, 0, version);
+            GlobalVersions.publish(kafka, spec, 0, version);
             WorkerConfig workerConfig =
                     WorkerConfig.defaults(kafka.bootstrapServers(), "med", "site-a");
             List<AdapterUpdate> sent;
@@ -133,7 +126,7 @@ class DecoderWorkerIT {
                     List<AdapterUpdate> got = updates(kafka, v);
                     AdapterUpdate u = got.get(v - 1);
                     version = Adapters.apply(version, TensorCodec.toMap(u.getTensors()));
-                    publish(kafka, spec, v, version);
+                    GlobalVersions.publish(kafka, spec, v, version);
                 }
                 long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
                 while (!heldOutLoss.containsKey(3L) && System.nanoTime() < deadline) {
@@ -153,47 +146,6 @@ class DecoderWorkerIT {
             assertThat(sent).allSatisfy(u -> assertThat(u.getNumExamples()).isEqualTo(3));
             assertThat(heldOutLoss).containsKeys(0L, 1L, 2L, 3L);
             assertThat(heldOutLoss.get(3L)).isLessThan(0.5 * heldOutLoss.get(0L));
-        }
-    }
-
-    private static void publish(
-            EmbeddedKafka kafka, FederationSpec spec, long version, Map<String, float[]> values)
-            throws Exception {
-        GlobalModel g =
-                GlobalModel.newBuilder()
-                        .setFederationId(spec.id())
-                        .setVersion(version)
-                        .setParentVersion(version - 1)
-                        .setTensors(TensorCodec.fromMap(spec, values))
-                        .setManifest(
-                                Manifest.newBuilder()
-                                        .setCloseReason(CloseReason.QUORUM)
-                                        .setRule("test")
-                                        .setContributions(List.of())
-                                        .setTotalWeight(0)
-                                        .setRoundOpenedAtMs(Instant.EPOCH)
-                                        .setRoundClosedAtMs(Instant.EPOCH)
-                                        .setTensorsSha256("")
-                                        .build())
-                        .build();
-        // chunked, as the job publishes it: the chunks, then the manifest
-        GlobalModelAssembler.Chunked chunked = GlobalModelAssembler.chunk(g, spec.layout());
-        List<byte[]> records = new ArrayList<>();
-        chunked.chunks().forEach(c -> records.add(AvroCodec.GLOBAL_CHUNK.encode(c)));
-        records.add(AvroCodec.GLOBAL_MODEL.encode(chunked.manifest()));
-        try (KafkaProducer<byte[], byte[]> p =
-                new KafkaProducer<>(
-                        kafka.clientProperties(),
-                        new ByteArraySerializer(),
-                        new ByteArraySerializer())) {
-            for (byte[] r : records) {
-                p.send(
-                                new ProducerRecord<>(
-                                        Topics.GLOBAL_MODELS,
-                                        spec.id().getBytes(StandardCharsets.UTF_8),
-                                        r))
-                        .get();
-            }
         }
     }
 
