@@ -10,7 +10,6 @@ import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.Parameter;
 import ai.djl.training.DefaultTrainingConfig;
-import ai.djl.training.GradientCollector;
 import ai.djl.training.ParameterStore;
 import ai.djl.training.Trainer;
 import ai.djl.training.loss.Loss;
@@ -324,19 +323,12 @@ public final class LoraBert implements AutoCloseable {
                 }
                 NDArray target =
                         NdArrays.create(batchScope, oneHot, new Shape(labels.length, numClasses));
-                DjlRuntime.GRADIENT_LOCK.lock();
-                try {
-                    zeroGradients();
-                    try (GradientCollector collector = trainer.newGradientCollector()) {
-                        NDArray logits = trainer.forward(in).singletonOrThrow();
-                        NDArray value = crossEntropy(logits, target);
-                        loss = value.getFloat();
-                        collector.backward(value);
-                    }
-                    trainer.step();
-                } finally {
-                    DjlRuntime.GRADIENT_LOCK.unlock();
-                }
+                NDList input = in;
+                loss =
+                        DjlRuntime.step(
+                                trainer,
+                                adapter.values(),
+                                t -> crossEntropy(t.forward(input).singletonOrThrow(), target));
             }
             steps++;
             return loss;
@@ -345,19 +337,6 @@ public final class LoraBert implements AutoCloseable {
         /** Steps taken so far. */
         public long steps() {
             return steps;
-        }
-
-        // PyTorch accumulates into .grad; DJL's optimizer update clears it, this also covers a
-        // step that failed between backward and update
-        private void zeroGradients() {
-            for (Parameter p : adapter.values()) {
-                NDArray a = p.getArray();
-                if (a.hasGradient()) {
-                    try (NDArray g = a.getGradient()) {
-                        g.subi(g);
-                    }
-                }
-            }
         }
 
         @Override

@@ -10,7 +10,6 @@ import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.Parameter;
 import ai.djl.training.DefaultTrainingConfig;
-import ai.djl.training.GradientCollector;
 import ai.djl.training.ParameterStore;
 import ai.djl.training.Trainer;
 import ai.djl.training.loss.Loss;
@@ -311,19 +310,9 @@ public final class LoraCausalLm implements AutoCloseable {
             try (DjlRuntime.NoGrad noGrad = DjlRuntime.noGrad();
                     NDManager batchScope = trainer.getManager().newSubManager()) {
                 NDList in = batch.toLossInputs(batchScope);
-                DjlRuntime.GRADIENT_LOCK.lock();
-                try {
-                    zeroGradients();
-                    try (GradientCollector collector = trainer.newGradientCollector()) {
-                        NDArray logp = trainer.forward(in).get(0);
-                        NDArray value = logp.mean().neg();
-                        loss = value.getFloat();
-                        collector.backward(value);
-                    }
-                    trainer.step();
-                } finally {
-                    DjlRuntime.GRADIENT_LOCK.unlock();
-                }
+                loss =
+                        DjlRuntime.step(
+                                trainer, adapter.values(), t -> t.forward(in).get(0).mean().neg());
             }
             steps++;
             return loss;
@@ -331,17 +320,6 @@ public final class LoraCausalLm implements AutoCloseable {
 
         public long steps() {
             return steps;
-        }
-
-        private void zeroGradients() {
-            for (Parameter p : adapter.values()) {
-                NDArray a = p.getArray();
-                if (a.hasGradient()) {
-                    try (NDArray g = a.getGradient()) {
-                        g.subi(g);
-                    }
-                }
-            }
         }
 
         @Override

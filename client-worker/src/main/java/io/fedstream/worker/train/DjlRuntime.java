@@ -74,4 +74,39 @@ public final class DjlRuntime {
             }
         }
     }
+
+    /**
+     * One optimizer step of {@code trainer} under {@link #GRADIENT_LOCK}: zeroes the gradients of
+     * {@code trained} (PyTorch accumulates into them; DJL's update clears them, this also covers a
+     * step that failed between backward and update), runs {@code loss} (forward and loss) inside a
+     * gradient collector, back-propagates it and updates the parameters.
+     *
+     * @return the loss before the update
+     */
+    public static float step(
+            ai.djl.training.Trainer trainer,
+            java.util.Collection<ai.djl.nn.Parameter> trained,
+            java.util.function.Function<ai.djl.training.Trainer, ai.djl.ndarray.NDArray> loss) {
+        GRADIENT_LOCK.lock();
+        try {
+            for (ai.djl.nn.Parameter p : trained) {
+                ai.djl.ndarray.NDArray a = p.getArray();
+                if (a.hasGradient()) {
+                    try (ai.djl.ndarray.NDArray g = a.getGradient()) {
+                        g.subi(g);
+                    }
+                }
+            }
+            float value;
+            try (ai.djl.training.GradientCollector collector = trainer.newGradientCollector()) {
+                ai.djl.ndarray.NDArray l = loss.apply(trainer);
+                value = l.getFloat();
+                collector.backward(l);
+            }
+            trainer.step();
+            return value;
+        } finally {
+            GRADIENT_LOCK.unlock();
+        }
+    }
 }
