@@ -103,33 +103,11 @@ public final class UpdateValidator implements Serializable {
         String fed = u.getFederationId();
         String site = u.getSiteId();
         String id = u.getUpdateId();
+        Rejected badIds = checkIds(raw, fed, site, id);
+        if (badIds != null) {
+            return badIds;
+        }
         FederationSpec spec = federations.get(fed);
-        if (spec == null) {
-            return new Rejected(
-                    RejectReason.UNKNOWN_FEDERATION,
-                    "federation '" + fed + "' is not configured in this job",
-                    fed,
-                    site,
-                    id);
-        }
-        if (raw.key != null && !fed.equals(new String(raw.key, StandardCharsets.UTF_8))) {
-            return new Rejected(
-                    RejectReason.KEY_MISMATCH,
-                    "record key '"
-                            + new String(raw.key, StandardCharsets.UTF_8)
-                            + "' is not the update's federation id",
-                    fed,
-                    site,
-                    id);
-        }
-        if (id.isBlank() || site.isBlank()) {
-            return new Rejected(
-                    RejectReason.MALFORMED,
-                    "update id and site id must not be blank",
-                    fed,
-                    site,
-                    id);
-        }
         if (siteKeys != null) {
             Rejected unauthenticated = authenticate(u);
             if (unauthenticated != null) {
