@@ -107,16 +107,8 @@ public class ChunkAggregator
         currentVersion = rc.getState(new ValueStateDescriptor<>("version", Types.LONG));
         current =
                 rc.getState(
-                        new ValueStateDescriptor<>(
-                                "current-chunk",
-                                org.apache.flink.api.common.typeinfo.PrimitiveArrayTypeInfo
-                                        .FLOAT_PRIMITIVE_ARRAY_TYPE_INFO));
-        sum =
-                rc.getState(
-                        new ValueStateDescriptor<>(
-                                "round-sum",
-                                org.apache.flink.api.common.typeinfo.PrimitiveArrayTypeInfo
-                                        .DOUBLE_PRIMITIVE_ARRAY_TYPE_INFO));
+                        new ValueStateDescriptor<>("current-chunk", BulkArraySerializer.FLOATS));
+        sum = rc.getState(new ValueStateDescriptor<>("round-sum", BulkArraySerializer.DOUBLES));
         held =
                 rc.getListState(
                         new ListStateDescriptor<>("round-chunks", RoundState.HeldChunk.class));
