@@ -133,8 +133,14 @@ final class VersionWatcher implements AutoCloseable {
         }
     }
 
+    private boolean closed;
+
     @Override
     public void close() throws InterruptedException {
+        if (closed) {
+            return;
+        }
+        closed = true;
         running = false;
         thread.join(10_000);
         consumer.close();
