@@ -121,17 +121,26 @@ final class LocalCommand implements Callable<Integer> {
                     q,
                     fed.spec().id(),
                     fed.spec().parameterCount());
-            fed.start(env, conf, row -> System.out.println(row.console()));
+            long target = versions > 0 ? versions : Long.MAX_VALUE;
+            // rounds that close while the federation shuts down are in the report, not printed
+            fed.start(
+                    env,
+                    conf,
+                    row -> {
+                        if (row.version() <= target) {
+                            System.out.println(row.console());
+                        }
+                    });
             System.out.println(
                     uiPort == 0
                             ? "Flink web UI on a free port (see the log line of WebMonitorEndpoint)"
                             : "Flink web UI: http://localhost:" + uiPort);
             try {
-                long target = versions > 0 ? versions : Long.MAX_VALUE;
                 fed.awaitVersions(target, Duration.ofDays(365), () -> interrupted.getCount() == 0);
             } finally {
                 fed.writeReport(out);
-                List<VersionRow> rows = fed.rows();
+                List<VersionRow> rows =
+                        fed.rows().stream().filter(r -> r.version() <= target).toList();
                 if (!rows.isEmpty()) {
                     VersionRow first = rows.get(0);
                     VersionRow last = rows.get(rows.size() - 1);
