@@ -24,8 +24,8 @@ import picocli.CommandLine.Parameters;
                     + " an update, against the JDK's digests); aggregate (the accumulate kernel"
                     + " against a same-run memory triad, JMH); python (streaming aggregation"
                     + " against Flower's FedAvg on .npy bytes and NumPy on decoded arrays);"
-                    + " train (MiniLM + LoRA training tokens/s: plain against length bucketing and the cached frozen"
-                    + " prefix); e2e (sites, a real broker and the real job on a local MiniCluster:"
+                    + " train (MiniLM + LoRA training tokens/s: plain against length bucketing and"
+                    + " the cached frozen prefix); e2e (sites, a real broker and the real job on a local MiniCluster:"
                     + " throughput against the broker's, latency to a readable version, and heap by"
                     + " quorum)."
         })
