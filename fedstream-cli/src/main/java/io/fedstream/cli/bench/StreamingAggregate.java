@@ -76,8 +76,9 @@ public final class StreamingAggregate {
             base[t] = new float[sizes[t]];
             kinds[t] = Kind.FLOAT32;
         }
-        WeightedAccumulator acc = new WeightedAccumulator(sizes);
+        // one accumulator over the whole model, or one per thread over its part
         SplitFold split = threads > 1 ? new SplitFold(sizes, threads) : null;
+        WeightedAccumulator acc = split == null ? new WeightedAccumulator(sizes) : null;
         long best = Long.MAX_VALUE;
         long sink = 0;
         // warm-up: whole rounds for at least 2 s, so the JIT has compiled the kernel as in a
@@ -129,7 +130,7 @@ public final class StreamingAggregate {
         // reclaimed
         System.gc();
         long live = ManagementFactory.getMemoryMXBean().getHeapMemoryUsage().getUsed();
-        sink += buffers.length + acc.count() + (split != null ? split.sums().length : 0);
+        sink += buffers.length + (split != null ? split.sums().length : acc.count());
         if (split != null) {
             split.close();
         }
