@@ -1,5 +1,6 @@
 package io.fedstream.cli.bench;
 
+import io.fedstream.schemas.FederationSpec;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
@@ -11,6 +12,8 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -63,12 +66,8 @@ public final class PythonBench {
                                 + "; Debian: apt-get install python3-numpy)");
                 return 0;
             }
-            long values =
-                    (long) layers
-                            * BenchSites.PROJECTIONS.size()
-                            * 2
-                            * BenchSites.RANK
-                            * BenchSites.HIDDEN;
+            FederationSpec spec = BenchSites.loraSpec("bench", layers);
+            long values = spec.parameterCount();
             System.out.printf(
                     Locale.ROOT,
                     "update: rank-%d LoRA on q_proj, v_proj of %d layers (hidden %d): %d tensors,"
@@ -77,7 +76,7 @@ public final class PythonBench {
                     BenchSites.RANK,
                     layers,
                     BenchSites.HIDDEN,
-                    layers * BenchSites.PROJECTIONS.size() * 2,
+                    spec.tensors().size(),
                     values,
                     values * 4 / 1e6,
                     repeats,
@@ -112,7 +111,7 @@ public final class PythonBench {
                     "Java 1t /");
             List<double[]> perK = new ArrayList<>(); // {flowerBest, arraysBest, j1, j2, j4}
             String kernel = null;
-            java.util.Set<String> dtypes = new java.util.TreeSet<>();
+            Set<String> dtypes = new TreeSet<>();
             for (int k : ks) {
                 Map<String, Map<String, String>> py = new LinkedHashMap<>();
                 for (String v : VARIANTS) {
