@@ -23,9 +23,9 @@ import picocli.CommandLine.Parameters;
             "Runs a benchmark and prints a table. Available: digest (the cost of hashing and signing"
                     + " an update, against the JDK's digests); aggregate (the accumulate kernel"
                     + " against a same-run memory triad, JMH); python (streaming aggregation"
-                    + " against the NumPy approach of Python frameworks); train (MiniLM + LoRA"
-                    + " training tokens/s: plain against length bucketing and the cached frozen"
-                    + " prefix); e2e (sites, a real broker and the real job on a local MiniCluster:"
+                    + " against Flower's FedAvg on .npy bytes and NumPy on decoded arrays);"
+                    + " train (MiniLM + LoRA training tokens/s: plain against length bucketing and"
+                    + " the cached frozen prefix); e2e (sites, a real broker and the real job on a local MiniCluster:"
                     + " throughput against the broker's, latency to a readable version, and heap by"
                     + " quorum)."
         })
