@@ -225,6 +225,18 @@ final class BenchCommand implements Callable<Integer> {
                         throw new IllegalStateException("verification failed");
                     }
                 });
+        row(
+                "validation stats (finite, max, norm)",
+                raw.length,
+                warmup,
+                runs,
+                () -> {
+                    if (!io.fedstream.aggregation.LittleEndianFloats.stats(
+                                    raw, io.fedstream.aggregation.LittleEndianFloats.Kind.FLOAT32)
+                            .finite()) {
+                        throw new IllegalStateException("not finite");
+                    }
+                });
         double[] acc = new double[floats];
         row(
                 "baseline: acc += w*x (float64 acc)",
