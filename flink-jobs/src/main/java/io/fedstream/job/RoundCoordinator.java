@@ -48,16 +48,17 @@ import org.slf4j.LoggerFactory;
  * current version, continuing from the newest published one ({@link Decision#CONTINUE}) or from
  * version 0 of its spec ({@link Decision#GENESIS}). Input 2 carries {@link UpdateEvent}s. An update
  * is <em>complete</em> when its header and, for every chunk, a receipt whose digest is the
- * manifest's are in (copies that do not match are ignored: chunks are unsigned, so a bogus copy
- * must not be able to veto an update); it is then checked as the whole update was before chunking:
- * base version from the future, staleness, duplicate id and the L2 norm (from the receipts' sums of
- * squares, summed in chunk order). An accepted update becomes a {@link Decision#MEMBER} of the open
- * round, with its weight {@code examples × f(staleness)} and, for norm clipping, its clip factor.
- * An update still incomplete {@code assemblyTimeout} after its first record is rejected: with the
- * problem validation found in one of its chunks (e.g. {@code NON_FINITE}), {@code CORRUPT_CHUNK} if
- * copies arrived that do not match its manifest, else {@code MISSING_CHUNK}. Every data copy of a
- * chunk validation forwarded is covered by exactly one decision (the member's copy, or a {@link
- * Decision#DROP}), so the aggregators' buffers never leak.
+ * manifest's are in (copies that do not match never count against it: chunks are unsigned, so a
+ * bogus copy must not be able to veto an update; they are dead-lettered once it is decided); it is
+ * then checked as the whole update was before chunking: base version from the future, staleness,
+ * duplicate id and the L2 norm (from the receipts' sums of squares, summed in chunk order). An
+ * accepted update becomes a {@link Decision#MEMBER} of the open round, with its weight {@code
+ * examples × f(staleness)} and, for norm clipping, its clip factor. An update still incomplete
+ * {@code assemblyTimeout} after its first record is rejected: with the problem validation found in
+ * one of its chunks (e.g. {@code NON_FINITE}), {@code CORRUPT_CHUNK} if copies arrived that do not
+ * match its manifest, else {@code MISSING_CHUNK}. Every data copy of a chunk validation forwarded
+ * is covered by exactly one decision (the member's copy, or a {@link Decision#DROP}), so the
+ * aggregators' buffers never leak.
  *
  * <p>Every chunk record that does not end up in a version is dead-lettered exactly once, when its
  * fate is known. The update's own records (its manifest and, per chunk index, the first copy
