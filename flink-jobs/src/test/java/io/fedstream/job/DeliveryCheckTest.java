@@ -347,9 +347,12 @@ class DeliveryCheckTest {
             p.sendWhole(u("u2", 2f)); // a replay: DUPLICATE_UPDATE
             UpdateChunk bogus = UpdateChunk.newBuilder(lost.chunks().get(1)).build();
             bogus.setUpdateId("u4");
-            p.send(p.raw(AvroCodec.UPDATE_CHUNK.encode(bogus))); // dropped, not dead-lettered
+            p.send(p.raw(AvroCodec.UPDATE_CHUNK.encode(bogus))); // DUPLICATE_UPDATE (u4 is in)
             p.send(p.raw("hostile".getBytes(StandardCharsets.UTF_8)));
-            p.send(p.raw(AvroCodec.UPDATE_CHUNK.encode(lost.chunks().get(1)))); // late: dropped
+            p.send(
+                    p.raw(
+                            AvroCodec.UPDATE_CHUNK.encode(
+                                    lost.chunks().get(1)))); // late: DUPLICATE_UPDATE
             UpdateChunking.Chunked abandoned = UpdateChunking.split(u("u5", 5f), SPEC.layout());
             p.send(p.raw(AvroCodec.UPDATE_CHUNK.encode(abandoned.chunks().get(0))));
             p.setTime(60_000); // u5: MISSING_CHUNK at its chunk, no manifest
@@ -359,8 +362,10 @@ class DeliveryCheckTest {
                     .extracting(RejectedUpdate::getReason)
                     .containsExactlyInAnyOrder(
                             RejectReason.MISSING_CHUNK,
-                            RejectReason.DUPLICATE_UPDATE,
+                            RejectReason.DUPLICATE_UPDATE, // the replay
+                            RejectReason.DUPLICATE_UPDATE, // the bogus copy
                             RejectReason.NOT_AVRO,
+                            RejectReason.DUPLICATE_UPDATE, // the late copy
                             RejectReason.MISSING_CHUNK);
             List<GlobalModel> manifests = new ArrayList<>();
             List<PublishedChunk> published = new ArrayList<>();
