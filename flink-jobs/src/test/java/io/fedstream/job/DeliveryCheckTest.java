@@ -238,7 +238,7 @@ class DeliveryCheckTest {
 
     @Test
     void strayChunkCopiesUnderAnAcceptedUpdatesIdAreNotFlagged() {
-        records.add(chunk(0, 10, "f", "u1")); // a bogus copy the job ignored
+        records.add(chunk(0, 10, "f", "u1")); // a stray copy not dead-lettered: not required
         records.add(chunk(0, 11, "f", "u3"));
         dead.add(deadLetter(0, 11, "f", "u3")); // e.g. NON_FINITE, after u3 was accepted
 
@@ -320,7 +320,7 @@ class DeliveryCheckTest {
 
     /**
      * The log the job's operators write: a lost chunk (the update is rejected at its manifest's
-     * offset, its resend accepted, the lost chunk arriving late is dropped), a replay of a whole
+     * offset, its resend accepted, the lost chunk arriving late dead-lettered), a replay of a whole
      * update, a bogus chunk copy under an accepted id, a hostile record, and an update abandoned
      * after its first chunk (rejected at that chunk's offset).
      */
