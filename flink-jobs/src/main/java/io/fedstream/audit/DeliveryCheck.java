@@ -43,9 +43,10 @@ import java.util.TreeMap;
  *   <li>a <em>chunk record</em> ({@code UpdateChunk}) is never counted itself and is dead-lettered
  *       at most once; its update must be accounted for: counted in some version, or named by a dead
  *       letter (a rejected attempt), or the chunk itself dead-lettered ({@link
- *       Kind#IN_NO_MANIFEST}). Chunks are unsigned and the job ignores copies that do not match a
- *       manifest, so a stray copy under an accepted update's id is not a violation; nor is a
- *       leftover chunk of a rejected attempt whose update a resend got accepted.
+ *       Kind#IN_NO_MANIFEST}). Chunks are unsigned: the job never lets a copy that does not match a
+ *       manifest veto the update, and dead-letters such stray copies by themselves, so a stray copy
+ *       under an accepted update's id is not a violation; nor is a leftover chunk of a rejected
+ *       attempt whose update a resend got accepted.
  * </ul>
  *
  * <p>Unlike {@link FederationAudit} it does not recompute versions from updates (it hashes the

@@ -48,16 +48,28 @@ import org.slf4j.LoggerFactory;
  * current version, continuing from the newest published one ({@link Decision#CONTINUE}) or from
  * version 0 of its spec ({@link Decision#GENESIS}). Input 2 carries {@link UpdateEvent}s. An update
  * is <em>complete</em> when its header and, for every chunk, a receipt whose digest is the
- * manifest's are in (copies that do not match are ignored: chunks are unsigned, so a bogus copy
- * must not be able to veto an update); it is then checked as the whole update was before chunking:
- * base version from the future, staleness, duplicate id and the L2 norm (from the receipts' sums of
- * squares, summed in chunk order). An accepted update becomes a {@link Decision#MEMBER} of the open
- * round, with its weight {@code examples × f(staleness)} and, for norm clipping, its clip factor.
- * An update still incomplete {@code assemblyTimeout} after its first record is rejected: with the
- * problem validation found in one of its chunks (e.g. {@code NON_FINITE}), {@code CORRUPT_CHUNK} if
- * copies arrived that do not match its manifest, else {@code MISSING_CHUNK}. Every data copy of a
- * chunk validation forwarded is covered by exactly one decision (the member's copy, or a {@link
- * Decision#DROP}), so the aggregators' buffers never leak.
+ * manifest's are in (copies that do not match never count against it: chunks are unsigned, so a
+ * bogus copy must not be able to veto an update; they are dead-lettered once it is decided); it is
+ * then checked as the whole update was before chunking: base version from the future, staleness,
+ * duplicate id and the L2 norm (from the receipts' sums of squares, summed in chunk order). An
+ * accepted update becomes a {@link Decision#MEMBER} of the open round, with its weight {@code
+ * examples × f(staleness)} and, for norm clipping, its clip factor. An update still incomplete
+ * {@code assemblyTimeout} after its first record is rejected: with the problem validation found in
+ * one of its chunks (e.g. {@code NON_FINITE}), {@code CORRUPT_CHUNK} if copies arrived that do not
+ * match its manifest, else {@code MISSING_CHUNK}. Every data copy of a chunk validation forwarded
+ * is covered by exactly one decision (the member's copy, or a {@link Decision#DROP}), so the
+ * aggregators' buffers never leak.
+ *
+ * <p>Every chunk record that does not end up in a version is dead-lettered exactly once, when its
+ * fate is known. The update's own records (its manifest and, per chunk index, the first copy
+ * matching the manifest) are accepted or rejected together, by one rejection for the update at the
+ * manifest's offset; an update rejected at its deadline without a manifest is one rejection (at its
+ * first record's offset) for all its chunk records, as nothing tells genuine copies from bogus
+ * ones. When an update with a manifest is decided (accepted or rejected), every other copy of its
+ * chunks gets its own rejection at its own offset: {@code CORRUPT_CHUNK} if it does not match the
+ * signed manifest (or validation could not use it), {@code DUPLICATE_UPDATE} if it is a surplus
+ * identical copy. A data copy of an update that was already accepted is {@code DUPLICATE_UPDATE} at
+ * once. Copies inside a whole (legacy) update record are accounted for by that record's header.
  *
  * <p>Rounds close as before: at {@code quorum} members, or at the deadline with at least {@code
  * minUpdates}. The close is a {@link Decision#CLOSE} to every chunk and the version's manifest
@@ -193,6 +205,17 @@ public class RoundCoordinator
                         "update id " + id + " was already accepted");
             } else if (e.hasData) {
                 out.collect(drop(e.federationId, e.chunkIndex, id, 1));
+                if (!e.whole) { // a whole record is dead-lettered once, by its header
+                    reject(
+                            ctx,
+                            e,
+                            RejectReason.DUPLICATE_UPDATE,
+                            "chunk "
+                                    + e.chunkIndex
+                                    + " of update "
+                                    + id
+                                    + ", which was already accepted: a replayed or late copy");
+                }
             } else {
                 reject(ctx, e, RejectReason.valueOf(e.problem), e.problemDetail);
             }
@@ -237,9 +260,10 @@ public class RoundCoordinator
                 }
             }
         } else {
-            // Copies that do not match the manifest are ignored (and dropped later), never fatal:
-            // chunks are not signed, so a hostile sender could otherwise veto any update by
-            // sending a bogus chunk with its id.
+            // Copies that do not match the manifest are kept aside, never fatal: chunks are not
+            // signed, so a hostile sender could otherwise veto any update by sending a bogus chunk
+            // with its id. When the update is decided they are dropped and dead-lettered, each
+            // with its own coordinates (rejectStrays).
             String slotKey = slotKey(id, e.chunkIndex);
             RoundState.Slot slot = slots.get(slotKey);
             if (slot == null) {
@@ -258,6 +282,14 @@ public class RoundCoordinator
             if (e.hasData) {
                 slot.copies++;
             }
+            slot.addCopy(
+                    e.sha256,
+                    e.siteId,
+                    e.problem,
+                    e.problemDetail,
+                    e.sourcePartition,
+                    e.sourceOffset,
+                    e.whole);
             slots.put(slotKey, slot);
             if (expected != null && !had && slot.has(expected)) {
                 p.matched++;
@@ -358,6 +390,7 @@ public class RoundCoordinator
             d.count = all[c].copies - 1;
             out.collect(d);
         }
+        rejectStrays(federationId, p, expected, null, ctx);
         forget(p.updateId, n);
         m.count++;
         m.totalWeight += w;
@@ -643,8 +676,129 @@ public class RoundCoordinator
                 out.collect(drop(federationId, c, p.updateId, slot.copies));
             }
         }
-        forget(p.updateId, n);
         reject(ctx, partition, offset, federationId, p.siteId, p.updateId, reason, detail);
+        if (p.hasHeader) {
+            String[] expected = new String[n];
+            for (int c = 0; c < n; c++) {
+                expected[c] = digests.get(slotKey(p.updateId, c));
+            }
+            rejectStrays(federationId, p, expected, reason, ctx);
+        }
+        forget(p.updateId, n);
+    }
+
+    /**
+     * Dead-letters, each with its own source coordinates, every copy of a decided update's chunks
+     * that is not the update's own: per chunk index the update owns one copy whose digest is its
+     * manifest's (the one aggregated if it was accepted); every other copy is surplus ({@code
+     * DUPLICATE_UPDATE}, an identical copy) or does not match the signed manifest ({@code
+     * CORRUPT_CHUNK}, a different digest or a copy validation could not use). Copies that came
+     * inside a whole (legacy) update record are left out: that record is accounted for by its
+     * header.
+     *
+     * @param rejectedFor null if the update was accepted, else why it was rejected
+     */
+    private void rejectStrays(
+            String federationId,
+            RoundState.Pending p,
+            String[] expected,
+            RejectReason rejectedFor,
+            Context ctx)
+            throws Exception {
+        String fate =
+                rejectedFor == null
+                        ? "the update was accepted with the matching copy"
+                        : "the update was rejected: " + rejectedFor;
+        for (int c = 0; c < expected.length; c++) {
+            RoundState.Slot slot = slots.get(slotKey(p.updateId, c));
+            if (slot == null) {
+                continue;
+            }
+            int own = ownCopy(slot, expected[c], p);
+            for (int i = 0; i < slot.copyCount(); i++) {
+                if (i == own || slot.copyWhole[i]) {
+                    continue;
+                }
+                String digest = slot.copyDigests[i];
+                RejectReason reason;
+                String detail;
+                if (!digest.isEmpty() && digest.equals(expected[c])) {
+                    reason = RejectReason.DUPLICATE_UPDATE;
+                    detail =
+                            "chunk "
+                                    + c
+                                    + " of update "
+                                    + p.updateId
+                                    + ": a surplus copy, identical to the update's own; "
+                                    + fate;
+                } else {
+                    reason = RejectReason.CORRUPT_CHUNK;
+                    String problem =
+                            slot.copyProblems[i].isEmpty()
+                                    ? ""
+                                    : slot.copyProblemDetails[i]
+                                            + " ("
+                                            + slot.copyProblems[i]
+                                            + ")";
+                    String mismatch =
+                            digest.isEmpty()
+                                    ? problem + ", so it cannot match its signed manifest"
+                                    : (problem.isEmpty() ? "" : problem + "; ")
+                                            + "digest "
+                                            + abbreviate(digest)
+                                            + " does not match its signed manifest's "
+                                            + abbreviate(expected[c]);
+                    detail =
+                            "chunk "
+                                    + c
+                                    + " of update "
+                                    + p.updateId
+                                    + ": "
+                                    + mismatch
+                                    + "; "
+                                    + fate;
+                }
+                reject(
+                        ctx,
+                        slot.copyPartitions[i],
+                        slot.copyOffsets[i],
+                        federationId,
+                        slot.copySites[i],
+                        p.updateId,
+                        reason,
+                        detail);
+            }
+        }
+    }
+
+    /**
+     * The update's own copy of a chunk: one whose digest is the manifest's, preferably one from the
+     * manifest's own (whole) record, else the first that is not part of a whole record; -1 if none.
+     */
+    private static int ownCopy(RoundState.Slot slot, String expected, RoundState.Pending p) {
+        int first = -1;
+        int firstSeparate = -1;
+        for (int i = 0; i < slot.copyCount(); i++) {
+            if (!slot.copyDigests[i].equals(expected)) {
+                continue;
+            }
+            if (slot.copyWhole[i]
+                    && slot.copyPartitions[i] == p.sourcePartition
+                    && slot.copyOffsets[i] == p.sourceOffset) {
+                return i;
+            }
+            if (first < 0) {
+                first = i;
+            }
+            if (firstSeparate < 0 && !slot.copyWhole[i]) {
+                firstSeparate = i;
+            }
+        }
+        return firstSeparate >= 0 ? firstSeparate : first;
+    }
+
+    private static String abbreviate(String digest) {
+        return digest.length() > 16 ? digest.substring(0, 16) + "…" : digest;
     }
 
     private void forget(String updateId, int chunks) throws Exception {

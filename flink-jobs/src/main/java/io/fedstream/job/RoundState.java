@@ -82,7 +82,55 @@ public final class RoundState {
         /** Data copies sent to the chunk's aggregator, matching or not. */
         public int copies;
 
+        /**
+         * Every receipt of this chunk index, in arrival order, so that each copy that does not end
+         * up in a version can be dead-lettered with its own coordinates once the update is decided:
+         * its digest ("" if validation could not compute one), the site it names, its problem (a
+         * RejectReason name, "" if none) and problem detail, its source partition and offset, and
+         * whether it came inside a whole (legacy) update record, which is accounted for by that
+         * record's header. Cleared with the slot when the update is decided.
+         */
+        public String[] copyDigests;
+
+        public String[] copySites;
+        public String[] copyProblems;
+        public String[] copyProblemDetails;
+        public int[] copyPartitions;
+        public long[] copyOffsets;
+        public boolean[] copyWhole;
+
         public Slot() {}
+
+        public int copyCount() {
+            return copyDigests == null ? 0 : copyDigests.length;
+        }
+
+        /** Records one receipt (a data copy or a copy validation found a problem in). */
+        public void addCopy(
+                String digest,
+                String site,
+                String problem,
+                String problemDetail,
+                int partition,
+                long offset,
+                boolean whole) {
+            int n = copyCount();
+            copyDigests = java.util.Arrays.copyOf(n == 0 ? new String[0] : copyDigests, n + 1);
+            copySites = java.util.Arrays.copyOf(n == 0 ? new String[0] : copySites, n + 1);
+            copyProblems = java.util.Arrays.copyOf(n == 0 ? new String[0] : copyProblems, n + 1);
+            copyProblemDetails =
+                    java.util.Arrays.copyOf(n == 0 ? new String[0] : copyProblemDetails, n + 1);
+            copyPartitions = java.util.Arrays.copyOf(n == 0 ? new int[0] : copyPartitions, n + 1);
+            copyOffsets = java.util.Arrays.copyOf(n == 0 ? new long[0] : copyOffsets, n + 1);
+            copyWhole = java.util.Arrays.copyOf(n == 0 ? new boolean[0] : copyWhole, n + 1);
+            copyDigests[n] = digest == null ? "" : digest;
+            copySites[n] = site == null ? "" : site;
+            copyProblems[n] = problem == null ? "" : problem;
+            copyProblemDetails[n] = problemDetail == null ? "" : problemDetail;
+            copyPartitions[n] = partition;
+            copyOffsets[n] = offset;
+            copyWhole[n] = whole;
+        }
 
         public boolean has(String digest) {
             return index(digest) >= 0;

@@ -35,6 +35,12 @@ public class UpdateEvent {
 
     public String problemDetail;
 
+    /**
+     * Whether the event comes from a whole (legacy) AdapterUpdate record, split by validation: such
+     * a record is accounted for (accepted or dead-lettered) once, by its header, never per chunk.
+     */
+    public boolean whole;
+
     public UpdateEvent() {}
 
     @Override

@@ -499,6 +499,7 @@ public final class UpdateValidator implements Serializable {
             receipt.sha256 = ChunkLayout.updateChunkSha256(dtype, chunks[c]);
             receipt.sumSquares = LittleEndianFloats.stats(chunks[c], kind).sumSquares();
             receipt.hasData = true;
+            receipt.whole = true;
             digests[c] = receipt.sha256;
             events.add(receipt);
             data.add(chunkData(v.federationId, v.updateId, c, kind, receipt.sha256, chunks[c]));
@@ -507,6 +508,7 @@ public final class UpdateValidator implements Serializable {
         header.baseVersion = v.baseVersion;
         header.numExamples = v.numExamples;
         header.chunkSha256 = digests;
+        header.whole = true;
         events.add(header);
         return new Parts(events, data);
     }

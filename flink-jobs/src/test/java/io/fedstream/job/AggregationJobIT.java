@@ -186,7 +186,7 @@ class AggregationJobIT {
                 readUntil(
                         Topics.REJECTED_UPDATES,
                         b -> List.of(AvroCodec.REJECTED_UPDATE.decode(b)),
-                        l -> l.size() >= 4);
+                        l -> l.size() >= 9);
         job.cancel().get();
 
         // assert
@@ -233,6 +233,11 @@ class AggregationJobIT {
                         RejectReason.NOT_AVRO,
                         RejectReason.NON_FINITE,
                         RejectReason.KEY_MISMATCH,
+                        RejectReason.DUPLICATE_UPDATE, // the replay of a1
+                        RejectReason.DUPLICATE_UPDATE, // a3's second copy of chunk 1
+                        RejectReason.DUPLICATE_UPDATE, // a2's four chunks sent again
+                        RejectReason.DUPLICATE_UPDATE,
+                        RejectReason.DUPLICATE_UPDATE,
                         RejectReason.DUPLICATE_UPDATE);
     }
 

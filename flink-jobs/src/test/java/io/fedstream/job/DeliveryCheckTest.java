@@ -238,7 +238,7 @@ class DeliveryCheckTest {
 
     @Test
     void strayChunkCopiesUnderAnAcceptedUpdatesIdAreNotFlagged() {
-        records.add(chunk(0, 10, "f", "u1")); // a bogus copy the job ignored
+        records.add(chunk(0, 10, "f", "u1")); // a stray copy not dead-lettered: not required
         records.add(chunk(0, 11, "f", "u3"));
         dead.add(deadLetter(0, 11, "f", "u3")); // e.g. NON_FINITE, after u3 was accepted
 
@@ -320,7 +320,7 @@ class DeliveryCheckTest {
 
     /**
      * The log the job's operators write: a lost chunk (the update is rejected at its manifest's
-     * offset, its resend accepted, the lost chunk arriving late is dropped), a replay of a whole
+     * offset, its resend accepted, the lost chunk arriving late dead-lettered), a replay of a whole
      * update, a bogus chunk copy under an accepted id, a hostile record, and an update abandoned
      * after its first chunk (rejected at that chunk's offset).
      */
@@ -347,9 +347,12 @@ class DeliveryCheckTest {
             p.sendWhole(u("u2", 2f)); // a replay: DUPLICATE_UPDATE
             UpdateChunk bogus = UpdateChunk.newBuilder(lost.chunks().get(1)).build();
             bogus.setUpdateId("u4");
-            p.send(p.raw(AvroCodec.UPDATE_CHUNK.encode(bogus))); // dropped, not dead-lettered
+            p.send(p.raw(AvroCodec.UPDATE_CHUNK.encode(bogus))); // DUPLICATE_UPDATE (u4 is in)
             p.send(p.raw("hostile".getBytes(StandardCharsets.UTF_8)));
-            p.send(p.raw(AvroCodec.UPDATE_CHUNK.encode(lost.chunks().get(1)))); // late: dropped
+            p.send(
+                    p.raw(
+                            AvroCodec.UPDATE_CHUNK.encode(
+                                    lost.chunks().get(1)))); // late: DUPLICATE_UPDATE
             UpdateChunking.Chunked abandoned = UpdateChunking.split(u("u5", 5f), SPEC.layout());
             p.send(p.raw(AvroCodec.UPDATE_CHUNK.encode(abandoned.chunks().get(0))));
             p.setTime(60_000); // u5: MISSING_CHUNK at its chunk, no manifest
@@ -359,8 +362,10 @@ class DeliveryCheckTest {
                     .extracting(RejectedUpdate::getReason)
                     .containsExactlyInAnyOrder(
                             RejectReason.MISSING_CHUNK,
-                            RejectReason.DUPLICATE_UPDATE,
+                            RejectReason.DUPLICATE_UPDATE, // the replay
+                            RejectReason.DUPLICATE_UPDATE, // the bogus copy
                             RejectReason.NOT_AVRO,
+                            RejectReason.DUPLICATE_UPDATE, // the late copy
                             RejectReason.MISSING_CHUNK);
             List<GlobalModel> manifests = new ArrayList<>();
             List<PublishedChunk> published = new ArrayList<>();

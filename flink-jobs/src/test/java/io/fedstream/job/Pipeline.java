@@ -160,6 +160,20 @@ final class Pipeline implements AutoCloseable {
         return m.offset;
     }
 
+    /** Sends a chunk record at the next offset; returns its offset. */
+    long send(UpdateChunk chunk) throws Exception {
+        RawRecord r = raw(AvroCodec.UPDATE_CHUNK.encode(chunk));
+        send(r);
+        return r.offset;
+    }
+
+    /** Sends a manifest record at the next offset; returns its offset. */
+    long send(io.fedstream.schemas.avro.UpdateManifest manifest) throws Exception {
+        RawRecord r = raw(AvroCodec.UPDATE_MANIFEST.encode(manifest));
+        send(r);
+        return r.offset;
+    }
+
     void send(RawRecord raw) throws Exception {
         sent.add(raw);
         UpdateValidator.Outcome o = validator.parts(raw);

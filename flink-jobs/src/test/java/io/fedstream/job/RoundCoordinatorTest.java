@@ -238,7 +238,10 @@ class RoundCoordinatorTest {
                 .containsExactly(
                         RejectReason.TOO_STALE,
                         RejectReason.FUTURE_BASE_VERSION,
-                        RejectReason.DUPLICATE_UPDATE);
+                        RejectReason.DUPLICATE_UPDATE, // the replay's three chunks
+                        RejectReason.DUPLICATE_UPDATE,
+                        RejectReason.DUPLICATE_UPDATE,
+                        RejectReason.DUPLICATE_UPDATE); // and its manifest
         assertThat(p.rejections.get(0).getUpdateId()).isEqualTo("u3");
         assertThat(p.rejections.get(0).getDetail()).contains("staleness 2");
     }
@@ -275,7 +278,9 @@ class RoundCoordinatorTest {
         assertThat(flat(shuffled.versions.get(1))).containsExactly(expected);
         assertThat(shuffled.versions.get(1).getManifest().getTensorsSha256())
                 .isEqualTo(whole.versions.get(1).getManifest().getTensorsSha256());
-        assertThat(reasons(shuffled)).containsExactly(RejectReason.DUPLICATE_UPDATE);
+        // the resend's three chunks and its manifest; the whole records had no surplus
+        assertThat(reasons(shuffled)).hasSize(4).containsOnly(RejectReason.DUPLICATE_UPDATE);
+        assertThat(whole.rejections).isEmpty();
         assertThat(shuffled.held).isEmpty();
     }
 
@@ -340,19 +345,38 @@ class RoundCoordinatorTest {
         for (UpdateChunk c : List.of(corrupt.chunks().get(0), flipped, corrupt.chunks().get(2))) {
             p.send(p.raw(AvroCodec.UPDATE_CHUNK.encode(c)));
         }
-        p.send(p.raw(AvroCodec.UPDATE_MANIFEST.encode(corrupt.manifest())));
+        long flippedAt = p.nextOffset - 2;
+        long manifestAt = p.send(corrupt.manifest());
+        long cutAt = p.nextOffset;
         p.send(p.raw(AvroCodec.UPDATE_CHUNK.encode(cut)));
         p.sendChunked(u("good", "s1", 0, 10, 1f));
         assertThat(p.rejections).isEmpty(); // a good copy may still come
 
         p.setTime(30_000);
 
+        // the corrupt update once (at its manifest), its flipped copy once (at its own offset);
+        // the truncated update without a manifest once, for all its records
         assertThat(p.rejections)
-                .extracting(RejectedUpdate::getUpdateId, RejectedUpdate::getReason)
+                .extracting(
+                        RejectedUpdate::getUpdateId,
+                        RejectedUpdate::getReason,
+                        RejectedUpdate::getSourceOffset)
                 .containsExactlyInAnyOrder(
-                        org.assertj.core.groups.Tuple.tuple("corrupt", RejectReason.CORRUPT_CHUNK),
                         org.assertj.core.groups.Tuple.tuple(
-                                "truncated", RejectReason.CORRUPT_CHUNK));
+                                "corrupt", RejectReason.CORRUPT_CHUNK, manifestAt),
+                        org.assertj.core.groups.Tuple.tuple(
+                                "corrupt", RejectReason.CORRUPT_CHUNK, flippedAt),
+                        org.assertj.core.groups.Tuple.tuple(
+                                "truncated", RejectReason.CORRUPT_CHUNK, cutAt));
+        assertThat(p.rejections)
+                .filteredOn(r -> r.getSourceOffset() == flippedAt)
+                .singleElement()
+                .satisfies(
+                        r ->
+                                assertThat(r.getDetail())
+                                        .startsWith("chunk 1 of update corrupt: digest ")
+                                        .contains("does not match its signed manifest's ")
+                                        .endsWith("the update was rejected: CORRUPT_CHUNK"));
         assertThat(p.versions).hasSize(2);
         assertThat(p.versions.get(1).getManifest().getContributions())
                 .extracting(Contribution::getUpdateId)
@@ -380,10 +404,31 @@ class RoundCoordinatorTest {
 
         p.send(p.raw(AvroCodec.UPDATE_CHUNK.encode(forged)));
         p.send(p.raw(AvroCodec.UPDATE_CHUNK.encode(truncated)));
+        assertThat(p.rejections).isEmpty(); // their fate is not known yet
         p.sendChunked(u("victim", "s1", 0, 10, 1f));
         p.send(p.raw(AvroCodec.UPDATE_CHUNK.encode(forged)));
 
-        assertThat(p.rejections).isEmpty();
+        // each bogus copy dead-lettered once, at its own offset; the update itself is accepted
+        assertThat(p.rejections)
+                .extracting(
+                        RejectedUpdate::getSourceOffset,
+                        RejectedUpdate::getReason,
+                        RejectedUpdate::getUpdateId)
+                .containsExactly( // in chunk order when the update is decided
+                        org.assertj.core.groups.Tuple.tuple(
+                                101L, RejectReason.CORRUPT_CHUNK, "victim"),
+                        org.assertj.core.groups.Tuple.tuple(
+                                100L, RejectReason.CORRUPT_CHUNK, "victim"),
+                        org.assertj.core.groups.Tuple.tuple(
+                                106L, RejectReason.DUPLICATE_UPDATE, "victim"));
+        assertThat(p.rejections.get(1).getDetail())
+                .startsWith("chunk 2 of update victim: digest ")
+                .endsWith("the update was accepted with the matching copy");
+        assertThat(p.rejections.get(0).getDetail())
+                .isEqualTo(
+                        "chunk 0 of update victim: chunk 0 has 3 bytes, expected 12 for FLOAT32"
+                                + " (CORRUPT_CHUNK), so it cannot match its signed manifest;"
+                                + " the update was accepted with the matching copy");
         assertThat(p.versions).hasSize(2);
         assertThat(flat(p.versions.get(1)))
                 .containsExactly(
@@ -399,6 +444,112 @@ class RoundCoordinatorTest {
         assertThat(p.decisions.stream().filter(d -> d.type == Decision.DROP))
                 .singleElement()
                 .satisfies(d -> assertThat(d.chunkIndex).isEqualTo(2)); // the late bogus copy
+    }
+
+    private static UpdateChunk withData(UpdateChunk c, byte[] data) {
+        UpdateChunk copy = UpdateChunk.newBuilder(c).build();
+        copy.setData(ByteBuffer.wrap(data));
+        return copy;
+    }
+
+    private static org.assertj.core.groups.Tuple at(long offset, RejectReason reason) {
+        return org.assertj.core.groups.Tuple.tuple(offset, reason);
+    }
+
+    @Test
+    void aSurplusCopyIsDeadLetteredOnceAtItsOwnOffsetAndAWholeRecordOnlyByItsHeader()
+            throws Exception {
+        Pipeline p = pipeline(Fixtures.policy(2, 1, 5));
+        p.start();
+        UpdateChunking.Chunked c = UpdateChunking.split(u("u1", "s1", 0, 10, 1f), SPEC.layout());
+        p.send(c.chunks().get(1));
+        long again = p.send(c.chunks().get(1)); // resent before the update is complete
+        p.send(c.chunks().get(0));
+        p.send(c.chunks().get(2));
+        assertThat(p.rejections).isEmpty();
+        p.send(c.manifest());
+        p.sendWhole(u("w1", "s2", 0, 10, 2f));
+        long replayed = p.sendWhole(u("w1", "s2", 0, 10, 2f)); // one record, one rejection
+
+        assertThat(p.rejections)
+                .extracting(RejectedUpdate::getSourceOffset, RejectedUpdate::getReason)
+                .containsExactly(
+                        at(again, RejectReason.DUPLICATE_UPDATE),
+                        at(replayed, RejectReason.DUPLICATE_UPDATE));
+        assertThat(p.rejections.get(0).getDetail())
+                .isEqualTo(
+                        "chunk 1 of update u1: a surplus copy, identical to the update's own;"
+                                + " the update was accepted with the matching copy");
+        assertThat(p.rejections.get(0).getSiteId()).isEqualTo("s1");
+        assertThat(p.versions).hasSize(2);
+        assertThat(p.versions.get(1).getManifest().getContributions())
+                .extracting(Contribution::getUpdateId)
+                .containsExactly("u1", "w1");
+        assertThat(p.decisions)
+                .filteredOn(d -> d.type == Decision.MEMBER && "u1".equals(d.updateId))
+                .extracting(d -> d.count)
+                .containsExactly(0, 1, 0); // the surplus copy is dropped, as before
+    }
+
+    @Test
+    void theStrayCopiesOfARejectedUpdateAreDeadLetteredBesideItsOneRejection() throws Exception {
+        Pipeline p = pipeline(Fixtures.policy(1, 1, 5));
+        p.setTime(0);
+        p.start();
+        UpdateChunking.Chunked c = UpdateChunking.split(u("lost", "s1", 0, 10, 1f), SPEC.layout());
+        long bogusAt = p.send(withData(c.chunks().get(0), new byte[12]));
+        p.send(c.chunks().get(0));
+        long surplusAt = p.send(c.chunks().get(0));
+        p.send(c.chunks().get(1)); // chunk 2 never comes
+        long manifestAt = p.send(c.manifest());
+        assertThat(p.rejections).isEmpty();
+
+        p.setTime(30_000);
+
+        assertThat(p.rejections)
+                .extracting(RejectedUpdate::getSourceOffset, RejectedUpdate::getReason)
+                .containsExactly(
+                        at(manifestAt, RejectReason.MISSING_CHUNK),
+                        at(bogusAt, RejectReason.CORRUPT_CHUNK),
+                        at(surplusAt, RejectReason.DUPLICATE_UPDATE));
+        assertThat(p.rejections.get(1).getDetail())
+                .startsWith("chunk 0 of update lost: digest ")
+                .endsWith("; the update was rejected: MISSING_CHUNK");
+        assertThat(p.rejections.get(2).getDetail())
+                .endsWith("; the update was rejected: MISSING_CHUNK");
+        // every data copy still covered by exactly one DROP
+        assertThat(p.decisions)
+                .filteredOn(d -> d.type == Decision.DROP)
+                .extracting(d -> d.chunkIndex, d -> d.count)
+                .containsExactly(
+                        org.assertj.core.groups.Tuple.tuple(0, 3),
+                        org.assertj.core.groups.Tuple.tuple(1, 1));
+    }
+
+    @Test
+    void aStrayCopyInACheckpointIsDeadLetteredOnceAfterTheRestoreAndNeverAgain() throws Exception {
+        Pipeline first = pipeline(Fixtures.policy(1, 1, 5));
+        first.start();
+        UpdateChunking.Chunked c =
+                UpdateChunking.split(u("victim", "s1", 0, 10, 1f), SPEC.layout());
+        long forgedAt = first.send(withData(c.chunks().get(2), new byte[8]));
+        Pipeline.Snapshot before = first.snapshot();
+        assertThat(first.rejections).isEmpty();
+
+        Pipeline restored = pipeline(Fixtures.policy(1, 1, 5), LatestVersionLookup.none(), before);
+        restored.nextOffset = first.nextOffset;
+        restored.sendChunked(u("victim", "s1", 0, 10, 1f));
+        assertThat(restored.rejections)
+                .extracting(RejectedUpdate::getSourceOffset, RejectedUpdate::getReason)
+                .containsExactly(at(forgedAt, RejectReason.CORRUPT_CHUNK));
+        assertThat(restored.versions).extracting(GlobalModel::getVersion).containsExactly(1L);
+
+        Pipeline.Snapshot after = restored.snapshot();
+        Pipeline again = pipeline(Fixtures.policy(1, 1, 5), LatestVersionLookup.none(), after);
+        again.nextOffset = restored.nextOffset;
+        again.sendChunked(u("u2", "s2", 1, 10, 2f));
+        assertThat(again.rejections).isEmpty();
+        assertThat(again.versions).extracting(GlobalModel::getVersion).containsExactly(2L);
     }
 
     @Test
@@ -438,11 +589,24 @@ class RoundCoordinatorTest {
 
         Pipeline p = pipeline(Fixtures.policy(1, 1, 5), id -> Optional.of(published), null);
         p.start();
-        p.sendChunked(u("u1", "s1", 0, 10, 1f)); // already in v1
+        long replay = p.sendChunked(u("u1", "s1", 0, 10, 1f)); // already in v1
         p.sendChunked(u("u2", "s1", 1, 10, 1f));
 
         assertThat(p.versions).extracting(GlobalModel::getVersion).containsExactly(2L);
-        assertThat(reasons(p)).containsExactly(RejectReason.DUPLICATE_UPDATE);
+        // each of the replay's records: its three chunks and its manifest
+        assertThat(p.rejections)
+                .extracting(RejectedUpdate::getReason, RejectedUpdate::getSourceOffset)
+                .containsExactly(
+                        org.assertj.core.groups.Tuple.tuple(
+                                RejectReason.DUPLICATE_UPDATE, replay - 3),
+                        org.assertj.core.groups.Tuple.tuple(
+                                RejectReason.DUPLICATE_UPDATE, replay - 2),
+                        org.assertj.core.groups.Tuple.tuple(
+                                RejectReason.DUPLICATE_UPDATE, replay - 1),
+                        org.assertj.core.groups.Tuple.tuple(RejectReason.DUPLICATE_UPDATE, replay));
+        assertThat(p.rejections.get(0).getDetail())
+                .isEqualTo(
+                        "chunk 0 of update u1, which was already accepted: a replayed or late copy");
         assertThat(flat(p.versions.get(0)))
                 .containsExactly(
                         recompute(
