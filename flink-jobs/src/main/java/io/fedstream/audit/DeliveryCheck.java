@@ -106,9 +106,11 @@ public final class DeliveryCheck {
 
     /**
      * A record of the updates topic: where it is, its form, and for a readable one the update it
-     * belongs to.
+     * belongs to: federation, site and update id (an update is the pair of site and update id, as
+     * in the job; two sites may use the same update id).
      */
-    public record UpdateRecord(Position position, Form form, String federationId, String updateId) {
+    public record UpdateRecord(
+            Position position, Form form, String federationId, String siteId, String updateId) {
 
         /** Classifies the record value at {@code position}. */
         public static UpdateRecord of(Position position, byte[] value) {
@@ -116,24 +118,38 @@ public final class DeliveryCheck {
                 if (AvroCodec.UPDATE_CHUNK.accepts(value)) {
                     UpdateChunk c = AvroCodec.UPDATE_CHUNK.decode(value);
                     return new UpdateRecord(
-                            position, Form.CHUNK, c.getFederationId(), c.getUpdateId());
+                            position,
+                            Form.CHUNK,
+                            c.getFederationId(),
+                            c.getSiteId(),
+                            c.getUpdateId());
                 }
                 if (AvroCodec.UPDATE_MANIFEST.accepts(value)) {
                     UpdateManifest m = AvroCodec.UPDATE_MANIFEST.decode(value);
                     return new UpdateRecord(
-                            position, Form.MANIFEST, m.getFederationId(), m.getUpdateId());
+                            position,
+                            Form.MANIFEST,
+                            m.getFederationId(),
+                            m.getSiteId(),
+                            m.getUpdateId());
                 }
                 AdapterUpdate u = AvroCodec.ADAPTER_UPDATE.decode(value);
-                return new UpdateRecord(position, Form.WHOLE, u.getFederationId(), u.getUpdateId());
+                return new UpdateRecord(
+                        position, Form.WHOLE, u.getFederationId(), u.getSiteId(), u.getUpdateId());
             } catch (AvroCodec.DecodeException e) {
-                return new UpdateRecord(position, Form.UNREADABLE, null, null);
+                return new UpdateRecord(position, Form.UNREADABLE, null, null, null);
             }
         }
 
-        /** Federation and update id, {@code f/u}. */
+        /** Federation, site and update id, {@code f/site:u}. */
         String key() {
-            return federationId + "/" + updateId;
+            return updateKey(federationId, siteId, updateId);
         }
+    }
+
+    /** How the check names an update: {@code federation/site:update}. */
+    static String updateKey(String federationId, String siteId, String updateId) {
+        return federationId + "/" + siteId + ":" + updateId;
     }
 
     /** A chunk on the global-models topic: which chunk of which version, and its digest. */
@@ -195,7 +211,7 @@ public final class DeliveryCheck {
             for (Contribution c : g.getManifest().getContributions()) {
                 Position p = new Position(c.getSourcePartition(), c.getSourceOffset());
                 countedIn.computeIfAbsent(p, k -> new ArrayList<>()).add(where);
-                String id = g.getFederationId() + "/" + c.getUpdateId();
+                String id = updateKey(g.getFederationId(), c.getSiteId(), c.getUpdateId());
                 idCountedIn
                         .computeIfAbsent(id, k -> new TreeMap<>(BY_POSITION))
                         .putIfAbsent(p, where);
@@ -237,7 +253,7 @@ public final class DeliveryCheck {
                 rejected.merge(
                         new Position(r.getSourcePartition(), r.getSourceOffset()), 1, Integer::sum);
                 if (r.getFederationId() != null && r.getUpdateId() != null) {
-                    rejectedIds.add(r.getFederationId() + "/" + r.getUpdateId());
+                    rejectedIds.add(updateKey(r.getFederationId(), r.getSiteId(), r.getUpdateId()));
                 }
             }
         }
@@ -312,7 +328,7 @@ public final class DeliveryCheck {
                 out.add(
                         new Violation(
                                 Kind.IN_TWO_MANIFESTS,
-                                "update id " + e.getKey() + " counted in " + e.getValue()));
+                                "update " + e.getKey() + " counted in " + e.getValue()));
             }
         }
         return new Report(

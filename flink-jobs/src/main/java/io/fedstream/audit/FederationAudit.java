@@ -7,6 +7,7 @@ import io.fedstream.aggregation.robust.NormClipping;
 import io.fedstream.aggregation.robust.RobustRule;
 import io.fedstream.aggregation.robust.RobustRules;
 import io.fedstream.aggregation.robust.WeightedDelta;
+import io.fedstream.job.UpdateKey;
 import io.fedstream.schemas.GlobalModelAssembler;
 import io.fedstream.schemas.TensorCodec;
 import io.fedstream.schemas.avro.AdapterUpdate;
@@ -135,17 +136,19 @@ public final class FederationAudit {
         double totalWeight = 0;
         for (Contribution c : g.getManifest().getContributions()) {
             AdapterUpdate u = updates.get(new Offset(c.getSourcePartition(), c.getSourceOffset()));
-            String where =
-                    c.getUpdateId() + " at " + c.getSourcePartition() + "@" + c.getSourceOffset();
-            if (u == null || !u.getUpdateId().equals(c.getUpdateId())) {
+            // an update is the pair (site, update id), as in the job
+            String key = UpdateKey.of(c.getSiteId(), c.getUpdateId());
+            String name = c.getSiteId() + ":" + c.getUpdateId();
+            String where = name + " at " + c.getSourcePartition() + "@" + c.getSourceOffset();
+            if (u == null
+                    || !u.getUpdateId().equals(c.getUpdateId())
+                    || !u.getSiteId().equals(c.getSiteId())) {
                 return new Finding(v, false, "update " + where + " is not on the updates topic");
             }
-            Long earlier = usedBy.putIfAbsent(c.getUpdateId(), v);
+            Long earlier = usedBy.putIfAbsent(key, v);
             if (earlier != null) {
                 return new Finding(
-                        v,
-                        false,
-                        "update " + c.getUpdateId() + " was already counted in version " + earlier);
+                        v, false, "update " + name + " was already counted in version " + earlier);
             }
             long staleness = parent.getVersion() - u.getBaseVersion();
             double w = u.getNumExamples() * f.apply(Math.max(0, staleness));
@@ -185,7 +188,7 @@ public final class FederationAudit {
                 double clip = norm > streamingClip.maxNorm() ? streamingClip.maxNorm() / norm : 1.0;
                 acc.add(delta, kinds, w * clip);
             } else {
-                held.add(new WeightedDelta(c.getUpdateId(), delta, kinds, w));
+                held.add(new WeightedDelta(key, delta, kinds, w));
             }
             totalWeight += w;
         }

@@ -1,5 +1,6 @@
 package io.fedstream.audit;
 
+import io.fedstream.job.UpdateKey;
 import io.fedstream.schemas.AvroCodec;
 import io.fedstream.schemas.ChunkLayout;
 import io.fedstream.schemas.GlobalModelAssembler;
@@ -94,7 +95,10 @@ public final class KafkaAudit {
                         try {
                             if (AvroCodec.UPDATE_CHUNK.accepts(r.value())) {
                                 UpdateChunk c = AvroCodec.UPDATE_CHUNK.decode(r.value());
-                                chunks.computeIfAbsent(c.getUpdateId(), id -> new ArrayList<>())
+                                // an update is the pair (site, update id), as in the job
+                                chunks.computeIfAbsent(
+                                                UpdateKey.of(c.getSiteId(), c.getUpdateId()),
+                                                id -> new ArrayList<>())
                                         .add(c);
                             } else if (AvroCodec.UPDATE_MANIFEST.accepts(r.value())) {
                                 chunked.put(at, AvroCodec.UPDATE_MANIFEST.decode(r.value()));
@@ -109,7 +113,12 @@ public final class KafkaAudit {
                 });
         chunked.forEach(
                 (at, m) -> {
-                    AdapterUpdate u = join(m, chunks.getOrDefault(m.getUpdateId(), List.of()));
+                    AdapterUpdate u =
+                            join(
+                                    m,
+                                    chunks.getOrDefault(
+                                            UpdateKey.of(m.getSiteId(), m.getUpdateId()),
+                                            List.of()));
                     if (u != null) {
                         updates.put(at, u);
                     }

@@ -129,22 +129,24 @@ public class ChunkAggregator
     public void processElement1(ChunkData c, Context ctx, Collector<ChunkDigest> out)
             throws Exception {
         List<Decision> q = queued();
-        if (!needed(q, c.updateId, c.sha256)) {
-            Integer owed = debt.get(c.updateId);
+        String key = c.updateKey();
+        if (!needed(q, key, c.sha256)) {
+            Integer owed = debt.get(key);
             if (owed != null) {
                 if (owed > 1) {
-                    debt.put(c.updateId, owed - 1);
+                    debt.put(key, owed - 1);
                 } else {
-                    debt.remove(c.updateId);
+                    debt.remove(key);
                 }
                 chunksDropped.inc();
                 return;
             }
         }
-        List<ChunkData> list = copies.get(c.updateId);
+        String bufferKey = bufferKey(key);
+        List<ChunkData> list = copies.get(bufferKey);
         list = list == null ? new ArrayList<>() : new ArrayList<>(list);
         list.add(c);
-        copies.put(c.updateId, list);
+        copies.put(bufferKey, list);
         drain(q, out, ctx);
     }
 
@@ -153,11 +155,11 @@ public class ChunkAggregator
             throws Exception {
         List<Decision> q = queued();
         if (d.type == Decision.DROP) {
-            discard(q, d.updateId, d.count);
+            discard(q, d.updateKey(), d.count);
         } else {
             q.add(d);
             if (d.type == Decision.MEMBER && d.count > 0) {
-                discard(q, d.updateId, d.count);
+                discard(q, d.updateKey(), d.count);
             }
         }
         drain(q, out, ctx);
@@ -172,10 +174,10 @@ public class ChunkAggregator
         return q;
     }
 
-    /** The digest a queued member of the update waits for, or null. */
-    private static String memberDigest(List<Decision> q, String updateId) {
+    /** The digest a queued member of the update ({@link UpdateKey}) waits for, or null. */
+    private static String memberDigest(List<Decision> q, String key) {
         for (Decision d : q) {
-            if (d.type == Decision.MEMBER && d.updateId.equals(updateId)) {
+            if (d.type == Decision.MEMBER && d.updateKey().equals(key)) {
                 return d.sha256;
             }
         }
@@ -183,12 +185,12 @@ public class ChunkAggregator
     }
 
     /** Whether a copy with this digest is needed by a queued member that has none buffered yet. */
-    private boolean needed(List<Decision> q, String updateId, String sha) throws Exception {
-        String want = memberDigest(q, updateId);
+    private boolean needed(List<Decision> q, String key, String sha) throws Exception {
+        String want = memberDigest(q, key);
         if (want == null || !want.equals(sha)) {
             return false;
         }
-        List<ChunkData> list = copies.get(updateId);
+        List<ChunkData> list = copies.get(bufferKey(key));
         if (list != null) {
             for (ChunkData c : list) {
                 if (c.sha256.equals(want)) {
@@ -200,9 +202,10 @@ public class ChunkAggregator
     }
 
     /** Discards {@code n} copies no queued member needs; those not here yet are discarded later. */
-    private void discard(List<Decision> q, String updateId, int n) throws Exception {
-        String want = memberDigest(q, updateId);
-        List<ChunkData> list = copies.get(updateId);
+    private void discard(List<Decision> q, String key, int n) throws Exception {
+        String want = memberDigest(q, key);
+        String bufferKey = bufferKey(key);
+        List<ChunkData> list = copies.get(bufferKey);
         list = list == null ? new ArrayList<>() : new ArrayList<>(list);
         int owed = 0;
         for (int k = 0; k < n; k++) {
@@ -224,13 +227,13 @@ public class ChunkAggregator
             }
         }
         if (list.isEmpty()) {
-            copies.remove(updateId);
+            copies.remove(bufferKey);
         } else {
-            copies.put(updateId, list);
+            copies.put(bufferKey, list);
         }
         if (owed > 0) {
-            Integer before = debt.get(updateId);
-            debt.put(updateId, (before == null ? 0 : before) + owed);
+            Integer before = debt.get(key);
+            debt.put(key, (before == null ? 0 : before) + owed);
         }
     }
 
@@ -240,7 +243,7 @@ public class ChunkAggregator
         while (done < q.size()) {
             Decision d = q.get(done);
             if (d.type == Decision.MEMBER) {
-                ChunkData c = take(d.updateId, d.sha256);
+                ChunkData c = take(d.updateKey(), d.sha256);
                 if (c == null) {
                     break;
                 }
@@ -262,8 +265,24 @@ public class ChunkAggregator
         }
     }
 
-    private ChunkData take(String updateId, String sha) throws Exception {
-        List<ChunkData> list = copies.get(updateId);
+    /**
+     * Where the copies of an update are buffered: under its key, or, for copies restored from a job
+     * version before updates were keyed by site (which buffered them under the bare update id and
+     * whose pending updates the coordinator re-keys), under the bare id while any are left.
+     */
+    private String bufferKey(String key) throws Exception {
+        if (!UpdateKey.isLegacy(key) && !copies.contains(key)) {
+            String bare = UpdateKey.updateId(key);
+            if (copies.contains(bare)) {
+                return bare;
+            }
+        }
+        return key;
+    }
+
+    private ChunkData take(String key, String sha) throws Exception {
+        String bufferKey = bufferKey(key);
+        List<ChunkData> list = copies.get(bufferKey);
         if (list == null) {
             return null;
         }
@@ -272,9 +291,9 @@ public class ChunkAggregator
                 List<ChunkData> rest = new ArrayList<>(list);
                 ChunkData c = rest.remove(i);
                 if (rest.isEmpty()) {
-                    copies.remove(updateId);
+                    copies.remove(bufferKey);
                 } else {
-                    copies.put(updateId, rest);
+                    copies.put(bufferKey, rest);
                 }
                 return c;
             }
@@ -294,19 +313,20 @@ public class ChunkAggregator
         } else {
             RoundState.HeldChunk h = new RoundState.HeldChunk();
             h.updateId = d.updateId;
+            h.siteId = d.siteId;
             h.weight = d.weight;
             h.kind = c.kind;
             h.data = c.data;
             held.add(h);
         }
-        added.add(d.updateId);
+        added.add(d.updateKey());
         chunksAdded.inc();
     }
 
     private void close(Decision d, Collector<ChunkDigest> out, Context ctx) throws Exception {
         List<String> ids = new ArrayList<>();
         added.get().forEach(ids::add);
-        if (!ids.equals(List.of(d.members))) {
+        if (!sameMembers(ids, d.members)) {
             throw new IllegalStateException(
                     "chunk "
                             + d.key()
@@ -332,7 +352,7 @@ public class ChunkAggregator
             for (RoundState.HeldChunk h : held.get()) {
                 members.add(
                         new WeightedDelta(
-                                h.updateId,
+                                UpdateKey.of(h.siteId, h.updateId),
                                 new byte[][] {h.data},
                                 new LittleEndianFloats.Kind[] {
                                     LittleEndianFloats.Kind.values()[h.kind]
@@ -350,6 +370,26 @@ public class ChunkAggregator
         held.clear();
         added.clear();
         publish(d.federationId, d.chunkIndex, d.version, next, out, ctx);
+    }
+
+    /**
+     * Whether the chunk added exactly the members the round closed with, in order. A member added
+     * before a restore from a job version that kept bare update ids is recorded by its id alone.
+     */
+    private static boolean sameMembers(List<String> added, String[] members) {
+        if (added.size() != members.length) {
+            return false;
+        }
+        for (int i = 0; i < members.length; i++) {
+            String a = added.get(i);
+            boolean same =
+                    a.equals(members[i])
+                            || (UpdateKey.isLegacy(a) && a.equals(UpdateKey.updateId(members[i])));
+            if (!same) {
+                return false;
+            }
+        }
+        return true;
     }
 
     private void publish(

@@ -9,6 +9,14 @@ package io.fedstream.job;
 public class ChunkData {
     public String federationId;
     public String updateId;
+
+    /**
+     * The site the chunk record names (null in buffered copies restored from a job version before
+     * updates were keyed by site): with {@link #updateId}, the update it belongs to ({@link
+     * UpdateKey}).
+     */
+    public String siteId;
+
     public int chunkIndex;
     public byte kind;
     public String sha256;
@@ -23,6 +31,11 @@ public class ChunkData {
 
     public String key() {
         return key(federationId, chunkIndex);
+    }
+
+    /** The update this copy claims to belong to: (site, update id), see {@link UpdateKey}. */
+    public String updateKey() {
+        return UpdateKey.of(siteId, updateId);
     }
 
     @Override

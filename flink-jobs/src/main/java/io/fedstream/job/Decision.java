@@ -27,6 +27,12 @@ public class Decision {
     public long version;
     public String updateId;
 
+    /**
+     * MEMBER, DROP: the site of {@link #updateId}; the pair is the update's identity ({@link
+     * UpdateKey}). Null in decisions restored from a job version before updates were keyed by site.
+     */
+    public String siteId;
+
     /** MEMBER: the digest of the copy to aggregate. */
     public String sha256;
 
@@ -41,10 +47,15 @@ public class Decision {
     /** CLOSE: Σ weights. */
     public double totalWeight;
 
-    /** CLOSE: the members in accumulation order. */
+    /** CLOSE: the members' {@link UpdateKey}s in accumulation order. */
     public String[] members;
 
     public Decision() {}
+
+    /** MEMBER, DROP: the update decided on, see {@link UpdateKey}. */
+    public String updateKey() {
+        return UpdateKey.of(siteId, updateId);
+    }
 
     public String key() {
         return ChunkData.key(federationId, chunkIndex);

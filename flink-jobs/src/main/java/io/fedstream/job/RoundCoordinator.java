@@ -103,6 +103,12 @@ public class RoundCoordinator
     /** The manifest's digest of each chunk of a pending update, keyed like the slots. */
     private transient MapState<String, String> digests;
 
+    /**
+     * Set once the federation's pending updates are keyed by (site, update id); absent in state
+     * restored from an earlier job version, whose pending updates are re-keyed on first use.
+     */
+    private transient ValueState<Boolean> keyedBySite;
+
     private transient Counter accepted;
     private transient Counter versionsPublished;
     private transient RejectionCounters rejected;
@@ -167,6 +173,9 @@ public class RoundCoordinator
                         .getMapState(
                                 new MapStateDescriptor<>(
                                         "pending-digests", Types.STRING, Types.STRING));
+        keyedBySite =
+                getRuntimeContext()
+                        .getState(new ValueStateDescriptor<>("keyed-by-site", Types.BOOLEAN));
 
         metrics = getRuntimeContext().getMetricGroup();
         accepted = metrics.counter("updatesAccepted");
@@ -191,7 +200,12 @@ public class RoundCoordinator
             throws Exception {
         ensureInitialised(e.federationId, ctx, out);
         String id = e.updateId;
-        if (seen.contains(id)) {
+        // An update is the pair (site, update id): another site's record under the same id is
+        // another update and can neither replace nor veto this one.
+        String key = UpdateKey.of(e.siteId, id);
+        // seen.contains(id): a bare id accepted by a job version before updates were keyed by site
+        // (validation refuses ids with NUL, so only such entries can match)
+        if (seen.contains(key) || seen.contains(id)) {
             // a replay of an accepted update: its data copies are surplus
             if (e.type == UpdateEvent.HEADER) {
                 reject(
@@ -202,9 +216,9 @@ public class RoundCoordinator
                         e.siteId,
                         id,
                         RejectReason.DUPLICATE_UPDATE,
-                        "update id " + id + " was already accepted");
+                        "update id " + id + " of site " + e.siteId + " was already accepted");
             } else if (e.hasData) {
-                out.collect(drop(e.federationId, e.chunkIndex, id, 1));
+                out.collect(drop(e.federationId, e.chunkIndex, e.siteId, id, 1));
                 if (!e.whole) { // a whole record is dead-lettered once, by its header
                     reject(
                             ctx,
@@ -214,6 +228,8 @@ public class RoundCoordinator
                                     + e.chunkIndex
                                     + " of update "
                                     + id
+                                    + " of site "
+                                    + e.siteId
                                     + ", which was already accepted: a replayed or late copy");
                 }
             } else {
@@ -222,7 +238,7 @@ public class RoundCoordinator
             return;
         }
         long now = ctx.timerService().currentProcessingTime();
-        RoundState.Pending p = pending.get(id);
+        RoundState.Pending p = pending.get(key);
         if (p == null) {
             p = new RoundState.Pending();
             p.updateId = id;
@@ -242,19 +258,18 @@ public class RoundCoordinator
                         e.siteId,
                         id,
                         RejectReason.DUPLICATE_UPDATE,
-                        "a second manifest for update id " + id);
+                        "a second manifest for update id " + id + " of site " + e.siteId);
                 return;
             }
             p.hasHeader = true;
-            p.siteId = e.siteId;
             p.baseVersion = e.baseVersion;
             p.numExamples = e.numExamples;
             p.sourcePartition = e.sourcePartition;
             p.sourceOffset = e.sourceOffset;
             int n = layouts.get(e.federationId).chunkCount();
             for (int c = 0; c < n; c++) {
-                digests.put(slotKey(id, c), e.chunkSha256[c]);
-                RoundState.Slot slot = slots.get(slotKey(id, c));
+                digests.put(slotKey(key, c), e.chunkSha256[c]);
+                RoundState.Slot slot = slots.get(slotKey(key, c));
                 if (slot != null && slot.has(e.chunkSha256[c])) {
                     p.matched++;
                 }
@@ -264,7 +279,7 @@ public class RoundCoordinator
             // signed, so a hostile sender could otherwise veto any update by sending a bogus chunk
             // with its id. When the update is decided they are dropped and dead-lettered, each
             // with its own coordinates (rejectStrays).
-            String slotKey = slotKey(id, e.chunkIndex);
+            String slotKey = slotKey(key, e.chunkIndex);
             RoundState.Slot slot = slots.get(slotKey);
             if (slot == null) {
                 slot = new RoundState.Slot();
@@ -295,7 +310,7 @@ public class RoundCoordinator
                 p.matched++;
             }
         }
-        pending.put(id, p);
+        pending.put(key, p);
         tryDecide(e.federationId, p, now, ctx, out);
     }
 
@@ -313,7 +328,7 @@ public class RoundCoordinator
         }
         String[] expected = new String[n];
         for (int c = 0; c < n; c++) {
-            expected[c] = digests.get(slotKey(p.updateId, c));
+            expected[c] = digests.get(slotKey(key(p), c));
         }
         long current = version.value();
         if (p.baseVersion > current) {
@@ -354,7 +369,7 @@ public class RoundCoordinator
         RoundState.Slot[] all = new RoundState.Slot[n];
         double sumSquares = 0;
         for (int c = 0; c < n; c++) {
-            all[c] = slots.get(slotKey(p.updateId, c));
+            all[c] = slots.get(slotKey(key(p), c));
             sumSquares += all[c].sumSquaresOf(expected[c]); // chunk order, as the audit sums
         }
         double norm = Math.sqrt(sumSquares);
@@ -384,6 +399,7 @@ public class RoundCoordinator
         for (int c = 0; c < n; c++) {
             Decision d = decision(Decision.MEMBER, federationId, c, current + 1);
             d.updateId = p.updateId;
+            d.siteId = p.siteId;
             d.sha256 = expected[c];
             d.weight = w;
             d.scale = scale;
@@ -391,7 +407,7 @@ public class RoundCoordinator
             out.collect(d);
         }
         rejectStrays(federationId, p, expected, null, ctx);
-        forget(p.updateId, n);
+        forget(key(p), n);
         m.count++;
         m.totalWeight += w;
         RoundState.Entry e = new RoundState.Entry();
@@ -404,7 +420,7 @@ public class RoundCoordinator
         e.sourcePartition = p.sourcePartition;
         e.sourceOffset = p.sourceOffset;
         entries.add(e);
-        seen.put(p.updateId, p.baseVersion);
+        seen.put(key(p), p.baseVersion);
         accepted.inc();
         staleness.update(s);
 
@@ -445,10 +461,10 @@ public class RoundCoordinator
             int received = 0;
             boolean mismatched = false;
             for (int c = 0; c < n; c++) {
-                RoundState.Slot slot = slots.get(slotKey(p.updateId, c));
+                RoundState.Slot slot = slots.get(slotKey(key(p), c));
                 if (slot != null && slot.digests != null && slot.digests.length > 0) {
                     received++;
-                    mismatched |= p.hasHeader && !slot.has(digests.get(slotKey(p.updateId, c)));
+                    mismatched |= p.hasHeader && !slot.has(digests.get(slotKey(key(p), c)));
                 }
             }
             RejectReason reason;
@@ -506,7 +522,7 @@ public class RoundCoordinator
         List<Contribution> contributions = new ArrayList<>(m.count);
         List<String> members = new ArrayList<>(m.count);
         for (RoundState.Entry e : entries.get()) {
-            members.add(e.updateId);
+            members.add(UpdateKey.of(e.siteId, e.updateId));
             contributions.add(
                     Contribution.newBuilder()
                             .setUpdateId(e.updateId)
@@ -586,7 +602,7 @@ public class RoundCoordinator
                 GlobalModel g = published.get();
                 checkMatchesSpec(spec, g);
                 for (Contribution c : g.getManifest().getContributions()) {
-                    seen.put(c.getUpdateId(), c.getBaseVersion());
+                    seen.put(UpdateKey.of(c.getSiteId(), c.getUpdateId()), c.getBaseVersion());
                 }
                 v = g.getVersion();
                 for (int c = 0; c < layout.chunkCount(); c++) {
@@ -629,8 +645,53 @@ public class RoundCoordinator
                         layout.chunkCount());
             }
             version.update(v);
+            keyedBySite.update(true);
+        } else if (keyedBySite.value() == null) {
+            rekeyLegacyPending(federationId);
+            keyedBySite.update(true);
         }
         registerVersionGauge(federationId, v);
+    }
+
+    /**
+     * State restored from a job version that identified updates by their id alone keys pending
+     * updates and their chunk slots by the bare id: re-key them by (site, update id), the site
+     * being the one the update's first record (or its manifest) named. Ids accepted before stay in
+     * the seen set as bare ids, which still catch replays until pruned.
+     */
+    private void rekeyLegacyPending(String federationId) throws Exception {
+        int n = layouts.get(federationId).chunkCount();
+        List<Map.Entry<String, RoundState.Pending>> legacy = new ArrayList<>();
+        for (Map.Entry<String, RoundState.Pending> entry : pending.entries()) {
+            if (UpdateKey.isLegacy(entry.getKey())) {
+                legacy.add(Map.entry(entry.getKey(), entry.getValue()));
+            }
+        }
+        for (Map.Entry<String, RoundState.Pending> entry : legacy) {
+            String bare = entry.getKey();
+            RoundState.Pending p = entry.getValue();
+            String key = key(p);
+            for (int c = 0; c < n; c++) {
+                RoundState.Slot slot = slots.get(slotKey(bare, c));
+                if (slot != null) {
+                    slots.remove(slotKey(bare, c));
+                    slots.put(slotKey(key, c), slot);
+                }
+                String digest = digests.get(slotKey(bare, c));
+                if (digest != null) {
+                    digests.remove(slotKey(bare, c));
+                    digests.put(slotKey(key, c), digest);
+                }
+            }
+            pending.remove(bare);
+            pending.put(key, p);
+        }
+        if (!legacy.isEmpty()) {
+            LOG.info(
+                    "federation {}: re-keyed {} pending updates by site and update id",
+                    federationId,
+                    legacy.size());
+        }
     }
 
     static void checkMatchesSpec(FederationSpec spec, GlobalModel g) {
@@ -671,20 +732,20 @@ public class RoundCoordinator
             throws Exception {
         int n = layouts.get(federationId).chunkCount();
         for (int c = 0; c < n; c++) {
-            RoundState.Slot slot = slots.get(slotKey(p.updateId, c));
+            RoundState.Slot slot = slots.get(slotKey(key(p), c));
             if (slot != null && slot.copies > 0) {
-                out.collect(drop(federationId, c, p.updateId, slot.copies));
+                out.collect(drop(federationId, c, p.siteId, p.updateId, slot.copies));
             }
         }
         reject(ctx, partition, offset, federationId, p.siteId, p.updateId, reason, detail);
         if (p.hasHeader) {
             String[] expected = new String[n];
             for (int c = 0; c < n; c++) {
-                expected[c] = digests.get(slotKey(p.updateId, c));
+                expected[c] = digests.get(slotKey(key(p), c));
             }
             rejectStrays(federationId, p, expected, reason, ctx);
         }
-        forget(p.updateId, n);
+        forget(key(p), n);
     }
 
     /**
@@ -710,7 +771,7 @@ public class RoundCoordinator
                         ? "the update was accepted with the matching copy"
                         : "the update was rejected: " + rejectedFor;
         for (int c = 0; c < expected.length; c++) {
-            RoundState.Slot slot = slots.get(slotKey(p.updateId, c));
+            RoundState.Slot slot = slots.get(slotKey(key(p), c));
             if (slot == null) {
                 continue;
             }
@@ -801,16 +862,22 @@ public class RoundCoordinator
         return digest.length() > 16 ? digest.substring(0, 16) + "…" : digest;
     }
 
-    private void forget(String updateId, int chunks) throws Exception {
+    private void forget(String key, int chunks) throws Exception {
         for (int c = 0; c < chunks; c++) {
-            slots.remove(slotKey(updateId, c));
-            digests.remove(slotKey(updateId, c));
+            slots.remove(slotKey(key, c));
+            digests.remove(slotKey(key, c));
         }
-        pending.remove(updateId);
+        pending.remove(key);
     }
 
-    private static String slotKey(String updateId, int chunk) {
-        return updateId + "\u0000" + chunk;
+    /** The identity of a pending update: (site, update id), see {@link UpdateKey}. */
+    private static String key(RoundState.Pending p) {
+        return UpdateKey.of(p.siteId, p.updateId);
+    }
+
+    /** The state key of one chunk of an update ({@link UpdateKey}). */
+    private static String slotKey(String key, int chunk) {
+        return key + "\u0000" + chunk;
     }
 
     private static Decision decision(byte type, String federationId, int chunk, long version) {
@@ -822,8 +889,10 @@ public class RoundCoordinator
         return d;
     }
 
-    private static Decision drop(String federationId, int chunk, String updateId, int copies) {
+    private static Decision drop(
+            String federationId, int chunk, String siteId, String updateId, int copies) {
         Decision d = decision(Decision.DROP, federationId, chunk, -1);
+        d.siteId = siteId;
         d.updateId = updateId;
         d.count = copies;
         return d;

@@ -48,7 +48,10 @@ public final class RoundState {
     /** An update the coordinator has seen part of but not yet decided. */
     public static class Pending {
         public String updateId;
+
+        /** The update's site: with {@link #updateId}, its identity ({@link UpdateKey}). */
         public String siteId;
+
         public boolean hasHeader;
         public long baseVersion;
         public long numExamples;
@@ -172,6 +175,10 @@ public final class RoundState {
     /** A member's chunk held for a rule that needs all updates at the close. */
     public static class HeldChunk {
         public String updateId;
+
+        /** The update's site (null in state of a job version before updates were keyed by site). */
+        public String siteId;
+
         public double weight;
         public byte kind;
         public byte[] data;

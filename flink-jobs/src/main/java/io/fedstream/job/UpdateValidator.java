@@ -338,7 +338,8 @@ public final class UpdateValidator implements Serializable {
         }
         receipt.hasData = true;
         return new Parts(
-                List.of(receipt), List.of(chunkData(fed, id, index, kind, receipt.sha256, bytes)));
+                List.of(receipt),
+                List.of(chunkData(fed, site, id, index, kind, receipt.sha256, bytes)));
     }
 
     private Outcome manifest(RawRecord raw) {
@@ -502,7 +503,15 @@ public final class UpdateValidator implements Serializable {
             receipt.whole = true;
             digests[c] = receipt.sha256;
             events.add(receipt);
-            data.add(chunkData(v.federationId, v.updateId, c, kind, receipt.sha256, chunks[c]));
+            data.add(
+                    chunkData(
+                            v.federationId,
+                            v.siteId,
+                            v.updateId,
+                            c,
+                            kind,
+                            receipt.sha256,
+                            chunks[c]));
         }
         UpdateEvent header = event(UpdateEvent.HEADER, where, v.federationId, v.siteId, v.updateId);
         header.baseVersion = v.baseVersion;
@@ -540,6 +549,15 @@ public final class UpdateValidator implements Serializable {
                     site,
                     id);
         }
+        if (id.indexOf(UpdateKey.SEPARATOR) >= 0 || site.indexOf(UpdateKey.SEPARATOR) >= 0) {
+            // the job identifies an update by the pair (site, update id), joined with NUL
+            return new Rejected(
+                    RejectReason.MALFORMED,
+                    "update id and site id must not contain NUL characters",
+                    fed,
+                    site,
+                    id);
+        }
         return null;
     }
 
@@ -572,6 +590,7 @@ public final class UpdateValidator implements Serializable {
 
     private static ChunkData chunkData(
             String fed,
+            String site,
             String id,
             int index,
             LittleEndianFloats.Kind kind,
@@ -579,6 +598,7 @@ public final class UpdateValidator implements Serializable {
             byte[] bytes) {
         ChunkData d = new ChunkData();
         d.federationId = fed;
+        d.siteId = site;
         d.updateId = id;
         d.chunkIndex = index;
         d.kind = (byte) kind.ordinal();

@@ -96,13 +96,13 @@ class DeliveryCheckTest {
         Position p = new Position(0, 1);
 
         assertThat(UpdateRecord.of(p, AvroCodec.ADAPTER_UPDATE.encode(u)))
-                .isEqualTo(new UpdateRecord(p, Form.WHOLE, "f", "u9"));
+                .isEqualTo(new UpdateRecord(p, Form.WHOLE, "f", "site-1", "u9"));
         assertThat(UpdateRecord.of(p, AvroCodec.UPDATE_MANIFEST.encode(c.manifest())))
-                .isEqualTo(new UpdateRecord(p, Form.MANIFEST, "f", "u9"));
+                .isEqualTo(new UpdateRecord(p, Form.MANIFEST, "f", "site-1", "u9"));
         assertThat(UpdateRecord.of(p, AvroCodec.UPDATE_CHUNK.encode(c.chunks().get(1))))
-                .isEqualTo(new UpdateRecord(p, Form.CHUNK, "f", "u9"));
+                .isEqualTo(new UpdateRecord(p, Form.CHUNK, "f", "site-1", "u9"));
         assertThat(UpdateRecord.of(p, "hostile".getBytes(StandardCharsets.UTF_8)))
-                .isEqualTo(new UpdateRecord(p, Form.UNREADABLE, null, null));
+                .isEqualTo(new UpdateRecord(p, Form.UNREADABLE, null, null, null));
     }
 
     @Test
@@ -222,7 +222,7 @@ class DeliveryCheckTest {
                 .containsExactly(Kind.IN_NO_MANIFEST, Kind.IN_NO_MANIFEST);
         assertThat(violations().get(0).detail())
                 .isEqualTo(
-                        "chunk record 1@5 of update g/w9: the update is in no manifest and no dead"
+                        "chunk record 1@5 of update g/s:w9: the update is in no manifest and no dead"
                                 + " letter names it");
     }
 
@@ -267,8 +267,8 @@ class DeliveryCheckTest {
                 .filteredOn(v -> v.kind() == Kind.WRONG_RECORD)
                 .extracting(Violation::detail)
                 .containsExactly(
-                        "g v2 counts update g/w3 at 0@1, which is a chunk record of f/u1",
-                        "g v3 counts update g/w4 at 0@4, which holds f/u2");
+                        "g v2 counts update g/s:w3 at 0@1, which is a chunk record of f/s:u1",
+                        "g v3 counts update g/s:w4 at 0@4, which holds f/s:u2");
     }
 
     @Test
@@ -288,7 +288,7 @@ class DeliveryCheckTest {
                 .satisfies(
                         v -> {
                             assertThat(v.kind()).isEqualTo(Kind.IN_TWO_MANIFESTS);
-                            assertThat(v.detail()).startsWith("update id f/u1");
+                            assertThat(v.detail()).startsWith("update f/s:u1");
                         });
     }
 
@@ -347,6 +347,7 @@ class DeliveryCheckTest {
             p.sendWhole(u("u2", 2f)); // a replay: DUPLICATE_UPDATE
             UpdateChunk bogus = UpdateChunk.newBuilder(lost.chunks().get(1)).build();
             bogus.setUpdateId("u4");
+            bogus.setSiteId("s-u4"); // under u4's identity: its site and update id
             p.send(p.raw(AvroCodec.UPDATE_CHUNK.encode(bogus))); // DUPLICATE_UPDATE (u4 is in)
             p.send(p.raw("hostile".getBytes(StandardCharsets.UTF_8)));
             p.send(
@@ -467,8 +468,10 @@ class DeliveryCheckTest {
         return GlobalModelAssembler.chunk(manifest, layout);
     }
 
+    /** A record of site "s", the site {@link #chunked} names in every contribution. */
     static UpdateRecord record(int partition, long offset, Form form, String fed, String id) {
-        return new UpdateRecord(new Position(partition, offset), form, fed, id);
+        return new UpdateRecord(
+                new Position(partition, offset), form, fed, fed == null ? null : "s", id);
     }
 
     static UpdateRecord chunk(int partition, long offset, String fed, String id) {
@@ -483,6 +486,7 @@ class DeliveryCheckTest {
                 .setReason(fed == null ? RejectReason.NOT_AVRO : RejectReason.MISSING_CHUNK)
                 .setDetail("rejected")
                 .setFederationId(fed)
+                .setSiteId(fed == null ? null : "s")
                 .setUpdateId(id)
                 .setRejectedAtMs(Instant.EPOCH)
                 .build();

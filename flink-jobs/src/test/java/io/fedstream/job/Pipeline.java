@@ -35,7 +35,7 @@ final class Pipeline implements AutoCloseable {
             OperatorSubtaskState publisher) {}
 
     final FederationSpec spec;
-    final UpdateValidator validator;
+    UpdateValidator validator;
     final KeyedTwoInputStreamOperatorTestHarness<String, String, UpdateEvent, Decision> coordinator;
     final KeyedTwoInputStreamOperatorTestHarness<String, ChunkData, Decision, ChunkDigest>
             aggregator;
@@ -124,6 +124,15 @@ final class Pipeline implements AutoCloseable {
         coordinator.open();
         aggregator.open();
         publisher.open();
+    }
+
+    /** Validation authenticates every update against this registry from now on. */
+    void verifySignatures(io.fedstream.schemas.SiteKeys siteKeys) {
+        validator =
+                new UpdateValidator(
+                        Map.of(spec.id(), spec),
+                        new UpdateValidator.Limits(1_000_000, 1e6, 1e9),
+                        siteKeys);
     }
 
     void start() throws Exception {

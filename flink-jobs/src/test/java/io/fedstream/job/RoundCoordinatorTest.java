@@ -4,11 +4,14 @@ import static io.fedstream.job.Fixtures.constantDelta;
 import static io.fedstream.job.Fixtures.update;
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.fedstream.aggregation.StalenessFunction;
 import io.fedstream.schemas.AvroCodec;
 import io.fedstream.schemas.FederationSpec;
 import io.fedstream.schemas.GlobalModelAssembler;
+import io.fedstream.schemas.SiteKeys;
 import io.fedstream.schemas.TensorCodec;
 import io.fedstream.schemas.UpdateChunking;
+import io.fedstream.schemas.UpdateSigning;
 import io.fedstream.schemas.avro.AdapterUpdate;
 import io.fedstream.schemas.avro.CloseReason;
 import io.fedstream.schemas.avro.Contribution;
@@ -16,6 +19,7 @@ import io.fedstream.schemas.avro.GlobalModel;
 import io.fedstream.schemas.avro.RejectReason;
 import io.fedstream.schemas.avro.RejectedUpdate;
 import io.fedstream.schemas.avro.UpdateChunk;
+import io.fedstream.schemas.avro.UpdateManifest;
 import java.nio.ByteBuffer;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -134,7 +138,9 @@ class RoundCoordinatorTest {
                 .allSatisfy(
                         d -> {
                             assertThat(d.version).isEqualTo(1);
-                            assertThat(d.members).containsExactly("u1", "u2");
+                            assertThat(d.members)
+                                    .containsExactly(
+                                            UpdateKey.of("s1", "u1"), UpdateKey.of("s2", "u2"));
                             assertThat(d.totalWeight).isEqualTo(40.0);
                         });
     }
@@ -606,7 +612,8 @@ class RoundCoordinatorTest {
                         org.assertj.core.groups.Tuple.tuple(RejectReason.DUPLICATE_UPDATE, replay));
         assertThat(p.rejections.get(0).getDetail())
                 .isEqualTo(
-                        "chunk 0 of update u1, which was already accepted: a replayed or late copy");
+                        "chunk 0 of update u1 of site s1, which was already accepted: a replayed"
+                                + " or late copy");
         assertThat(flat(p.versions.get(0)))
                 .containsExactly(
                         recompute(
@@ -639,5 +646,163 @@ class RoundCoordinatorTest {
         assertThat(v1.getManifest().getRule()).isEqualTo("median");
         assertThat(TensorCodec.toMap(v1.getTensors()).get("b")).containsExactly(2f, 2f);
         assertThat(v1.getManifest().getContributions()).hasSize(3);
+    }
+
+    /** Sites a and b, each with its own registered key. */
+    private static final java.security.KeyPair KEY_A = SiteKeys.generate();
+
+    private static final java.security.KeyPair KEY_B = SiteKeys.generate();
+
+    private static SiteKeys registry() {
+        return new SiteKeys(
+                Map.of(
+                        "site-a",
+                        List.of(new SiteKeys.Entry("ka", SiteKeys.encode(KEY_A.getPublic()))),
+                        "site-b",
+                        List.of(new SiteKeys.Entry("kb", SiteKeys.encode(KEY_B.getPublic())))));
+    }
+
+    private static UpdateChunking.Chunked signedChunked(
+            AdapterUpdate u, String keyId, java.security.KeyPair key) {
+        UpdateChunking.Chunked c = UpdateChunking.split(u, SPEC.layout());
+        UpdateSigning.sign(c.manifest(), keyId, key.getPrivate());
+        return c;
+    }
+
+    private static void send(Pipeline p, UpdateChunking.Chunked c) throws Exception {
+        for (UpdateChunk chunk : c.chunks()) {
+            p.send(p.raw(AvroCodec.UPDATE_CHUNK.encode(chunk)));
+        }
+        p.send(p.raw(AvroCodec.UPDATE_MANIFEST.encode(c.manifest())));
+    }
+
+    private static List<org.assertj.core.groups.Tuple> contributions(GlobalModel g) {
+        return g.getManifest().getContributions().stream()
+                .map(
+                        c ->
+                                org.assertj.core.groups.Tuple.tuple(
+                                        c.getSiteId(), c.getUpdateId(), c.getSourceOffset()))
+                .toList();
+    }
+
+    @Test
+    void aSiteCannotVetoAnotherSitesUpdateBySendingItsUpdateIdFirst() throws Exception {
+        Pipeline p = pipeline(Fixtures.policy(2, 1, 5));
+        p.verifySignatures(registry());
+        p.start();
+        // site a, with its own key and site id, sends a manifest under b's predictable update id
+        // first; then b's genuine update arrives
+        UpdateChunking.Chunked fromA =
+                signedChunked(u("site-b/v0", "site-a", 0, 10, 1f), "ka", KEY_A);
+        UpdateChunking.Chunked fromB =
+                signedChunked(u("site-b/v0", "site-b", 0, 30, 2f), "kb", KEY_B);
+        send(p, fromA);
+        long aManifest = p.nextOffset - 1;
+        send(p, fromB);
+        long bManifest = p.nextOffset - 1;
+
+        assertThat(p.rejections).isEmpty();
+        assertThat(p.versions).extracting(GlobalModel::getVersion).containsExactly(0L, 1L);
+        GlobalModel v1 = p.versions.get(1);
+        // both are in the version, each under its own site; the records show the update id as sent
+        assertThat(contributions(v1))
+                .containsExactly(
+                        org.assertj.core.groups.Tuple.tuple("site-a", "site-b/v0", aManifest),
+                        org.assertj.core.groups.Tuple.tuple("site-b", "site-b/v0", bManifest));
+        assertThat(flat(v1))
+                .containsExactly(
+                        recompute(
+                                flat(p.versions.get(0)),
+                                List.of(flat(constantDelta(1f)), flat(constantDelta(2f))),
+                                List.of(10.0, 30.0),
+                                1.0));
+
+        // a duplicate is the same site sending the same id again: each replay is its own site's
+        p.send(p.raw(AvroCodec.UPDATE_MANIFEST.encode(fromB.manifest())));
+        p.send(p.raw(AvroCodec.UPDATE_MANIFEST.encode(fromA.manifest())));
+        // a's manifest claiming to be b's, signed with a's key, is refused by validation
+        UpdateManifest forged = UpdateManifest.newBuilder(fromA.manifest()).build();
+        forged.setSiteId("site-b");
+        UpdateSigning.sign(forged, "ka", KEY_A.getPrivate());
+        p.send(p.raw(AvroCodec.UPDATE_MANIFEST.encode(forged)));
+        assertThat(p.rejections)
+                .extracting(
+                        RejectedUpdate::getReason,
+                        RejectedUpdate::getSiteId,
+                        RejectedUpdate::getUpdateId)
+                .containsExactly(
+                        org.assertj.core.groups.Tuple.tuple(
+                                RejectReason.DUPLICATE_UPDATE, "site-b", "site-b/v0"),
+                        org.assertj.core.groups.Tuple.tuple(
+                                RejectReason.DUPLICATE_UPDATE, "site-a", "site-b/v0"),
+                        org.assertj.core.groups.Tuple.tuple(
+                                RejectReason.BAD_SIGNATURE, "site-b", "site-b/v0"));
+        assertThat(p.rejections.get(0).getDetail())
+                .isEqualTo("update id site-b/v0 of site site-b was already accepted");
+        assertThat(p.versions).hasSize(2);
+    }
+
+    @Test
+    void aSiteCannotVetoAnotherSitesWholeUpdateBySendingItsUpdateIdFirst() throws Exception {
+        Pipeline p = pipeline(Fixtures.policy(1, 1, 5));
+        p.verifySignatures(registry());
+        p.start();
+        AdapterUpdate fromA = u("site-b/v0", "site-a", 0, 10, 1f);
+        UpdateSigning.sign(fromA, "ka", KEY_A.getPrivate());
+        AdapterUpdate fromB = u("site-b/v0", "site-b", 0, 30, 2f);
+        UpdateSigning.sign(fromB, "kb", KEY_B.getPrivate());
+        long a = p.sendWhole(fromA);
+        long b = p.sendWhole(fromB);
+        p.sendWhole(fromA); // replays: each its own site's duplicate
+        p.sendWhole(fromB);
+
+        assertThat(p.versions).extracting(GlobalModel::getVersion).containsExactly(0L, 1L, 2L);
+        assertThat(contributions(p.versions.get(1)))
+                .containsExactly(org.assertj.core.groups.Tuple.tuple("site-a", "site-b/v0", a));
+        assertThat(contributions(p.versions.get(2)))
+                .containsExactly(org.assertj.core.groups.Tuple.tuple("site-b", "site-b/v0", b));
+        assertThat(flat(p.versions.get(2)))
+                .containsExactly(
+                        recompute(
+                                flat(p.versions.get(1)),
+                                List.of(flat(constantDelta(2f))),
+                                List.of(30.0 * new StalenessFunction.Polynomial(0.5).apply(1)),
+                                1.0));
+        assertThat(p.rejections)
+                .extracting(
+                        RejectedUpdate::getReason,
+                        RejectedUpdate::getSiteId,
+                        RejectedUpdate::getSourceOffset)
+                .containsExactly(
+                        org.assertj.core.groups.Tuple.tuple(
+                                RejectReason.DUPLICATE_UPDATE, "site-a", b + 1),
+                        org.assertj.core.groups.Tuple.tuple(
+                                RejectReason.DUPLICATE_UPDATE, "site-b", b + 2));
+    }
+
+    @Test
+    void aRobustRuleAggregatesTwoSitesThatUseTheSameUpdateId() throws Exception {
+        RoundPolicy median =
+                new RoundPolicy(
+                        3,
+                        Duration.ofSeconds(10),
+                        1,
+                        new io.fedstream.aggregation.StalenessFunction.Constant(),
+                        5,
+                        1.0,
+                        "median",
+                        Map.of());
+        Pipeline p = pipeline(median);
+        p.start();
+        p.sendChunked(u("v0", "s1", 0, 10, 1f));
+        p.sendChunked(u("v0", "s2", 0, 10, 2f));
+        p.sendChunked(u("v0", "s3", 0, 10, 100f));
+
+        assertThat(p.rejections).isEmpty();
+        GlobalModel v1 = p.versions.get(1);
+        assertThat(v1.getManifest().getContributions())
+                .extracting(Contribution::getSiteId)
+                .containsExactly("s1", "s2", "s3");
+        assertThat(TensorCodec.toMap(v1.getTensors()).get("b")).containsExactly(2f, 2f);
     }
 }
