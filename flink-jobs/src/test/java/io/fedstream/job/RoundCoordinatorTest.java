@@ -805,4 +805,76 @@ class RoundCoordinatorTest {
                 .containsExactly("s1", "s2", "s3");
         assertThat(TensorCodec.toMap(v1.getTensors()).get("b")).containsExactly(2f, 2f);
     }
+
+    /**
+     * Restores a mid-round snapshot written by the job version before updates were identified by
+     * (site, update id) (main at 12e0a90, the operators in a {@link Pipeline} with chunks of 3,
+     * quorum 3): s1/v0 of site s1 accepted into the open round (its chunks added to the sums),
+     * s2/v0 of site s2 pending with chunks 0 and 2 and its manifest in (chunk 1 missing), and one
+     * chunk of s4/v0 without a manifest. Its state keys updates by their bare ids.
+     */
+    @Test
+    void aMidRoundSnapshotOfThePreviousJobVersionRestores() throws Exception {
+        Pipeline.Snapshot legacy;
+        long nextOffset;
+        try (var in =
+                new java.io.ObjectInputStream(
+                        RoundCoordinatorTest.class.getResourceAsStream(
+                                "/legacy-state/bare-update-ids.snapshot"))) {
+            legacy =
+                    new Pipeline.Snapshot(
+                            (org.apache.flink.runtime.checkpoint.OperatorSubtaskState)
+                                    in.readObject(),
+                            (org.apache.flink.runtime.checkpoint.OperatorSubtaskState)
+                                    in.readObject(),
+                            (org.apache.flink.runtime.checkpoint.OperatorSubtaskState)
+                                    in.readObject());
+            nextOffset = in.readLong();
+        }
+        Pipeline p = pipeline(Fixtures.policy(3, 1, 5), LatestVersionLookup.none(), legacy);
+        p.nextOffset = nextOffset;
+        p.setTime(1_000);
+        UpdateChunking.Chunked u2 =
+                UpdateChunking.split(u("s2/v0", "s2", 0, 10, 2f), SPEC.layout());
+        p.send(p.raw(AvroCodec.UPDATE_CHUNK.encode(u2.chunks().get(1)))); // completes s2/v0
+        long replay = p.sendWhole(u("s1/v0", "s1", 0, 10, 1f)); // accepted before the upgrade
+        p.sendChunked(u("s3/v0", "s3", 0, 10, 3f)); // the third: quorum
+
+        assertThat(p.versions).extracting(GlobalModel::getVersion).containsExactly(1L);
+        assertThat(p.versions.get(0).getManifest().getContributions())
+                .extracting(Contribution::getSiteId, Contribution::getUpdateId)
+                .containsExactly(
+                        org.assertj.core.groups.Tuple.tuple("s1", "s1/v0"),
+                        org.assertj.core.groups.Tuple.tuple("s2", "s2/v0"),
+                        org.assertj.core.groups.Tuple.tuple("s3", "s3/v0"));
+        Map<String, float[]> init = SPEC.initialValues();
+        float[] genesis =
+                flat(SPEC.tensors().stream().map(t -> init.get(t.name())).toArray(float[][]::new));
+        assertThat(flat(p.versions.get(0)))
+                .containsExactly(
+                        recompute(
+                                genesis,
+                                List.of(
+                                        flat(constantDelta(1f)),
+                                        flat(constantDelta(2f)),
+                                        flat(constantDelta(3f))),
+                                List.of(10.0, 10.0, 10.0),
+                                1.0));
+        assertThat(p.rejections)
+                .extracting(RejectedUpdate::getReason, RejectedUpdate::getSourceOffset)
+                .containsExactly(
+                        org.assertj.core.groups.Tuple.tuple(RejectReason.DUPLICATE_UPDATE, replay));
+
+        // the abandoned chunk of s4/v0 is rejected at its deadline and its buffered copy dropped
+        p.setTime(31_000);
+        assertThat(p.rejections)
+                .extracting(RejectedUpdate::getReason, RejectedUpdate::getUpdateId)
+                .last()
+                .isEqualTo(
+                        org.assertj.core.groups.Tuple.tuple(RejectReason.MISSING_CHUNK, "s4/v0"));
+        p.sendChunked(u("s4/v0", "s4", 1, 10, 4f)); // s4's resend, from version 1
+        p.sendChunked(u("s5/v1", "s5", 1, 10, 5f));
+        p.sendChunked(u("s6/v1", "s6", 1, 10, 6f));
+        assertThat(p.versions).extracting(GlobalModel::getVersion).containsExactly(1L, 2L);
+    }
 }
