@@ -2,10 +2,19 @@ package io.fedstream.job;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.fedstream.audit.DeliveryCheck;
 import io.fedstream.embedded.EmbeddedKafka;
 import io.fedstream.schemas.AvroCodec;
+import io.fedstream.schemas.SiteKeys;
 import io.fedstream.schemas.Topics;
+import io.fedstream.schemas.UpdateChunking;
+import io.fedstream.schemas.UpdateSigning;
+import io.fedstream.schemas.avro.AdapterUpdate;
+import io.fedstream.schemas.avro.Contribution;
 import io.fedstream.schemas.avro.GlobalModel;
+import io.fedstream.schemas.avro.RejectReason;
+import io.fedstream.schemas.avro.RejectedUpdate;
+import io.fedstream.schemas.avro.UpdateChunk;
 import io.fedstream.security.FederationAcls;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -111,5 +120,173 @@ class SecuredJobIT {
 
             assertThat(versions).extracting(GlobalModel::getVersion).containsExactly(0L, 1L, 2L);
         }
+    }
+
+    /**
+     * Sites a and b, each with its own SCRAM credentials, ACLs and signing key. Site a sends,
+     * signed with its own key and under its own site id, an update with b's predictable update id
+     * before b does: chunked in round 1, whole in round 2. Both sites' updates are counted in each
+     * version; a's replay is a duplicate of a's own update only.
+     */
+    @Test
+    void aSiteCannotVetoAnotherSitesUpdateByUsingItsUpdateId() throws Exception {
+        Map<String, String> users =
+                Map.of(
+                        "admin", "admin-pw",
+                        "fedstream-job", "job-pw",
+                        "site-a", "a-pw",
+                        "site-b", "b-pw");
+        var keyA = SiteKeys.generate();
+        var keyB = SiteKeys.generate();
+        Path registry = dir.resolve("site-keys.json");
+        new SiteKeys(
+                        Map.of(
+                                "site-a",
+                                List.of(
+                                        new SiteKeys.Entry(
+                                                "ka", SiteKeys.encode(keyA.getPublic()))),
+                                "site-b",
+                                List.of(
+                                        new SiteKeys.Entry(
+                                                "kb", SiteKeys.encode(keyB.getPublic())))))
+                .write(registry);
+        try (EmbeddedKafka kafka = EmbeddedKafka.builder().scram(users, "admin").start()) {
+            kafka.createTopic(Topics.ADAPTER_UPDATES, 2, Map.of());
+            kafka.createTopic(Topics.GLOBAL_MODELS, 1, Map.of());
+            kafka.createTopic(Topics.REJECTED_UPDATES, 1, Map.of());
+            List<org.apache.kafka.common.acl.AclBinding> acls = new ArrayList<>();
+            acls.addAll(
+                    FederationAcls.forAggregationJob(
+                            "fedstream-job", FederationAcls.Topics.DEFAULT));
+            acls.addAll(FederationAcls.forSite("site-a", FederationAcls.Topics.DEFAULT));
+            acls.addAll(FederationAcls.forSite("site-b", FederationAcls.Topics.DEFAULT));
+            kafka.createAcls(acls);
+            Properties job = kafka.clientProperties("fedstream-job", "job-pw");
+            job.remove("bootstrap.servers");
+            Path jobProps = dir.resolve("job.properties");
+            try (var out = Files.newBufferedWriter(jobProps)) {
+                job.store(out, "the job's Kafka identity");
+            }
+            Configuration conf = new Configuration();
+            conf.set(FedStreamOptions.BOOTSTRAP_SERVERS, kafka.bootstrapServers());
+            conf.set(FedStreamOptions.CLIENT_PROPERTIES_FILE, jobProps.toString());
+            conf.set(FedStreamOptions.SITE_KEYS_FILE, registry.toString());
+            conf.set(FedStreamOptions.ROUND_QUORUM, 2);
+            conf.set(FedStreamOptions.CHECKPOINT_INTERVAL, Duration.ofMillis(300));
+            conf.set(FedStreamOptions.PARALLELISM, 2);
+            conf.set(FedStreamOptions.TRANSACTION_TIMEOUT, Duration.ofMinutes(5));
+            conf.set(RestartStrategyOptions.RESTART_STRATEGY, "none");
+            StreamExecutionEnvironment env =
+                    StreamExecutionEnvironment.getExecutionEnvironment(conf);
+            AggregationJob.configureEnvironment(env, conf);
+            AggregationJob.build(env, conf, List.of(Fixtures.SPEC), AggregationJob.Io.kafka(conf));
+
+            JobClient client = env.executeAsync("cross-site ids");
+            byte[] fed = "f".getBytes(StandardCharsets.UTF_8);
+            try (KafkaProducer<byte[], byte[]> a =
+                            new KafkaProducer<>(
+                                    kafka.clientProperties("site-a", "a-pw"),
+                                    new ByteArraySerializer(),
+                                    new ByteArraySerializer());
+                    KafkaProducer<byte[], byte[]> b =
+                            new KafkaProducer<>(
+                                    kafka.clientProperties("site-b", "b-pw"),
+                                    new ByteArraySerializer(),
+                                    new ByteArraySerializer())) {
+                // round 1, chunked: a first, under b's update id
+                UpdateChunking.Chunked fromA =
+                        UpdateChunking.split(
+                                update("site-b/v0", "site-a", 0, 10, 0.1f), Fixtures.SPEC.layout());
+                UpdateSigning.sign(fromA.manifest(), "ka", keyA.getPrivate());
+                UpdateChunking.Chunked fromB =
+                        UpdateChunking.split(
+                                update("site-b/v0", "site-b", 0, 30, 0.2f), Fixtures.SPEC.layout());
+                UpdateSigning.sign(fromB.manifest(), "kb", keyB.getPrivate());
+                for (UpdateChunk c : fromA.chunks()) {
+                    a.send(record(fed, AvroCodec.UPDATE_CHUNK.encode(c))).get();
+                }
+                a.send(record(fed, AvroCodec.UPDATE_MANIFEST.encode(fromA.manifest()))).get();
+                for (UpdateChunk c : fromB.chunks()) {
+                    b.send(record(fed, AvroCodec.UPDATE_CHUNK.encode(c))).get();
+                }
+                b.send(record(fed, AvroCodec.UPDATE_MANIFEST.encode(fromB.manifest()))).get();
+                // a replays its own manifest: a duplicate of a's update, not of b's
+                a.send(record(fed, AvroCodec.UPDATE_MANIFEST.encode(fromA.manifest()))).get();
+                // round 2, whole records: a first again
+                AdapterUpdate wholeA = update("site-b/v1", "site-a", 1, 10, 0.3f);
+                UpdateSigning.sign(wholeA, "ka", keyA.getPrivate());
+                AdapterUpdate wholeB = update("site-b/v1", "site-b", 1, 30, 0.4f);
+                UpdateSigning.sign(wholeB, "kb", keyB.getPrivate());
+                a.send(record(fed, AvroCodec.ADAPTER_UPDATE.encode(wholeA))).get();
+                b.send(record(fed, AvroCodec.ADAPTER_UPDATE.encode(wholeB))).get();
+            }
+            List<GlobalModel> versions = new ArrayList<>();
+            List<RejectedUpdate> rejected = new ArrayList<>();
+            long deadline = System.nanoTime() + Duration.ofMinutes(2).toNanos();
+            while ((versions.size() < 3 || rejected.isEmpty()) && System.nanoTime() < deadline) {
+                versions.clear();
+                rejected.clear();
+                io.fedstream.schemas.GlobalModelAssembler assembler =
+                        new io.fedstream.schemas.GlobalModelAssembler();
+                io.fedstream.audit.TopicReader.readAll(
+                        kafka.clientProperties("site-b", "b-pw"),
+                        Topics.GLOBAL_MODELS,
+                        r -> versions.addAll(assembler.accept(r.value())));
+                io.fedstream.audit.TopicReader.readAll(
+                        kafka.clientProperties("admin", "admin-pw"),
+                        Topics.REJECTED_UPDATES,
+                        r -> rejected.add(AvroCodec.REJECTED_UPDATE.decode(r.value())));
+                Thread.sleep(300);
+            }
+            assertThat(client.getJobStatus().get().isGloballyTerminalState()).isFalse();
+            client.cancel().get();
+
+            assertThat(versions).extracting(GlobalModel::getVersion).containsExactly(0L, 1L, 2L);
+            for (int v = 1; v <= 2; v++) {
+                assertThat(versions.get(v).getManifest().getContributions())
+                        .extracting(Contribution::getSiteId, Contribution::getUpdateId)
+                        .containsExactly(
+                                org.assertj.core.groups.Tuple.tuple("site-a", "site-b/v" + (v - 1)),
+                                org.assertj.core.groups.Tuple.tuple(
+                                        "site-b", "site-b/v" + (v - 1)));
+            }
+            assertThat(rejected)
+                    .extracting(
+                            RejectedUpdate::getReason,
+                            RejectedUpdate::getSiteId,
+                            RejectedUpdate::getUpdateId)
+                    .containsExactly(
+                            org.assertj.core.groups.Tuple.tuple(
+                                    RejectReason.DUPLICATE_UPDATE, "site-a", "site-b/v0"));
+            DeliveryCheck.Report check =
+                    DeliveryCheck.read(
+                            kafka.clientProperties("admin", "admin-pw"),
+                            Topics.ADAPTER_UPDATES,
+                            Topics.GLOBAL_MODELS,
+                            Topics.REJECTED_UPDATES);
+            assertThat(check.violations()).isEmpty();
+            assertThat(check.updateRecords()).isEqualTo(5);
+            var audit =
+                    io.fedstream.audit.KafkaAudit.run(
+                            kafka.clientProperties("admin", "admin-pw"),
+                            Topics.ADAPTER_UPDATES,
+                            Topics.GLOBAL_MODELS,
+                            "f");
+            assertThat(audit.findings())
+                    .allSatisfy(f -> assertThat(f.ok()).as(f.detail()).isTrue());
+            assertThat(audit.ok()).isTrue();
+            assertThat(audit.versionsRead()).isEqualTo(3);
+        }
+    }
+
+    private static AdapterUpdate update(
+            String id, String site, long base, long examples, float value) {
+        return Fixtures.update(id, base, examples, Fixtures.constantDelta(value))
+                .setSiteId(site)
+                .build();
+    }
+
+    private static ProducerRecord<byte[], byte[]> record(byte[] key, byte[] value) {
+        return new ProducerRecord<>(Topics.ADAPTER_UPDATES, key, value);
     }
 }
