@@ -809,18 +809,62 @@ class RoundCoordinatorTest {
     /**
      * Restores a mid-round snapshot written by the job version before updates were identified by
      * (site, update id) (main at 12e0a90, the operators in a {@link Pipeline} with chunks of 3,
-     * quorum 3): s1/v0 of site s1 accepted into the open round (its chunks added to the sums),
-     * s2/v0 of site s2 pending with chunks 0 and 2 and its manifest in (chunk 1 missing), and one
-     * chunk of s4/v0 without a manifest. Its state keys updates by their bare ids.
+     * quorum 3): s1/v0 of site s1 accepted into the open round (its chunks added to the sums, or
+     * held for a robust rule), s2/v0 of site s2 pending with chunks 0 and 2 and its manifest in
+     * (chunk 1 missing, chunks 0 and 2 buffered at their aggregators), and one chunk of s4/v0
+     * without a manifest. Its state keys updates by their bare ids.
      */
     @Test
     void aMidRoundSnapshotOfThePreviousJobVersionRestores() throws Exception {
+        Pipeline p =
+                restoreLegacy(
+                        "/legacy-state/bare-update-ids.snapshot", Fixtures.policy(3, 1, 5), null);
+        float[] expected =
+                recompute(
+                        genesis(),
+                        List.of(
+                                flat(constantDelta(1f)),
+                                flat(constantDelta(2f)),
+                                flat(constantDelta(3f))),
+                        List.of(10.0, 10.0, 10.0),
+                        1.0);
+        continueTheLegacyRound(p, expected);
+    }
+
+    /** The same on RocksDB (the job's backend for median and trimmed mean), with the median. */
+    @Test
+    void aMidRoundRocksDbSnapshotOfThePreviousJobVersionRestores() throws Exception {
+        RoundPolicy median =
+                new RoundPolicy(
+                        3,
+                        Duration.ofSeconds(10),
+                        1,
+                        new io.fedstream.aggregation.StalenessFunction.Constant(),
+                        5,
+                        1.0,
+                        "median",
+                        Map.of());
+        Pipeline p =
+                restoreLegacy(
+                        "/legacy-state/bare-update-ids-rocksdb-median.snapshot",
+                        median,
+                        new org.apache.flink.state.rocksdb.EmbeddedRocksDBStateBackend());
+        // the median of 1, 2 and 3
+        float[] expected =
+                recompute(genesis(), List.of(flat(constantDelta(2f))), List.of(1.0), 1.0);
+        continueTheLegacyRound(p, expected);
+    }
+
+    private Pipeline restoreLegacy(
+            String resource,
+            RoundPolicy policy,
+            org.apache.flink.runtime.state.StateBackend backend)
+            throws Exception {
         Pipeline.Snapshot legacy;
         long nextOffset;
         try (var in =
                 new java.io.ObjectInputStream(
-                        RoundCoordinatorTest.class.getResourceAsStream(
-                                "/legacy-state/bare-update-ids.snapshot"))) {
+                        RoundCoordinatorTest.class.getResourceAsStream(resource))) {
             legacy =
                     new Pipeline.Snapshot(
                             (org.apache.flink.runtime.checkpoint.OperatorSubtaskState)
@@ -831,9 +875,26 @@ class RoundCoordinatorTest {
                                     in.readObject());
             nextOffset = in.readLong();
         }
-        Pipeline p = pipeline(Fixtures.policy(3, 1, 5), LatestVersionLookup.none(), legacy);
+        Pipeline p =
+                new Pipeline(
+                        SPEC,
+                        policy,
+                        LatestVersionLookup.none(),
+                        Duration.ofSeconds(30),
+                        legacy,
+                        backend);
+        open.add(p);
         p.nextOffset = nextOffset;
         p.setTime(1_000);
+        return p;
+    }
+
+    private static float[] genesis() {
+        Map<String, float[]> init = SPEC.initialValues();
+        return flat(SPEC.tensors().stream().map(t -> init.get(t.name())).toArray(float[][]::new));
+    }
+
+    private static void continueTheLegacyRound(Pipeline p, float[] expected) throws Exception {
         UpdateChunking.Chunked u2 =
                 UpdateChunking.split(u("s2/v0", "s2", 0, 10, 2f), SPEC.layout());
         p.send(p.raw(AvroCodec.UPDATE_CHUNK.encode(u2.chunks().get(1)))); // completes s2/v0
@@ -847,19 +908,7 @@ class RoundCoordinatorTest {
                         org.assertj.core.groups.Tuple.tuple("s1", "s1/v0"),
                         org.assertj.core.groups.Tuple.tuple("s2", "s2/v0"),
                         org.assertj.core.groups.Tuple.tuple("s3", "s3/v0"));
-        Map<String, float[]> init = SPEC.initialValues();
-        float[] genesis =
-                flat(SPEC.tensors().stream().map(t -> init.get(t.name())).toArray(float[][]::new));
-        assertThat(flat(p.versions.get(0)))
-                .containsExactly(
-                        recompute(
-                                genesis,
-                                List.of(
-                                        flat(constantDelta(1f)),
-                                        flat(constantDelta(2f)),
-                                        flat(constantDelta(3f))),
-                                List.of(10.0, 10.0, 10.0),
-                                1.0));
+        assertThat(flat(p.versions.get(0))).containsExactly(expected);
         assertThat(p.rejections)
                 .extracting(RejectedUpdate::getReason, RejectedUpdate::getSourceOffset)
                 .containsExactly(
