@@ -22,7 +22,6 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.Properties;
 import java.util.SplittableRandom;
 import java.util.function.Function;
 import java.util.function.Predicate;
@@ -32,13 +31,8 @@ import org.apache.flink.core.execution.JobClient;
 import org.apache.flink.runtime.testutils.MiniClusterResourceConfiguration;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 import org.apache.flink.test.junit5.MiniClusterExtension;
-import org.apache.kafka.clients.consumer.ConsumerRecord;
-import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
-import org.apache.kafka.common.TopicPartition;
-import org.apache.kafka.common.serialization.ByteArrayDeserializer;
-import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -165,9 +159,7 @@ class PromptAggregationJobIT {
 
         // act
         JobClient job = env.executeAsync("prompt-aggregation-it");
-        try (KafkaProducer<byte[], byte[]> producer =
-                new KafkaProducer<>(
-                        producerProps(), new ByteArraySerializer(), new ByteArraySerializer())) {
+        try (KafkaProducer<byte[], byte[]> producer = TestTopics.producer(kafka)) {
             producer.send(record("imdb", "not avro at all".getBytes(StandardCharsets.UTF_8)));
             producer.send(
                     record(
@@ -271,9 +263,7 @@ class PromptAggregationJobIT {
                 PromptAggregationJob.federations(conf),
                 PromptAggregationJob.Io.kafka(conf));
         JobClient restarted = env2.executeAsync("prompt-aggregation-it-restarted");
-        try (KafkaProducer<byte[], byte[]> producer =
-                new KafkaProducer<>(
-                        producerProps(), new ByteArraySerializer(), new ByteArraySerializer())) {
+        try (KafkaProducer<byte[], byte[]> producer = TestTopics.producer(kafka)) {
             for (String site : List.of("s1", "s2", "s3")) {
                 producer.send(
                         record(
@@ -304,36 +294,8 @@ class PromptAggregationJobIT {
                 Topics.PROMPT_UPDATES, key.getBytes(StandardCharsets.UTF_8), value);
     }
 
-    private static Properties producerProps() {
-        Properties p = new Properties();
-        p.put("bootstrap.servers", kafka.bootstrapServers());
-        return p;
-    }
-
     private static <T> List<T> readUntil(
             String topic, Function<byte[], T> decode, Predicate<List<T>> done) {
-        Properties p = new Properties();
-        p.put("bootstrap.servers", kafka.bootstrapServers());
-        p.put("isolation.level", "read_committed");
-        List<T> out = new ArrayList<>();
-        try (KafkaConsumer<byte[], byte[]> c =
-                new KafkaConsumer<>(p, new ByteArrayDeserializer(), new ByteArrayDeserializer())) {
-            List<TopicPartition> parts =
-                    c.partitionsFor(topic).stream()
-                            .map(i -> new TopicPartition(topic, i.partition()))
-                            .toList();
-            c.assign(parts);
-            c.seekToBeginning(parts);
-            long deadline = System.nanoTime() + Duration.ofMinutes(2).toNanos();
-            while (!done.test(out)) {
-                assertThat(System.nanoTime())
-                        .as("waiting for records on %s, have %s", topic, out)
-                        .isLessThan(deadline);
-                for (ConsumerRecord<byte[], byte[]> r : c.poll(Duration.ofMillis(200))) {
-                    out.add(decode.apply(r.value()));
-                }
-            }
-        }
-        return out;
+        return TestTopics.readUntil(kafka, topic, v -> List.of(decode.apply(v)), done);
     }
 }
