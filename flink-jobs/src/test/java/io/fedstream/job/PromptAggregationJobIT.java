@@ -131,13 +131,6 @@ class PromptAggregationJobIT {
         conf.set(PromptOptions.FEDERATIONS_FILE, federations.toString());
         conf.set(PromptOptions.EMBEDDINGS_FILE, tableFile.toString());
         conf.set(RestartStrategyOptions.RESTART_STRATEGY, "none");
-        StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment(conf);
-        AggregationJob.configureEnvironment(env, conf);
-        PromptAggregationJob.build(
-                env,
-                conf,
-                PromptAggregationJob.federations(conf),
-                PromptAggregationJob.Io.kafka(conf));
 
         List<PromptUpdate> round1 =
                 List.of(
@@ -151,7 +144,7 @@ class PromptAggregationJobIT {
                         update("s3/v0b", "s3", 0, 0.72, "label", "movie", "feeling", "quickly"));
 
         // act
-        JobClient job = env.executeAsync("prompt-aggregation-it");
+        JobClient job = start(conf, "prompt-aggregation-it");
         try (KafkaProducer<byte[], byte[]> producer = TestTopics.producer(kafka)) {
             producer.send(record("imdb", "not avro at all".getBytes(StandardCharsets.UTF_8)));
             producer.send(
@@ -248,14 +241,7 @@ class PromptAggregationJobIT {
                 .contains("zebra");
 
         // a job started again without state continues from the published version 2
-        StreamExecutionEnvironment env2 = StreamExecutionEnvironment.getExecutionEnvironment(conf);
-        AggregationJob.configureEnvironment(env2, conf);
-        PromptAggregationJob.build(
-                env2,
-                conf,
-                PromptAggregationJob.federations(conf),
-                PromptAggregationJob.Io.kafka(conf));
-        JobClient restarted = env2.executeAsync("prompt-aggregation-it-restarted");
+        JobClient restarted = start(conf, "prompt-aggregation-it-restarted");
         try (KafkaProducer<byte[], byte[]> producer = TestTopics.producer(kafka)) {
             for (String site : List.of("s1", "s2", "s3")) {
                 producer.send(
@@ -276,6 +262,18 @@ class PromptAggregationJobIT {
         assertThat(after).extracting(GlobalPrompt::getVersion).containsExactly(0L, 1L, 2L, 3L);
         assertThat(after.get(3).getParentVersion()).isEqualTo(2);
         assertThat(words(after.get(3))).containsExactly("classify", "movie");
+    }
+
+    /** Builds the prompt job on Kafka as {@code conf} says and starts it. */
+    private static JobClient start(Configuration conf, String name) throws Exception {
+        StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment(conf);
+        AggregationJob.configureEnvironment(env, conf);
+        PromptAggregationJob.build(
+                env,
+                conf,
+                PromptAggregationJob.federations(conf),
+                PromptAggregationJob.Io.kafka(conf));
+        return env.executeAsync(name);
     }
 
     private static List<String> words(GlobalPrompt g) {
