@@ -1,15 +1,12 @@
 package io.fedstream.cli;
 
-import io.fedstream.job.FedStreamOptions;
 import io.fedstream.job.PromptAggregationJob;
 import io.fedstream.job.PromptOptions;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
-import java.util.concurrent.Callable;
 import org.apache.flink.configuration.ConfigOption;
 import org.apache.flink.configuration.Configuration;
-import org.apache.flink.configuration.RestOptions;
-import org.apache.flink.configuration.description.HtmlFormatter;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -24,10 +21,7 @@ import picocli.CommandLine.Option;
             "On a Flink cluster: flink run -c io.fedstream.job.PromptAggregationJob flink-jobs.jar"
                     + " --fedstream.prompt.federations.file ... --fedstream.prompt.embeddings.file ..."
         })
-final class PromptJobCommand implements Callable<Integer> {
-
-    @Option(names = "--bootstrap", required = true, description = "Kafka bootstrap servers.")
-    String bootstrap;
+final class PromptJobCommand extends LocalJobCommand {
 
     @Option(
             names = "--federations",
@@ -43,12 +37,6 @@ final class PromptJobCommand implements Callable<Integer> {
     String embeddings;
 
     @Option(
-            names = "--ui-port",
-            defaultValue = "8081",
-            description = "Flink web UI port (default ${DEFAULT-VALUE}).")
-    int uiPort;
-
-    @Option(
             names = "--set",
             description =
                     "Any job option as key=value, e.g. --set fedstream.prompt.clustering=kmeans.")
@@ -61,33 +49,28 @@ final class PromptJobCommand implements Callable<Integer> {
     boolean helpConfig;
 
     @Override
-    public Integer call() throws Exception {
-        if (helpConfig) {
-            System.out.print(configTable());
-            return 0;
-        }
-        Configuration conf = Configuration.fromMap(settings);
-        conf.set(FedStreamOptions.BOOTSTRAP_SERVERS, bootstrap);
-        conf.set(PromptOptions.FEDERATIONS_FILE, federations);
-        conf.set(PromptOptions.EMBEDDINGS_FILE, embeddings);
-        conf.set(RestOptions.PORT, uiPort);
-        PromptAggregationJob.run(
-                StreamExecutionEnvironment.createLocalEnvironmentWithWebUI(conf), conf);
-        return 0;
+    Map<String, String> settings() {
+        return settings;
     }
 
-    static String configTable() {
-        StringBuilder sb = new StringBuilder("| key | default | description |\n|---|---|---|\n");
-        for (ConfigOption<?> o : PromptOptions.all()) {
-            Object def = o.hasDefaultValue() ? o.defaultValue() : "(none)";
-            sb.append("| `")
-                    .append(o.key())
-                    .append("` | `")
-                    .append(def)
-                    .append("` | ")
-                    .append(new HtmlFormatter().format(o.description()).replace("|", "\\|"))
-                    .append(" |\n");
-        }
-        return sb.toString();
+    @Override
+    boolean helpConfig() {
+        return helpConfig;
+    }
+
+    @Override
+    List<ConfigOption<?>> jobOptions() {
+        return PromptOptions.all();
+    }
+
+    @Override
+    void configure(Configuration conf) {
+        conf.set(PromptOptions.FEDERATIONS_FILE, federations);
+        conf.set(PromptOptions.EMBEDDINGS_FILE, embeddings);
+    }
+
+    @Override
+    void run(StreamExecutionEnvironment env, Configuration conf) throws Exception {
+        PromptAggregationJob.run(env, conf);
     }
 }

@@ -321,8 +321,13 @@ public final class FedStreamOptions {
 
     /** Every option declared here, in declaration order. */
     public static List<ConfigOption<?>> all() {
+        return declaredIn(FedStreamOptions.class);
+    }
+
+    /** The static {@link ConfigOption} fields of {@code holder}, in declaration order. */
+    static List<ConfigOption<?>> declaredIn(Class<?> holder) {
         List<ConfigOption<?>> out = new ArrayList<>();
-        for (Field f : FedStreamOptions.class.getDeclaredFields()) {
+        for (Field f : holder.getDeclaredFields()) {
             if (Modifier.isStatic(f.getModifiers()) && f.getType() == ConfigOption.class) {
                 try {
                     out.add((ConfigOption<?>) f.get(null));

@@ -4,9 +4,6 @@ import static org.apache.flink.configuration.ConfigOptions.key;
 
 import io.fedstream.aggregation.prompt.PromptMerge;
 import io.fedstream.schemas.Topics;
-import java.lang.reflect.Field;
-import java.lang.reflect.Modifier;
-import java.util.ArrayList;
 import java.util.List;
 import org.apache.flink.configuration.ConfigOption;
 import org.apache.flink.configuration.ReadableConfig;
@@ -131,16 +128,6 @@ public final class PromptOptions {
 
     /** Every option of this class, in declaration order. */
     public static List<ConfigOption<?>> all() {
-        List<ConfigOption<?>> out = new ArrayList<>();
-        for (Field f : PromptOptions.class.getFields()) {
-            if (Modifier.isStatic(f.getModifiers()) && f.getType() == ConfigOption.class) {
-                try {
-                    out.add((ConfigOption<?>) f.get(null));
-                } catch (IllegalAccessException e) {
-                    throw new IllegalStateException(e);
-                }
-            }
-        }
-        return out;
+        return FedStreamOptions.declaredIn(PromptOptions.class);
     }
 }

@@ -20,25 +20,18 @@ import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Properties;
 import java.util.SplittableRandom;
-import java.util.function.Predicate;
 import org.apache.flink.configuration.Configuration;
 import org.apache.flink.configuration.RestartStrategyOptions;
 import org.apache.flink.core.execution.JobClient;
-import org.apache.flink.runtime.testutils.MiniClusterResourceConfiguration;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 import org.apache.flink.test.junit5.MiniClusterExtension;
-import org.apache.kafka.clients.consumer.ConsumerRecord;
-import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
-import org.apache.kafka.common.TopicPartition;
-import org.apache.kafka.common.serialization.ByteArrayDeserializer;
-import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -51,13 +44,7 @@ import org.junit.jupiter.api.extension.RegisterExtension;
  */
 class AggregationJobIT {
 
-    @RegisterExtension
-    static final MiniClusterExtension FLINK =
-            new MiniClusterExtension(
-                    new MiniClusterResourceConfiguration.Builder()
-                            .setNumberTaskManagers(1)
-                            .setNumberSlotsPerTaskManager(2)
-                            .build());
+    @RegisterExtension static final MiniClusterExtension FLINK = Flink.miniCluster(2);
 
     static EmbeddedKafka kafka;
 
@@ -135,9 +122,7 @@ class AggregationJobIT {
 
         // act
         JobClient job = env.executeAsync("aggregation-it");
-        try (KafkaProducer<byte[], byte[]> producer =
-                new KafkaProducer<>(
-                        producerProps(), new ByteArraySerializer(), new ByteArraySerializer())) {
+        try (KafkaProducer<byte[], byte[]> producer = TestTopics.producer(kafka)) {
             producer.send(record("alpha", "this is not avro".getBytes(StandardCharsets.UTF_8)));
             producer.send(record("alpha", AvroCodec.ADAPTER_UPDATE.encode(nan)));
             producer.send(
@@ -169,7 +154,8 @@ class AggregationJobIT {
             producer.flush();
         }
         List<GlobalModel> versions =
-                readUntil(
+                TestTopics.readUntil(
+                        kafka,
                         Topics.GLOBAL_MODELS,
                         new GlobalModelAssembler()::accept,
                         l ->
@@ -183,7 +169,8 @@ class AggregationJobIT {
                                                         .count()
                                                 >= 2);
         List<RejectedUpdate> rejected =
-                readUntil(
+                TestTopics.readUntil(
+                        kafka,
                         Topics.REJECTED_UPDATES,
                         b -> List.of(AvroCodec.REJECTED_UPDATE.decode(b)),
                         l -> l.size() >= 9);
@@ -239,6 +226,18 @@ class AggregationJobIT {
                         RejectReason.DUPLICATE_UPDATE,
                         RejectReason.DUPLICATE_UPDATE,
                         RejectReason.DUPLICATE_UPDATE);
+        // a job started again without state continues from each federation's newest version
+        LatestVersionLookup lookup =
+                new KafkaLatestVersionLookup(kafka.clientProperties(), Topics.GLOBAL_MODELS);
+        for (FederationSpec spec : List.of(ALPHA, BETA)) {
+            GlobalModel newest =
+                    versions.stream()
+                            .filter(g -> g.getFederationId().equals(spec.id()))
+                            .max(Comparator.comparingLong(GlobalModel::getVersion))
+                            .orElseThrow();
+            assertThat(lookup.latest(spec.id())).hasValue(newest);
+        }
+        assertThat(lookup.latest("gamma")).isEmpty();
     }
 
     /** The FedAvg of the manifest's updates, computed here from the raw updates. */
@@ -288,40 +287,5 @@ class AggregationJobIT {
     private static ProducerRecord<byte[], byte[]> record(String key, byte[] value) {
         return new ProducerRecord<>(
                 Topics.ADAPTER_UPDATES, key.getBytes(StandardCharsets.UTF_8), value);
-    }
-
-    private static Properties producerProps() {
-        Properties p = new Properties();
-        p.put("bootstrap.servers", kafka.bootstrapServers());
-        return p;
-    }
-
-    private static <T> List<T> readUntil(
-            String topic,
-            java.util.function.Function<byte[], List<T>> decode,
-            Predicate<List<T>> done) {
-        Properties p = new Properties();
-        p.put("bootstrap.servers", kafka.bootstrapServers());
-        p.put("isolation.level", "read_committed");
-        List<T> out = new ArrayList<>();
-        try (KafkaConsumer<byte[], byte[]> c =
-                new KafkaConsumer<>(p, new ByteArrayDeserializer(), new ByteArrayDeserializer())) {
-            List<TopicPartition> parts =
-                    c.partitionsFor(topic).stream()
-                            .map(i -> new TopicPartition(topic, i.partition()))
-                            .toList();
-            c.assign(parts);
-            c.seekToBeginning(parts);
-            long deadline = System.nanoTime() + Duration.ofMinutes(2).toNanos();
-            while (!done.test(out)) {
-                assertThat(System.nanoTime())
-                        .as("waiting for records on %s, have %s", topic, out)
-                        .isLessThan(deadline);
-                for (ConsumerRecord<byte[], byte[]> r : c.poll(Duration.ofMillis(200))) {
-                    out.addAll(decode.apply(r.value()));
-                }
-            }
-        }
-        return out;
     }
 }

@@ -9,15 +9,12 @@ import io.fedstream.schemas.SiteKeys;
 import io.fedstream.schemas.UpdateChunking;
 import io.fedstream.schemas.UpdateSigning;
 import io.fedstream.schemas.avro.AdapterUpdate;
-import io.fedstream.schemas.avro.Contribution;
-import io.fedstream.schemas.avro.GlobalModel;
 import io.fedstream.schemas.avro.RejectReason;
 import io.fedstream.schemas.avro.RejectedUpdate;
 import io.fedstream.schemas.avro.Signature;
 import io.fedstream.schemas.avro.UpdateChunk;
 import io.fedstream.schemas.avro.UpdateManifest;
 import java.nio.ByteBuffer;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.security.PrivateKey;
 import java.time.Duration;
@@ -28,17 +25,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;
 import java.util.TreeMap;
-import java.util.concurrent.Future;
 import org.apache.flink.configuration.Configuration;
-import org.apache.flink.configuration.RestartStrategyOptions;
-import org.apache.flink.core.execution.JobClient;
-import org.apache.flink.runtime.testutils.MiniClusterResourceConfiguration;
-import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 import org.apache.flink.test.junit5.MiniClusterExtension;
-import org.apache.kafka.clients.producer.KafkaProducer;
-import org.apache.kafka.clients.producer.ProducerRecord;
-import org.apache.kafka.clients.producer.RecordMetadata;
-import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
@@ -59,13 +47,7 @@ class ChunkFuzzIT {
     static final int GENUINE = 12;
     static final int MUTANTS_PER_UPDATE = 100;
 
-    @RegisterExtension
-    static final MiniClusterExtension FLINK =
-            new MiniClusterExtension(
-                    new MiniClusterResourceConfiguration.Builder()
-                            .setNumberTaskManagers(1)
-                            .setNumberSlotsPerTaskManager(2)
-                            .build());
+    @RegisterExtension static final MiniClusterExtension FLINK = Flink.miniCluster(2);
 
     @TempDir Path dir;
 
@@ -135,53 +117,15 @@ class ChunkFuzzIT {
 
     private List<String> run(EmbeddedKafka kafka, String prefix, List<Sent> records, Path registry)
             throws Exception {
-        kafka.createTopic(prefix + "-updates", 2, Map.of());
-        kafka.createTopic(prefix + "-global", 1, Map.of());
-        kafka.createTopic(prefix + "-rejected", 1, Map.of());
+        List<String> coordinates =
+                FuzzRun.send(kafka, prefix, SPEC.id(), records.stream().map(Sent::value).toList());
         Map<String, Sent> byCoordinates = new HashMap<>();
-        try (KafkaProducer<byte[], byte[]> p =
-                new KafkaProducer<>(
-                        kafka.clientProperties(),
-                        new ByteArraySerializer(),
-                        new ByteArraySerializer())) {
-            List<Future<RecordMetadata>> acks = new ArrayList<>();
-            for (Sent r : records) {
-                acks.add(
-                        p.send(
-                                new ProducerRecord<>(
-                                        prefix + "-updates",
-                                        SPEC.id().getBytes(StandardCharsets.UTF_8),
-                                        r.value())));
-            }
-            p.flush();
-            for (int i = 0; i < records.size(); i++) {
-                RecordMetadata md = acks.get(i).get();
-                byCoordinates.put(md.partition() + "@" + md.offset(), records.get(i));
-            }
+        for (int i = 0; i < records.size(); i++) {
+            byCoordinates.put(coordinates.get(i), records.get(i));
         }
         assertThat(byCoordinates).hasSameSizeAs(records);
-        Configuration conf = new Configuration();
-        conf.set(FedStreamOptions.BOOTSTRAP_SERVERS, kafka.bootstrapServers());
-        conf.set(FedStreamOptions.UPDATES_TOPIC, prefix + "-updates");
-        conf.set(FedStreamOptions.GLOBAL_MODELS_TOPIC, prefix + "-global");
-        conf.set(FedStreamOptions.REJECTED_TOPIC, prefix + "-rejected");
-        conf.set(FedStreamOptions.CONSUMER_GROUP, prefix);
-        conf.set(FedStreamOptions.TRANSACTIONAL_ID_PREFIX, prefix);
-        conf.set(FedStreamOptions.SITE_KEYS_FILE, registry.toString());
-        conf.set(FedStreamOptions.ROUND_QUORUM, 3);
-        conf.set(FedStreamOptions.ROUND_TIMEOUT, Duration.ofHours(1));
+        Configuration conf = FuzzRun.configuration(kafka, prefix, registry);
         conf.set(FedStreamOptions.ASSEMBLY_TIMEOUT, Duration.ofSeconds(2));
-        conf.set(FedStreamOptions.MAX_EXAMPLES, 1000L);
-        conf.set(FedStreamOptions.CHECKPOINT_INTERVAL, Duration.ofMillis(300));
-        conf.set(FedStreamOptions.PARALLELISM, 2);
-        conf.set(FedStreamOptions.TRANSACTION_TIMEOUT, Duration.ofMinutes(5));
-        conf.set(RestartStrategyOptions.RESTART_STRATEGY, "none"); // any failure fails the test
-        StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment(conf);
-        AggregationJob.configureEnvironment(env, conf);
-        AggregationJob.build(env, conf, List.of(SPEC), AggregationJob.Io.kafka(conf));
-        JobClient job = env.executeAsync(prefix);
-
-        int expectedVersions = 1 + GENUINE / 3;
         Map<String, Integer> groups = new HashMap<>();
         int expectedRejected = 0;
         for (Sent r : records) {
@@ -192,38 +136,16 @@ class ChunkFuzzIT {
                 expectedRejected++;
             }
         }
-        List<GlobalModel> models =
-                ExactlyOnceIT.readVersions(
-                        kafka, prefix + "-global", expectedVersions, Duration.ofMinutes(2));
-        List<byte[]> rejected =
-                ExactlyOnceIT.readUntil(
-                        kafka, prefix + "-rejected", expectedRejected, Duration.ofMinutes(2));
-        assertThat(job.getJobStatus().get().isGloballyTerminalState())
-                .as("the job is still running")
-                .isFalse();
-        job.cancel().get();
-
-        assertThat(models)
-                .extracting(GlobalModel::getVersion)
-                .containsExactlyElementsOf(
-                        java.util.stream.LongStream.range(0, expectedVersions).boxed().toList());
-        List<String> counted =
-                models.stream()
-                        .flatMap(g -> g.getManifest().getContributions().stream())
-                        .map(Contribution::getUpdateId)
-                        .toList();
-        assertThat(counted)
-                .as("every genuine update exactly once")
-                .hasSize(GENUINE)
-                .doesNotHaveDuplicates()
-                .allMatch(id -> id.startsWith(SPEC.id() + "-"));
+        FuzzRun.Output out =
+                FuzzRun.run(kafka, prefix, conf, SPEC, GENUINE, 1 + GENUINE / 3, expectedRejected);
+        assertThat(out.counted()).allMatch(id -> id.startsWith(SPEC.id() + "-"));
+        List<RejectedUpdate> rejected = out.rejected();
 
         // every dead letter names a mutant record; each record at most once
         Map<RejectReason, Integer> reasons = new EnumMap<>(RejectReason.class);
         Map<String, Integer> perGroup = new TreeMap<>();
         Map<String, RejectedUpdate> byRecord = new HashMap<>();
-        for (byte[] b : rejected) {
-            RejectedUpdate d = AvroCodec.REJECTED_UPDATE.decode(b);
+        for (RejectedUpdate d : rejected) {
             reasons.merge(d.getReason(), 1, Integer::sum);
             String at = d.getSourcePartition() + "@" + d.getSourceOffset();
             assertThat(byRecord.put(at, d)).as("dead-lettered twice: %s", d).isNull();
@@ -264,9 +186,7 @@ class ChunkFuzzIT {
                             + " updates without a manifest; rejected by reason: "
                             + reasons);
         }
-        return models.stream()
-                .map(g -> "v" + g.getVersion() + " " + g.getManifest().getTensorsSha256())
-                .toList();
+        return out.versions();
     }
 
     /** Random values (so no two chunks are alike), base versions zero or one round back. */

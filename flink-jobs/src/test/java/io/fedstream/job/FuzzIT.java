@@ -7,27 +7,15 @@ import io.fedstream.schemas.AvroCodec;
 import io.fedstream.schemas.SiteKeys;
 import io.fedstream.schemas.UpdateSigning;
 import io.fedstream.schemas.avro.AdapterUpdate;
-import io.fedstream.schemas.avro.Contribution;
-import io.fedstream.schemas.avro.GlobalModel;
 import io.fedstream.schemas.avro.RejectReason;
 import io.fedstream.schemas.avro.RejectedUpdate;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.EnumMap;
 import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;
-import org.apache.flink.configuration.Configuration;
-import org.apache.flink.configuration.RestartStrategyOptions;
-import org.apache.flink.core.execution.JobClient;
-import org.apache.flink.runtime.testutils.MiniClusterResourceConfiguration;
-import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 import org.apache.flink.test.junit5.MiniClusterExtension;
-import org.apache.kafka.clients.producer.KafkaProducer;
-import org.apache.kafka.clients.producer.ProducerRecord;
-import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
@@ -42,13 +30,7 @@ class FuzzIT {
     static final int GENUINE = 24;
     static final int MUTANTS_PER_UPDATE = 125; // 3000 mutants
 
-    @RegisterExtension
-    static final MiniClusterExtension FLINK =
-            new MiniClusterExtension(
-                    new MiniClusterResourceConfiguration.Builder()
-                            .setNumberTaskManagers(1)
-                            .setNumberSlotsPerTaskManager(2)
-                            .build());
+    @RegisterExtension static final MiniClusterExtension FLINK = Flink.miniCluster(2);
 
     @TempDir Path dir;
 
@@ -92,81 +74,31 @@ class FuzzIT {
     private List<String> run(
             EmbeddedKafka kafka, String prefix, List<byte[]> records, Path registry)
             throws Exception {
-        kafka.createTopic(prefix + "-updates", 2, Map.of());
-        kafka.createTopic(prefix + "-global", 1, Map.of());
-        kafka.createTopic(prefix + "-rejected", 1, Map.of());
-        try (KafkaProducer<byte[], byte[]> p =
-                new KafkaProducer<>(
-                        kafka.clientProperties(),
-                        new ByteArraySerializer(),
-                        new ByteArraySerializer())) {
-            for (byte[] r : records) {
-                p.send(
-                        new ProducerRecord<>(
-                                prefix + "-updates", "f".getBytes(StandardCharsets.UTF_8), r));
-            }
-            p.flush();
-        }
-        Configuration conf = new Configuration();
-        conf.set(FedStreamOptions.BOOTSTRAP_SERVERS, kafka.bootstrapServers());
-        conf.set(FedStreamOptions.UPDATES_TOPIC, prefix + "-updates");
-        conf.set(FedStreamOptions.GLOBAL_MODELS_TOPIC, prefix + "-global");
-        conf.set(FedStreamOptions.REJECTED_TOPIC, prefix + "-rejected");
-        conf.set(FedStreamOptions.CONSUMER_GROUP, prefix);
-        conf.set(FedStreamOptions.TRANSACTIONAL_ID_PREFIX, prefix);
-        conf.set(FedStreamOptions.SITE_KEYS_FILE, registry.toString());
-        conf.set(FedStreamOptions.ROUND_QUORUM, 3);
-        conf.set(FedStreamOptions.ROUND_TIMEOUT, Duration.ofHours(1));
-        conf.set(FedStreamOptions.MAX_EXAMPLES, 1000L);
-        conf.set(FedStreamOptions.CHECKPOINT_INTERVAL, Duration.ofMillis(300));
-        conf.set(FedStreamOptions.PARALLELISM, 2);
-        conf.set(FedStreamOptions.TRANSACTION_TIMEOUT, Duration.ofMinutes(5));
-        conf.set(RestartStrategyOptions.RESTART_STRATEGY, "none"); // any failure fails the test
-        StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment(conf);
-        AggregationJob.configureEnvironment(env, conf);
-        AggregationJob.build(env, conf, List.of(Fixtures.SPEC), AggregationJob.Io.kafka(conf));
-        JobClient job = env.executeAsync(prefix);
-
-        int expectedVersions = 1 + GENUINE / 3;
+        FuzzRun.send(kafka, prefix, "f", records);
         int expectedRejected = records.size() - GENUINE;
-        List<GlobalModel> models =
-                ExactlyOnceIT.readVersions(
-                        kafka, prefix + "-global", expectedVersions, Duration.ofMinutes(2));
-        List<byte[]> rejected =
-                ExactlyOnceIT.readUntil(
-                        kafka, prefix + "-rejected", expectedRejected, Duration.ofMinutes(2));
-        assertThat(job.getJobStatus().get().isGloballyTerminalState())
-                .as("the job is still running")
-                .isFalse();
-        job.cancel().get();
+        FuzzRun.Output out =
+                FuzzRun.run(
+                        kafka,
+                        prefix,
+                        FuzzRun.configuration(kafka, prefix, registry),
+                        Fixtures.SPEC,
+                        GENUINE,
+                        1 + GENUINE / 3,
+                        expectedRejected);
 
-        assertThat(models)
-                .extracting(GlobalModel::getVersion)
-                .containsExactlyElementsOf(
-                        java.util.stream.LongStream.range(0, expectedVersions).boxed().toList());
-        List<String> counted =
-                models.stream()
-                        .flatMap(g -> g.getManifest().getContributions().stream())
-                        .map(Contribution::getUpdateId)
-                        .toList();
-        assertThat(counted)
-                .as("every genuine update exactly once")
-                .hasSize(GENUINE)
-                .doesNotHaveDuplicates();
         Map<RejectReason, Integer> reasons = new EnumMap<>(RejectReason.class);
-        for (byte[] r : rejected) {
-            RejectedUpdate d = AvroCodec.REJECTED_UPDATE.decode(r);
+        for (RejectedUpdate d : out.rejected()) {
             reasons.merge(d.getReason(), 1, Integer::sum);
         }
-        assertThat(rejected).as("every other record dead-lettered once").hasSize(expectedRejected);
+        assertThat(out.rejected())
+                .as("every other record dead-lettered once")
+                .hasSize(expectedRejected);
         assertThat(reasons).doesNotContainKey(RejectReason.UNKNOWN);
         if (!prefix.equals("clean")) {
             System.out.println(
                     "fuzz: " + records.size() + " records, rejected by reason: " + reasons);
         }
-        return models.stream()
-                .map(g -> "v" + g.getVersion() + " " + g.getManifest().getTensorsSha256())
-                .toList();
+        return out.versions();
     }
 
     /**

@@ -22,23 +22,16 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.Properties;
 import java.util.SplittableRandom;
 import java.util.function.Function;
 import java.util.function.Predicate;
 import org.apache.flink.configuration.Configuration;
 import org.apache.flink.configuration.RestartStrategyOptions;
 import org.apache.flink.core.execution.JobClient;
-import org.apache.flink.runtime.testutils.MiniClusterResourceConfiguration;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 import org.apache.flink.test.junit5.MiniClusterExtension;
-import org.apache.kafka.clients.consumer.ConsumerRecord;
-import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
-import org.apache.kafka.common.TopicPartition;
-import org.apache.kafka.common.serialization.ByteArrayDeserializer;
-import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -48,13 +41,7 @@ import org.junit.jupiter.api.io.TempDir;
 /** FedDTPT prompt rounds end to end: a real broker and a Flink MiniCluster at parallelism 2. */
 class PromptAggregationJobIT {
 
-    @RegisterExtension
-    static final MiniClusterExtension FLINK =
-            new MiniClusterExtension(
-                    new MiniClusterResourceConfiguration.Builder()
-                            .setNumberTaskManagers(1)
-                            .setNumberSlotsPerTaskManager(2)
-                            .build());
+    @RegisterExtension static final MiniClusterExtension FLINK = Flink.miniCluster(2);
 
     static EmbeddedKafka kafka;
 
@@ -144,13 +131,6 @@ class PromptAggregationJobIT {
         conf.set(PromptOptions.FEDERATIONS_FILE, federations.toString());
         conf.set(PromptOptions.EMBEDDINGS_FILE, tableFile.toString());
         conf.set(RestartStrategyOptions.RESTART_STRATEGY, "none");
-        StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment(conf);
-        AggregationJob.configureEnvironment(env, conf);
-        PromptAggregationJob.build(
-                env,
-                conf,
-                PromptAggregationJob.federations(conf),
-                PromptAggregationJob.Io.kafka(conf));
 
         List<PromptUpdate> round1 =
                 List.of(
@@ -164,10 +144,8 @@ class PromptAggregationJobIT {
                         update("s3/v0b", "s3", 0, 0.72, "label", "movie", "feeling", "quickly"));
 
         // act
-        JobClient job = env.executeAsync("prompt-aggregation-it");
-        try (KafkaProducer<byte[], byte[]> producer =
-                new KafkaProducer<>(
-                        producerProps(), new ByteArraySerializer(), new ByteArraySerializer())) {
+        JobClient job = start(conf, "prompt-aggregation-it");
+        try (KafkaProducer<byte[], byte[]> producer = TestTopics.producer(kafka)) {
             producer.send(record("imdb", "not avro at all".getBytes(StandardCharsets.UTF_8)));
             producer.send(
                     record(
@@ -263,17 +241,8 @@ class PromptAggregationJobIT {
                 .contains("zebra");
 
         // a job started again without state continues from the published version 2
-        StreamExecutionEnvironment env2 = StreamExecutionEnvironment.getExecutionEnvironment(conf);
-        AggregationJob.configureEnvironment(env2, conf);
-        PromptAggregationJob.build(
-                env2,
-                conf,
-                PromptAggregationJob.federations(conf),
-                PromptAggregationJob.Io.kafka(conf));
-        JobClient restarted = env2.executeAsync("prompt-aggregation-it-restarted");
-        try (KafkaProducer<byte[], byte[]> producer =
-                new KafkaProducer<>(
-                        producerProps(), new ByteArraySerializer(), new ByteArraySerializer())) {
+        JobClient restarted = start(conf, "prompt-aggregation-it-restarted");
+        try (KafkaProducer<byte[], byte[]> producer = TestTopics.producer(kafka)) {
             for (String site : List.of("s1", "s2", "s3")) {
                 producer.send(
                         record(
@@ -295,6 +264,18 @@ class PromptAggregationJobIT {
         assertThat(words(after.get(3))).containsExactly("classify", "movie");
     }
 
+    /** Builds the prompt job on Kafka as {@code conf} says and starts it. */
+    private static JobClient start(Configuration conf, String name) throws Exception {
+        StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment(conf);
+        AggregationJob.configureEnvironment(env, conf);
+        PromptAggregationJob.build(
+                env,
+                conf,
+                PromptAggregationJob.federations(conf),
+                PromptAggregationJob.Io.kafka(conf));
+        return env.executeAsync(name);
+    }
+
     private static List<String> words(GlobalPrompt g) {
         return g.getTokens().stream().map(PromptToken::getToken).toList();
     }
@@ -304,36 +285,8 @@ class PromptAggregationJobIT {
                 Topics.PROMPT_UPDATES, key.getBytes(StandardCharsets.UTF_8), value);
     }
 
-    private static Properties producerProps() {
-        Properties p = new Properties();
-        p.put("bootstrap.servers", kafka.bootstrapServers());
-        return p;
-    }
-
     private static <T> List<T> readUntil(
             String topic, Function<byte[], T> decode, Predicate<List<T>> done) {
-        Properties p = new Properties();
-        p.put("bootstrap.servers", kafka.bootstrapServers());
-        p.put("isolation.level", "read_committed");
-        List<T> out = new ArrayList<>();
-        try (KafkaConsumer<byte[], byte[]> c =
-                new KafkaConsumer<>(p, new ByteArrayDeserializer(), new ByteArrayDeserializer())) {
-            List<TopicPartition> parts =
-                    c.partitionsFor(topic).stream()
-                            .map(i -> new TopicPartition(topic, i.partition()))
-                            .toList();
-            c.assign(parts);
-            c.seekToBeginning(parts);
-            long deadline = System.nanoTime() + Duration.ofMinutes(2).toNanos();
-            while (!done.test(out)) {
-                assertThat(System.nanoTime())
-                        .as("waiting for records on %s, have %s", topic, out)
-                        .isLessThan(deadline);
-                for (ConsumerRecord<byte[], byte[]> r : c.poll(Duration.ofMillis(200))) {
-                    out.add(decode.apply(r.value()));
-                }
-            }
-        }
-        return out;
+        return TestTopics.readUntil(kafka, topic, v -> List.of(decode.apply(v)), done);
     }
 }
