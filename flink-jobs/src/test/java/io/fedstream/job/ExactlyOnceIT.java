@@ -192,6 +192,9 @@ class ExactlyOnceIT {
         /** Job options on top of the scenario's own (e.g. an aggregation rule). */
         Map<String, String> settings = Map.of();
 
+        /** Pause between the producer's updates: the input is spread over about 45 times this. */
+        long pacingMs = 60;
+
         Scenario() {
             this(ExactlyOnceIT.kafka, UnaryOperator.identity());
         }
@@ -279,7 +282,7 @@ class ExactlyOnceIT {
                                                 value))
                                 .get();
                     }
-                    Thread.sleep(60);
+                    Thread.sleep(pacingMs);
                 }
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
