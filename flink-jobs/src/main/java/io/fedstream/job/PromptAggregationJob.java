@@ -17,6 +17,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
+import java.util.function.UnaryOperator;
 import org.apache.flink.api.common.eventtime.WatermarkStrategy;
 import org.apache.flink.api.common.typeinfo.Types;
 import org.apache.flink.api.connector.sink2.Sink;
@@ -127,6 +128,21 @@ public final class PromptAggregationJob {
             ReadableConfig conf,
             List<PromptFederation> federations,
             Io io) {
+        build(env, conf, federations, io, UnaryOperator.identity());
+    }
+
+    /**
+     * Adds the pipeline to {@code env}, with {@code afterSource} applied to the raw records between
+     * the source and validation, as in {@link AggregationJob}. Production uses the identity; the
+     * fault-tolerance tests insert a pass-through operator there that fails at chosen points of the
+     * checkpoint cycle.
+     */
+    public static void build(
+            StreamExecutionEnvironment env,
+            ReadableConfig conf,
+            List<PromptFederation> federations,
+            Io io,
+            UnaryOperator<DataStream<RawRecord>> afterSource) {
         AvroCodec.trustGeneratedClasses();
         String embeddings =
                 conf.getOptional(PromptOptions.EMBEDDINGS_FILE)
@@ -146,8 +162,12 @@ public final class PromptAggregationJob {
                 new PromptUpdateValidator(
                         byId.keySet(), conf.get(PromptOptions.MAX_TOKENS), conf.get(MAX_EXAMPLES));
         DataStream<RawRecord> raw =
-                env.fromSource(io.updates(), WatermarkStrategy.noWatermarks(), "prompt-updates")
-                        .uid("prompt-updates-source");
+                afterSource.apply(
+                        env.fromSource(
+                                        io.updates(),
+                                        WatermarkStrategy.noWatermarks(),
+                                        "prompt-updates")
+                                .uid("prompt-updates-source"));
         SingleOutputStreamOperator<ValidPrompt> valid =
                 raw.process(new ValidatePrompts(validator, embeddings))
                         .uid("validate-prompts")

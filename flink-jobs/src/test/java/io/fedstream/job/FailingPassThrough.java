@@ -17,6 +17,9 @@ import org.apache.flink.util.Collector;
  * A pass-through operator (inserted between the job's source and validation through {@link
  * AggregationJob#build(org.apache.flink.streaming.api.environment.StreamExecutionEnvironment,
  * org.apache.flink.configuration.ReadableConfig, List, AggregationJob.Io,
+ * java.util.function.UnaryOperator)}, or the prompt job's through {@link
+ * PromptAggregationJob#build(org.apache.flink.streaming.api.environment.StreamExecutionEnvironment,
+ * org.apache.flink.configuration.ReadableConfig, List, PromptAggregationJob.Io,
  * java.util.function.UnaryOperator)}) that fails the job at chosen points of the checkpoint cycle,
  * after the fault-injecting sources and mappers of Flink's own fault-tolerance tests.
  *
