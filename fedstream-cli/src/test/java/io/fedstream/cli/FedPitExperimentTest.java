@@ -17,7 +17,7 @@ class FedPitExperimentTest {
     record FixedSite(float delta, long examples) implements SiteTrainer {
         @Override
         public FederationSpec federationSpec(String federationId, long seed) {
-            throw new UnsupportedOperationException();
+            throw new AssertionError("fedAvg must not ask a site for the federation spec");
         }
 
         @Override
@@ -27,7 +27,7 @@ class FedPitExperimentTest {
 
         @Override
         public EvalResult evaluate(Map<String, float[]> adapter) {
-            throw new UnsupportedOperationException();
+            throw new AssertionError("fedAvg must not evaluate");
         }
 
         @Override

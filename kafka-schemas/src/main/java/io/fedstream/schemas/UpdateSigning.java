@@ -39,7 +39,15 @@ public final class UpdateSigning {
 
     /** The canonical message an update's signature covers. */
     public static byte[] message(AdapterUpdate u) {
-        byte[] digest = HexFormat.of().parseHex(TensorCodec.sha256(u.getTensors()));
+        return message(u, HexFormat.of().parseHex(TensorCodec.sha256(u.getTensors())));
+    }
+
+    /**
+     * The canonical message with the tensors' SHA-256 ({@link TensorCodec#sha256}, 32 bytes) given
+     * rather than computed, for a sender that already has it (the benchmark's sites reuse one
+     * digest per pre-generated delta).
+     */
+    public static byte[] message(AdapterUpdate u, byte[] digest) {
         byte[] id = (u.getUpdateId() + "\0").getBytes(StandardCharsets.UTF_8);
         byte[] fed = (u.getFederationId() + "\0").getBytes(StandardCharsets.UTF_8);
         byte[] site = (u.getSiteId() + "\0").getBytes(StandardCharsets.UTF_8);
@@ -64,10 +72,22 @@ public final class UpdateSigning {
 
     /** Signs the update in place with the site's private key, recording which key signed. */
     public static void sign(AdapterUpdate u, String keyId, PrivateKey key) {
+        signMessage(u, keyId, key, message(u));
+    }
+
+    /**
+     * {@link #sign(AdapterUpdate, String, PrivateKey)} with the tensors' SHA-256 given rather than
+     * computed (see {@link #message(AdapterUpdate, byte[])}).
+     */
+    public static void sign(AdapterUpdate u, String keyId, PrivateKey key, byte[] tensorsSha256) {
+        signMessage(u, keyId, key, message(u, tensorsSha256));
+    }
+
+    private static void signMessage(AdapterUpdate u, String keyId, PrivateKey key, byte[] message) {
         try {
             java.security.Signature s = java.security.Signature.getInstance(ALGORITHM);
             s.initSign(key);
-            s.update(message(u));
+            s.update(message);
             u.setSignature(
                     Signature.newBuilder()
                             .setKeyId(keyId)

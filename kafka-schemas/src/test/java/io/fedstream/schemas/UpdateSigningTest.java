@@ -54,6 +54,20 @@ class UpdateSigningTest {
     }
 
     @Test
+    void signingWithAKnownDigestIsSigningTheSameMessage() {
+        AdapterUpdate u = update();
+        byte[] digest = java.util.HexFormat.of().parseHex(TensorCodec.sha256(u.getTensors()));
+        AdapterUpdate wrongDigest = update();
+
+        UpdateSigning.sign(u, "k1", site.getPrivate(), digest);
+        UpdateSigning.sign(wrongDigest, "k1", site.getPrivate(), new byte[32]);
+
+        assertThat(UpdateSigning.message(u, digest)).isEqualTo(UpdateSigning.message(u));
+        assertThat(UpdateSigning.verify(u, site.getPublic())).isTrue();
+        assertThat(UpdateSigning.verify(wrongDigest, site.getPublic())).isFalse();
+    }
+
+    @Test
     void changingAnythingThatIsAggregatedBreaksTheSignature() {
         AdapterUpdate examples = signed();
         examples.setNumExamples(4000);

@@ -8,12 +8,8 @@ import io.fedstream.schemas.TensorSpec;
 import io.fedstream.schemas.UpdateSigning;
 import io.fedstream.schemas.avro.AdapterUpdate;
 import io.fedstream.schemas.avro.DType;
-import io.fedstream.schemas.avro.Signature;
 import io.fedstream.schemas.avro.Tensor;
 import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
-import java.nio.charset.StandardCharsets;
-import java.security.GeneralSecurityException;
 import java.security.KeyPair;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -32,16 +28,15 @@ import java.util.SplittableRandom;
  * Update values are uniform in [-1e-3, 1e-3], from {@value #VARIANTS} pre-generated deltas used in
  * turn, so that building an update costs no random numbers and the site side stays much faster than
  * the broker. For the same reason the tensors' SHA-256 is computed once per delta and the signature
- * is made over {@link UpdateSigning}'s canonical message with that digest ({@link #signingMessage};
- * a unit test checks it against {@link UpdateSigning#message}). The job verifies every signature in
- * full.
+ * is made over {@link UpdateSigning}'s canonical message with that digest ({@link
+ * UpdateSigning#sign(AdapterUpdate, String, java.security.PrivateKey, byte[])}). The job verifies
+ * every signature in full.
  */
 final class BenchSites {
     static final int HIDDEN = 4096;
     static final int RANK = 8;
     static final List<String> PROJECTIONS = List.of("q_proj", "v_proj");
     static final int VARIANTS = 2;
-    private static final byte[] DOMAIN = "fedstream-update-v1\0".getBytes(StandardCharsets.UTF_8);
 
     private final FederationSpec spec;
     private final List<KeyPair> keys; // null: unsigned
@@ -163,49 +158,9 @@ final class BenchSites {
                         .setCreatedAtMs(Instant.ofEpochMilli(System.currentTimeMillis()))
                         .build();
         if (keys != null) {
-            try {
-                java.security.Signature s =
-                        java.security.Signature.getInstance(UpdateSigning.ALGORITHM);
-                s.initSign(keys.get(site).getPrivate());
-                s.update(signingMessage(u, digests[v]));
-                u.setSignature(
-                        Signature.newBuilder()
-                                .setKeyId(keyId(site))
-                                .setAlgorithm(UpdateSigning.ALGORITHM)
-                                .setValue(ByteBuffer.wrap(s.sign()))
-                                .build());
-            } catch (GeneralSecurityException e) {
-                throw new IllegalStateException("cannot sign: " + e.getMessage(), e);
-            }
+            UpdateSigning.sign(u, keyId(site), keys.get(site).getPrivate(), digests[v]);
         }
         return u;
-    }
-
-    /**
-     * {@link UpdateSigning#message} with the tensors' SHA-256 given instead of computed: the same
-     * bytes (domain, ids, base version, example count, digest).
-     */
-    static byte[] signingMessage(AdapterUpdate u, byte[] tensorsSha256) {
-        byte[] id = (u.getUpdateId() + "\0").getBytes(StandardCharsets.UTF_8);
-        byte[] fed = (u.getFederationId() + "\0").getBytes(StandardCharsets.UTF_8);
-        byte[] site = (u.getSiteId() + "\0").getBytes(StandardCharsets.UTF_8);
-        ByteBuffer b =
-                ByteBuffer.allocate(
-                                DOMAIN.length
-                                        + id.length
-                                        + fed.length
-                                        + site.length
-                                        + 16
-                                        + tensorsSha256.length)
-                        .order(ByteOrder.LITTLE_ENDIAN);
-        b.put(DOMAIN)
-                .put(id)
-                .put(fed)
-                .put(site)
-                .putLong(u.getBaseVersion())
-                .putLong(u.getNumExamples())
-                .put(tensorsSha256);
-        return b.array();
     }
 
     private List<Tensor> tensors(int variant) {

@@ -4,10 +4,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.fedstream.schemas.FederationSpec;
 import io.fedstream.schemas.SiteKeys;
-import io.fedstream.schemas.TensorCodec;
 import io.fedstream.schemas.UpdateSigning;
 import io.fedstream.schemas.avro.AdapterUpdate;
-import java.util.HexFormat;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 
@@ -24,17 +22,6 @@ class BenchSitesTest {
         assertThat(spec.tensors()).hasSize(128);
         assertThat(spec.tensors().get(0).shape()).containsExactly(8, 4096);
         assertThat(spec.tensors().get(1).shape()).containsExactly(4096, 8);
-    }
-
-    @Test
-    void theSigningMessageWithACachedDigestIsUpdateSigningsMessage() {
-        BenchSites sites = new BenchSites(BenchSites.loraSpec("t", 1), 3, true, 7);
-        AdapterUpdate u = sites.update(2, 5, "site-3/v5", 1);
-        byte[] digest = HexFormat.of().parseHex(TensorCodec.sha256(u.getTensors()));
-
-        byte[] message = BenchSites.signingMessage(u, digest);
-
-        assertThat(message).isEqualTo(UpdateSigning.message(u));
     }
 
     @Test
