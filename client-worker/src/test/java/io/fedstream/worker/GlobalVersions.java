@@ -28,9 +28,22 @@ public final class GlobalVersions {
     public static void publish(
             EmbeddedKafka kafka, FederationSpec spec, long version, Map<String, float[]> values)
             throws Exception {
+        GlobalModelAssembler.Chunked chunked =
+                GlobalModelAssembler.chunk(model(spec.id(), spec, version, values), spec.layout());
+        List<byte[]> records = new ArrayList<>();
+        chunked.chunks().forEach(c -> records.add(AvroCodec.GLOBAL_CHUNK.encode(c)));
+        records.add(AvroCodec.GLOBAL_MODEL.encode(chunked.manifest()));
+        send(kafka, spec.id(), records);
+    }
+
+    /**
+     * Version {@code version} of a federation with {@code values}, inline, with no contributions.
+     */
+    public static GlobalModel model(
+            String federationId, FederationSpec spec, long version, Map<String, float[]> values) {
         GlobalModel g =
                 GlobalModel.newBuilder()
-                        .setFederationId(spec.id())
+                        .setFederationId(federationId)
                         .setVersion(version)
                         .setParentVersion(version - 1)
                         .setTensors(TensorCodec.fromMap(spec, values))
@@ -45,10 +58,13 @@ public final class GlobalVersions {
                                         .setTensorsSha256("")
                                         .build())
                         .build();
-        GlobalModelAssembler.Chunked chunked = GlobalModelAssembler.chunk(g, spec.layout());
-        List<byte[]> records = new ArrayList<>();
-        chunked.chunks().forEach(c -> records.add(AvroCodec.GLOBAL_CHUNK.encode(c)));
-        records.add(AvroCodec.GLOBAL_MODEL.encode(chunked.manifest()));
+        g.getManifest().setTensorsSha256(TensorCodec.sha256(g.getTensors()));
+        return g;
+    }
+
+    /** Sends encoded records to the global-models topic, keyed by the federation, in order. */
+    public static void send(EmbeddedKafka kafka, String federationId, List<byte[]> records)
+            throws Exception {
         try (KafkaProducer<byte[], byte[]> p =
                 new KafkaProducer<>(
                         kafka.clientProperties(),
@@ -58,7 +74,7 @@ public final class GlobalVersions {
                 p.send(
                                 new ProducerRecord<>(
                                         Topics.GLOBAL_MODELS,
-                                        spec.id().getBytes(StandardCharsets.UTF_8),
+                                        federationId.getBytes(StandardCharsets.UTF_8),
                                         r))
                         .get();
             }

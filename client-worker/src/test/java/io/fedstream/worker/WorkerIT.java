@@ -10,9 +10,7 @@ import io.fedstream.schemas.TensorCodec;
 import io.fedstream.schemas.Topics;
 import io.fedstream.schemas.UpdateChunking;
 import io.fedstream.schemas.avro.AdapterUpdate;
-import io.fedstream.schemas.avro.CloseReason;
 import io.fedstream.schemas.avro.GlobalModel;
-import io.fedstream.schemas.avro.Manifest;
 import io.fedstream.schemas.avro.UpdateChunk;
 import io.fedstream.schemas.avro.UpdateManifest;
 import io.fedstream.worker.train.LoraMlpConfig;
@@ -20,20 +18,15 @@ import io.fedstream.worker.train.LoraMlpTrainer;
 import io.fedstream.worker.train.SiteData;
 import io.fedstream.worker.train.SyntheticTask;
 import io.fedstream.worker.train.TrainConfig;
-import java.nio.charset.StandardCharsets;
 import java.time.Duration;
-import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CopyOnWriteArrayList;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
-import org.apache.kafka.clients.producer.KafkaProducer;
-import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
-import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -67,24 +60,7 @@ class WorkerIT {
     private static void publish(
             String federation, FederationSpec spec, long version, Map<String, float[]> values)
             throws Exception {
-        GlobalModel g =
-                GlobalModel.newBuilder()
-                        .setFederationId(federation)
-                        .setVersion(version)
-                        .setParentVersion(version - 1)
-                        .setTensors(TensorCodec.fromMap(spec, values))
-                        .setManifest(
-                                Manifest.newBuilder()
-                                        .setCloseReason(CloseReason.QUORUM)
-                                        .setRule("test")
-                                        .setContributions(List.of())
-                                        .setTotalWeight(0)
-                                        .setRoundOpenedAtMs(Instant.EPOCH)
-                                        .setRoundClosedAtMs(Instant.EPOCH)
-                                        .setTensorsSha256("")
-                                        .build())
-                        .build();
-        g.getManifest().setTensorsSha256(TensorCodec.sha256(g.getTensors()));
+        GlobalModel g = GlobalVersions.model(federation, spec, version, values);
         List<byte[]> records = new ArrayList<>();
         if (version == 0) {
             records.add(AvroCodec.GLOBAL_MODEL.encode(g)); // the old inline form stays readable
@@ -95,20 +71,7 @@ class WorkerIT {
             records.add(AvroCodec.GLOBAL_MODEL.encode(c.manifest()));
             c.chunks().forEach(x -> records.add(AvroCodec.GLOBAL_CHUNK.encode(x)));
         }
-        try (KafkaProducer<byte[], byte[]> p =
-                new KafkaProducer<>(
-                        kafka.clientProperties(),
-                        new ByteArraySerializer(),
-                        new ByteArraySerializer())) {
-            for (byte[] r : records) {
-                p.send(
-                                new ProducerRecord<>(
-                                        Topics.GLOBAL_MODELS,
-                                        federation.getBytes(StandardCharsets.UTF_8),
-                                        r))
-                        .get();
-            }
-        }
+        GlobalVersions.send(kafka, federation, records);
     }
 
     private static List<AdapterUpdate> updates(int atLeast) {
