@@ -20,7 +20,7 @@ import picocli.CommandLine.Unmatched;
 @Command(
         name = "experiment",
         mixinStandardHelpOptions = true,
-        subcommands = FedPitExperimentCommand.class,
+        subcommands = {FedPitExperimentCommand.class, AsyncExperimentCommand.class},
         description = {
             "Runs an experiment and writes a Markdown table, a CSV and a PNG chart to --out."
                     + " Available: fedit (MedQuAD sites = NIH websites, question-type"
@@ -33,7 +33,8 @@ import picocli.CommandLine.Unmatched;
                     + " --train-per-client, --public-per-class, --test, --budget, --batch,"
                     + " --neighbours, --prompt-tokens, --text-tokens, --hand-prompt, --no-transfer,"
                     + " --imdb, see docs/experiments.md); fedpit (a subcommand with its own"
-                    + " options: experiment fedpit --help)."
+                    + " options: experiment fedpit --help); async (a subcommand: synchronous against"
+                    + " asynchronous rounds through the real job, experiment async --help)."
         })
 final class ExperimentCommand implements Callable<Integer> {
 

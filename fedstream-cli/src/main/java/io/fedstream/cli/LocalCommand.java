@@ -5,6 +5,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
+import java.util.Locale;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import org.apache.flink.configuration.Configuration;
@@ -28,11 +29,61 @@ import picocli.CommandLine.Option;
         })
 final class LocalCommand implements Callable<Integer> {
 
+    @picocli.CommandLine.Spec picocli.CommandLine.Model.CommandSpec spec;
+
+    @Option(
+            names = "--model",
+            defaultValue = "minilm",
+            description =
+                    "What the sites tune: minilm (all-MiniLM-L6-v2 + LoRA for MedQuAD"
+                            + " question-to-answer retrieval, MedQuAD's NIH websites as the sites)"
+                            + " or mlp (the demo: a small MLP on generated data) (default"
+                            + " ${DEFAULT-VALUE}).")
+    String model;
+
     @Option(
             names = "--sites",
-            defaultValue = "3",
-            description = "Number of sites (default ${DEFAULT-VALUE}).")
-    int sites;
+            description = "Number of sites (default: minilm 9, all of MedQuAD's websites; mlp 3).")
+    Integer sites;
+
+    @Option(
+            names = "--data",
+            description =
+                    "minilm: MedQuAD (medquad.jsonl.gz or its folder; default: the copy shipped in"
+                            + " datasets/medquad).")
+    Path data;
+
+    @Option(
+            names = "--train-per-site",
+            defaultValue = "32",
+            description = "minilm: training questions per site (default ${DEFAULT-VALUE}).")
+    int trainPerSite;
+
+    @Option(
+            names = "--test-per-site",
+            defaultValue = "40",
+            description = "minilm: held-out questions per site (default ${DEFAULT-VALUE}).")
+    int testPerSite;
+
+    @Option(
+            names = "--local-epochs",
+            defaultValue = "2",
+            description =
+                    "minilm: passes over the local questions per update (default ${DEFAULT-VALUE}).")
+    int localEpochs;
+
+    @Option(
+            names = "--lr",
+            defaultValue = "3e-3",
+            description = "minilm: Adam learning rate (default ${DEFAULT-VALUE}).")
+    double learningRate;
+
+    @Option(
+            names = "--cache",
+            description =
+                    "Where answer embeddings and site-alone baselines are kept between runs"
+                            + " (default: $XDG_CACHE_HOME/fedstream or ~/.cache/fedstream).")
+    Path cache;
 
     @Option(
             names = "--versions",
@@ -79,7 +130,7 @@ final class LocalCommand implements Callable<Integer> {
             names = "--alpha",
             defaultValue = "0.5",
             description =
-                    "Dirichlet concentration of the label split; small is more non-IID (default ${DEFAULT-VALUE}).")
+                    "mlp: Dirichlet concentration of the label split; small is more non-IID (default ${DEFAULT-VALUE}).")
     double alpha;
 
     @Option(
@@ -90,10 +141,21 @@ final class LocalCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        int q = quorum != null ? quorum : Math.max(1, sites - 1);
+        boolean mlp =
+                switch (model) {
+                    case "mlp" -> true;
+                    case "minilm" -> false;
+                    default ->
+                            throw new picocli.CommandLine.ParameterException(
+                                    spec.commandLine(),
+                                    "--model must be minilm or mlp, not " + model);
+                };
+        int n = sites != null ? sites : mlp ? 3 : 9;
+        int q = quorum != null ? quorum : Math.max(1, n - 1);
+        Path cacheDir = cache != null ? cache : LocalTasks.defaultCacheDir();
         LocalFederation.Settings settings =
                 new LocalFederation.Settings(
-                        sites, seed, alpha, q, roundTimeout, Duration.ofSeconds(1), slowdown, 2);
+                        n, seed, alpha, q, roundTimeout, Duration.ofSeconds(1), slowdown, 2);
         Files.createDirectories(out);
         CountDownLatch interrupted = new CountDownLatch(1);
         CountDownLatch finished = new CountDownLatch(1);
@@ -108,19 +170,42 @@ final class LocalCommand implements Callable<Integer> {
                             }
                         });
         Runtime.getRuntime().addShutdownHook(hook);
+        long t0 = System.nanoTime();
+        LocalTask task =
+                mlp
+                        ? new MlpLocalTask(LocalFederation.FEDERATION, seed, n, alpha)
+                        : LocalTasks.retrieval(
+                                data,
+                                n,
+                                trainPerSite,
+                                testPerSite,
+                                localEpochs,
+                                learningRate,
+                                seed,
+                                cacheDir);
+        System.out.println("FedStream local: " + task.description());
+        int baselineRounds = versions > 0 ? versions : 10;
+        LocalTask.Score baseline = LocalTasks.siteAloneCached(task, baselineRounds, cacheDir, seed);
+        System.out.printf(
+                Locale.ROOT,
+                "site-alone baseline (each site trains %d rounds on its own data): %s %.3f, per site %s%n",
+                baselineRounds,
+                task.metricName(),
+                baseline.metric(),
+                LocalTasks.perSite(task.siteIds(), baseline.perSite()));
         try (EmbeddedKafka kafka = EmbeddedKafka.builder().port(kafkaPort).start();
-                LocalFederation fed = new LocalFederation(kafka, settings)) {
+                LocalFederation fed = new LocalFederation(kafka, settings, task, true)) {
+            fed.baseline(baseline);
+            SiteProgress progress = new SiteProgress(task.siteIds(), mlp ? 1 : localEpochs);
+            fed.progress(progress);
+            boolean tty = System.console() != null;
             Configuration conf = fed.jobConfiguration(out);
             conf.set(RestOptions.PORT, uiPort);
             StreamExecutionEnvironment env =
                     StreamExecutionEnvironment.createLocalEnvironmentWithWebUI(conf);
             System.out.printf(
-                    "FedStream local: Kafka at %s, %d sites, quorum %d, federation '%s' (%d adapter parameters)%n",
-                    kafka.bootstrapServers(),
-                    sites,
-                    q,
-                    fed.spec().id(),
-                    fed.spec().parameterCount());
+                    "Kafka at %s, %d sites, quorum %d, federation '%s' (%d adapter parameters)%n",
+                    kafka.bootstrapServers(), n, q, fed.spec().id(), fed.spec().parameterCount());
             long target = versions > 0 ? versions : Long.MAX_VALUE;
             // rounds that close while the federation shuts down are in the report, not printed
             fed.start(
@@ -128,16 +213,46 @@ final class LocalCommand implements Callable<Integer> {
                     conf,
                     row -> {
                         if (row.version() <= target) {
-                            System.out.println(row.console());
+                            synchronized (progress) {
+                                // on a terminal, the line replaces the progress line
+                                System.out.println(
+                                        (tty ? "\r\033[K" : "") + row.console(task.metricName()));
+                            }
                         }
                     });
             System.out.println(
                     uiPort == 0
                             ? "Flink web UI on a free port (see the log line of WebMonitorEndpoint)"
                             : "Flink web UI: http://localhost:" + uiPort);
+            Thread ticker = null;
+            if (tty) {
+                ticker =
+                        new Thread(
+                                () -> {
+                                    while (!Thread.currentThread().isInterrupted()) {
+                                        synchronized (progress) {
+                                            System.out.print("\r\033[K" + progress.line());
+                                            System.out.flush();
+                                        }
+                                        try {
+                                            Thread.sleep(1000);
+                                        } catch (InterruptedException e) {
+                                            return;
+                                        }
+                                    }
+                                },
+                                "progress-line");
+                ticker.setDaemon(true);
+                ticker.start();
+            }
             try {
                 fed.awaitVersions(target, Duration.ofDays(365), () -> interrupted.getCount() == 0);
             } finally {
+                if (ticker != null) {
+                    ticker.interrupt();
+                    System.out.print("\r\033[K");
+                }
+                System.out.println(progress.line());
                 fed.writeReport(out);
                 List<VersionRow> rows =
                         fed.rows().stream().filter(r -> r.version() <= target).toList();
@@ -145,17 +260,24 @@ final class LocalCommand implements Callable<Integer> {
                     VersionRow first = rows.get(0);
                     VersionRow last = rows.get(rows.size() - 1);
                     System.out.printf(
-                            "held-out accuracy %.3f at version %d -> %.3f at version %d%n",
-                            first.evalAccuracy(),
+                            Locale.ROOT,
+                            "held-out %s %.3f at version %d -> %.3f at version %d; site-alone %.3f"
+                                    + " (%+.1f points); per site %s%n",
+                            task.metricName(),
+                            first.metric(),
                             first.version(),
-                            last.evalAccuracy(),
-                            last.version());
+                            last.metric(),
+                            last.version(),
+                            baseline.metric(),
+                            100 * (last.metric() - baseline.metric()),
+                            LocalTasks.perSite(task.siteIds(), last.perSite()));
                 }
-                System.out.println(
-                        "report: "
-                                + out.resolve("versions.csv")
-                                + ", "
-                                + out.resolve("accuracy.png"));
+                System.out.printf(
+                        Locale.ROOT,
+                        "report: %s, %s (%.0f s)%n",
+                        out.resolve("versions.csv"),
+                        out.resolve("metric.png"),
+                        (System.nanoTime() - t0) / 1e9);
             }
         } finally {
             finished.countDown();

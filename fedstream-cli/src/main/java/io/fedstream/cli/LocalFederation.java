@@ -14,7 +14,6 @@ import io.fedstream.worker.SiteTrainer;
 import io.fedstream.worker.Worker;
 import io.fedstream.worker.WorkerConfig;
 import io.fedstream.worker.WorkerListener;
-import io.fedstream.worker.train.LoraMlpEvaluator;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.KeyPair;
@@ -56,33 +55,72 @@ final class LocalFederation implements AutoCloseable {
             Duration slowdown,
             int parallelism) {}
 
+    static final String FEDERATION = "demo";
+
     private final EmbeddedKafka kafka;
     private final Settings settings;
-    private final DemoFederation demo;
+    private final LocalTask task;
+    private final boolean ownsTask;
     private final FederationSpec spec;
+    private volatile LocalTask.Score baseline;
+    private SiteProgress progress;
     private final List<KeyPair> siteKeys = new ArrayList<>();
     private final List<VersionRow> rows = new CopyOnWriteArrayList<>();
     private final List<Worker> workers = new ArrayList<>();
-    private final List<SiteTrainer> trainers = new ArrayList<>();
     private final List<Thread> threads = new ArrayList<>();
     private JobClient job;
     private volatile boolean monitoring = true;
     private volatile KafkaConsumer<byte[], byte[]> monitorConsumer;
     private Thread monitor;
 
+    /** The demo task (the MLP on generated data) with {@code settings}' sites and α. */
     LocalFederation(EmbeddedKafka kafka, Settings settings) {
+        this(
+                kafka,
+                settings,
+                new MlpLocalTask(FEDERATION, settings.seed(), settings.sites(), settings.alpha()),
+                true);
+    }
+
+    /** {@code task}'s sites; {@code ownsTask}: {@link #close()} closes it. */
+    LocalFederation(EmbeddedKafka kafka, Settings settings, LocalTask task, boolean ownsTask) {
         this.kafka = kafka;
         this.settings = settings;
-        this.demo =
-                DemoFederation.create("demo", settings.seed(), settings.sites(), settings.alpha());
-        this.spec = demo.spec();
-        for (int i = 0; i < settings.sites(); i++) {
+        this.task = task;
+        this.ownsTask = ownsTask;
+        this.spec = task.spec(FEDERATION, settings.seed());
+        for (int i = 0; i < task.siteIds().size(); i++) {
             siteKeys.add(SiteKeys.generate());
         }
     }
 
-    private static String keyId(int site) {
-        return DemoFederation.siteName(site) + "-key-1";
+    private String siteId(int site) {
+        return task.siteIds().get(site);
+    }
+
+    private String keyId(int site) {
+        return siteId(site) + "-key-1";
+    }
+
+    LocalTask task() {
+        return task;
+    }
+
+    /**
+     * Sets the site-alone baseline every version is compared with (before {@link #start}); without
+     * it the baseline columns are NaN.
+     */
+    void baseline(LocalTask.Score score) {
+        this.baseline = score;
+    }
+
+    LocalTask.Score baseline() {
+        return baseline;
+    }
+
+    /** Reports every site's sends to {@code p} (before {@link #start}). */
+    void progress(SiteProgress p) {
+        this.progress = p;
     }
 
     /**
@@ -112,7 +150,7 @@ final class LocalFederation implements AutoCloseable {
         Map<String, List<SiteKeys.Entry>> registry = new java.util.LinkedHashMap<>();
         for (int i = 0; i < siteKeys.size(); i++) {
             registry.put(
-                    DemoFederation.siteName(i),
+                    siteId(i),
                     List.of(
                             new SiteKeys.Entry(
                                     keyId(i), SiteKeys.encode(siteKeys.get(i).getPublic()))));
@@ -144,20 +182,22 @@ final class LocalFederation implements AutoCloseable {
         job = env.executeAsync(conf.get(FedStreamOptions.JOB_NAME));
         LOG.info("aggregation job {} submitted", job.getJobID());
 
-        LoraMlpEvaluator evaluator = demo.globalEvaluator();
-        monitor = new Thread(() -> monitor(evaluator, onVersion), "version-monitor");
+        monitor = new Thread(() -> monitor(onVersion), "version-monitor");
         monitor.setDaemon(true);
         monitor.start();
 
-        for (int i = 0; i < settings.sites(); i++) {
-            SiteTrainer trainer = demo.trainer(i);
-            trainers.add(trainer);
+        for (int i = 0; i < task.siteIds().size(); i++) {
+            SiteTrainer trainer = task.trainer(i);
             WorkerConfig wc =
-                    WorkerConfig.defaults(
-                                    kafka.bootstrapServers(), spec.id(), DemoFederation.siteName(i))
+                    WorkerConfig.defaults(kafka.bootstrapServers(), spec.id(), siteId(i))
                             .withPause(settings.slowdown().multipliedBy(i))
                             .withSigningKey(keyId(i), siteKeys.get(i).getPrivate());
-            Worker w = new Worker(wc, trainer, WorkerListener.NONE, settings.seed());
+            Worker w =
+                    new Worker(
+                            wc,
+                            trainer,
+                            progress == null ? WorkerListener.NONE : progress.listener(i),
+                            settings.seed());
             workers.add(w);
             Thread t = new Thread(w, "worker-" + wc.siteId());
             t.setDaemon(true);
@@ -166,16 +206,14 @@ final class LocalFederation implements AutoCloseable {
         }
     }
 
-    private void monitor(LoraMlpEvaluator evaluator, Consumer<VersionRow> onVersion) {
+    private void monitor(Consumer<VersionRow> onVersion) {
         AvroCodec.trustGeneratedClasses();
         java.util.Properties p = kafka.clientProperties();
         p.put("isolation.level", "read_committed");
         p.put("max.partition.fetch.bytes", Integer.toString(MAX_RECORD_BYTES));
         p.put("fetch.max.bytes", Integer.toString(MAX_RECORD_BYTES));
-        try (evaluator;
-                KafkaConsumer<byte[], byte[]> c =
-                        new KafkaConsumer<>(
-                                p, new ByteArrayDeserializer(), new ByteArrayDeserializer())) {
+        try (KafkaConsumer<byte[], byte[]> c =
+                new KafkaConsumer<>(p, new ByteArrayDeserializer(), new ByteArrayDeserializer())) {
             monitorConsumer = c;
             TopicPartition tp = new TopicPartition(Topics.GLOBAL_MODELS, 0);
             c.assign(List.of(tp));
@@ -184,9 +222,10 @@ final class LocalFederation implements AutoCloseable {
             while (monitoring) {
                 for (ConsumerRecord<byte[], byte[]> r : c.poll(Duration.ofMillis(200))) {
                     for (GlobalModel g : assembler.accept(r.value())) {
-                        SiteTrainer.EvalResult e =
-                                evaluator.evaluate(TensorCodec.toMap(g.getTensors()));
-                        VersionRow row = VersionRow.of(g, e.loss(), e.accuracy());
+                        LocalTask.Score score = task.score(TensorCodec.toMap(g.getTensors()));
+                        LocalTask.Score b = baseline;
+                        VersionRow row =
+                                VersionRow.of(g, score, b == null ? Double.NaN : b.metric());
                         rows.add(row);
                         onVersion.accept(row);
                     }
@@ -234,20 +273,23 @@ final class LocalFederation implements AutoCloseable {
         return true;
     }
 
-    /** Writes versions.csv and accuracy.png into {@code out}. */
+    /** Writes versions.csv and metric.png into {@code out}. */
     void writeReport(Path out) throws Exception {
         Files.createDirectories(out);
         List<VersionRow> r = rows();
-        Report.writeCsv(out.resolve("versions.csv"), r);
+        Report.writeCsv(out.resolve("versions.csv"), task.siteIds(), r);
         Report.writeChart(
-                out.resolve("accuracy.png"),
-                r,
+                out.resolve("metric.png"),
                 "FedStream local run: "
-                        + settings.sites()
+                        + task.siteIds().size()
                         + " sites, quorum "
                         + settings.quorum()
                         + ", seed "
-                        + settings.seed());
+                        + settings.seed(),
+                task.metricName(),
+                task.siteIds(),
+                r,
+                baseline);
     }
 
     @Override
@@ -257,9 +299,6 @@ final class LocalFederation implements AutoCloseable {
         }
         for (Thread t : threads) {
             t.join(10_000);
-        }
-        for (SiteTrainer t : trainers) {
-            t.close();
         }
         monitoring = false;
         KafkaConsumer<byte[], byte[]> c = monitorConsumer;
@@ -271,6 +310,9 @@ final class LocalFederation implements AutoCloseable {
         }
         if (job != null && !job.getJobStatus().join().isGloballyTerminalState()) {
             job.cancel().get();
+        }
+        if (ownsTask) {
+            task.close();
         }
     }
 }

@@ -3,9 +3,17 @@ package io.fedstream.cli;
 import io.fedstream.schemas.avro.Contribution;
 import io.fedstream.schemas.avro.GlobalModel;
 import java.util.List;
+import java.util.Locale;
 import java.util.stream.Collectors;
 
-/** One line of the local run's report: a global version and how good it is. */
+/**
+ * One line of the local run's report: a global version, how good it is on held-out data, and the
+ * site-alone baseline it is compared with.
+ *
+ * @param metric the version's held-out metric, mean over sites (higher is better)
+ * @param baseline the site-alone baseline's metric, the same for every row of a run
+ * @param perSite the version's metric per site, in the task's site order
+ */
 record VersionRow(
         long version,
         long closedAtMs,
@@ -15,9 +23,15 @@ record VersionRow(
         double meanStaleness,
         long maxStaleness,
         double evalLoss,
-        double evalAccuracy) {
+        double metric,
+        double baseline,
+        List<Double> perSite) {
 
-    static VersionRow of(GlobalModel g, double evalLoss, double evalAccuracy) {
+    VersionRow {
+        perSite = List.copyOf(perSite);
+    }
+
+    static VersionRow of(GlobalModel g, LocalTask.Score score, double baseline) {
         List<Contribution> cs = g.getManifest().getContributions();
         return new VersionRow(
                 g.getVersion(),
@@ -27,40 +41,61 @@ record VersionRow(
                 cs.stream().map(Contribution::getSiteId).collect(Collectors.joining(" ")),
                 cs.stream().mapToLong(Contribution::getStaleness).average().orElse(0),
                 cs.stream().mapToLong(Contribution::getStaleness).max().orElse(0),
-                evalLoss,
-                evalAccuracy);
+                score.loss(),
+                score.metric(),
+                baseline,
+                score.perSite());
     }
 
-    static String csvHeader() {
-        return "version,closed_at_ms,close_reason,contributors,sites,mean_staleness,max_staleness,eval_loss,eval_accuracy";
+    /** The header; {@code siteIds} name the per-site metric columns. */
+    static String csvHeader(List<String> siteIds) {
+        StringBuilder sb =
+                new StringBuilder(
+                        "version,closed_at_ms,close_reason,contributors,sites,mean_staleness,"
+                                + "max_staleness,metric,baseline,loss");
+        for (String s : siteIds) {
+            sb.append(",metric_").append(s);
+        }
+        return sb.toString();
     }
 
     String csv() {
-        return String.format(
-                java.util.Locale.ROOT,
-                "%d,%d,%s,%d,%s,%.3f,%d,%.6f,%.6f",
-                version,
-                closedAtMs,
-                closeReason,
-                contributors,
-                sites,
-                meanStaleness,
-                maxStaleness,
-                evalLoss,
-                evalAccuracy);
+        StringBuilder sb =
+                new StringBuilder(
+                        String.format(
+                                Locale.ROOT,
+                                "%d,%d,%s,%d,%s,%.3f,%d,%.6f,%.6f,%.6f",
+                                version,
+                                closedAtMs,
+                                closeReason,
+                                contributors,
+                                sites,
+                                meanStaleness,
+                                maxStaleness,
+                                metric,
+                                baseline,
+                                evalLoss));
+        for (double v : perSite) {
+            sb.append(String.format(Locale.ROOT, ",%.6f", v));
+        }
+        return sb.toString();
     }
 
-    String console() {
+    /** The console line, e.g. {@code version 3 QUORUM 5 updates [...] ... recall@1 0.712}. */
+    String console(String metricName) {
         return String.format(
-                java.util.Locale.ROOT,
-                "version %3d  %-8s %d updates [%s]  staleness mean %.2f max %d  held-out loss %.4f accuracy %.3f",
+                Locale.ROOT,
+                "version %3d  %-8s %d updates [%s]  staleness mean %.2f max %d  %s %.3f"
+                        + "  (site-alone %.3f, %+.1f points)",
                 version,
                 closeReason,
                 contributors,
                 sites,
                 meanStaleness,
                 maxStaleness,
-                evalLoss,
-                evalAccuracy);
+                metricName,
+                metric,
+                baseline,
+                100 * (metric - baseline));
     }
 }

@@ -135,10 +135,10 @@ class FederationLoopIT {
         List<VersionRow> later = rows.subList(1, rows.size());
         assertThat(later.stream().mapToDouble(VersionRow::evalLoss).min().orElseThrow())
                 .isLessThan(first.evalLoss());
-        assertThat(later.stream().mapToDouble(VersionRow::evalAccuracy).max().orElseThrow())
-                .isGreaterThan(first.evalAccuracy() + 0.1);
+        assertThat(later.stream().mapToDouble(VersionRow::metric).max().orElseThrow())
+                .isGreaterThan(first.metric() + 0.1);
         assertThat(dir.resolve("report/versions.csv")).isNotEmptyFile();
-        assertThat(Files.size(dir.resolve("report/accuracy.png"))).isGreaterThan(1000);
+        assertThat(Files.size(dir.resolve("report/metric.png"))).isGreaterThan(1000);
     }
 
     /** FedAvg with polynomial staleness (a = 0.5), written independently of the job's classes. */

@@ -36,6 +36,15 @@ public final class MedQuad {
     /** The dataset's place relative to the directory that holds the repository. */
     public static final String SHARED_RELATIVE_PATH = "shared/datasets/medquad/" + FILE_NAME;
 
+    /** Where the repository (and the distribution) ships the file, with its licence. */
+    public static final String SHIPPED_RELATIVE_PATH = "datasets/medquad/" + FILE_NAME;
+
+    /**
+     * The system property the launcher sets to the installation's root, where {@value
+     * #SHIPPED_RELATIVE_PATH} lies.
+     */
+    public static final String HOME_PROPERTY = "fedstream.home";
+
     /** Environment variable naming the dataset file (or its directory). */
     public static final String ENV = "FEDSTREAM_MEDQUAD";
 
@@ -200,10 +209,19 @@ public final class MedQuad {
         if (env != null && !env.isBlank()) {
             return Optional.of(configured("environment variable " + ENV, env));
         }
+        String home = System.getProperty(HOME_PROPERTY);
+        if (home != null && !home.isBlank()) {
+            Path shipped = Path.of(home).resolve(SHIPPED_RELATIVE_PATH);
+            if (Files.isRegularFile(shipped)) {
+                return Optional.of(shipped);
+            }
+        }
         for (Path d = workingDirectory.toAbsolutePath().normalize(); d != null; d = d.getParent()) {
-            Path candidate = d.resolve(SHARED_RELATIVE_PATH);
-            if (Files.isRegularFile(candidate)) {
-                return Optional.of(candidate);
+            for (String relative : List.of(SHIPPED_RELATIVE_PATH, SHARED_RELATIVE_PATH)) {
+                Path candidate = d.resolve(relative);
+                if (Files.isRegularFile(candidate)) {
+                    return Optional.of(candidate);
+                }
             }
         }
         return Optional.empty();
@@ -233,12 +251,18 @@ public final class MedQuad {
 
     static String notFoundMessage(Path workingDirectory) {
         List<String> searched = new ArrayList<>();
+        String home = System.getProperty(HOME_PROPERTY);
+        if (home != null && !home.isBlank()) {
+            searched.add(Path.of(home).resolve(SHIPPED_RELATIVE_PATH).toString());
+        }
         for (Path d = workingDirectory.toAbsolutePath().normalize(); d != null; d = d.getParent()) {
+            searched.add(d.resolve(SHIPPED_RELATIVE_PATH).toString());
             searched.add(d.resolve(SHARED_RELATIVE_PATH).toString());
         }
-        return "MedQuAD not found. It is not part of the repository: put it at ../"
-                + SHARED_RELATIVE_PATH
-                + " next to the repository root, or set the environment variable "
+        return "MedQuAD not found: FedStream ships it as "
+                + SHIPPED_RELATIVE_PATH
+                + " (restore it with 'git checkout -- datasets/medquad' in the repository), or set"
+                + " the environment variable "
                 + ENV
                 + " (or system property "
                 + PROPERTY

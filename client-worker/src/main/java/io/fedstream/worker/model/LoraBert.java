@@ -233,7 +233,6 @@ public final class LoraBert implements AutoCloseable {
         if (adapter.isEmpty()) {
             throw new IllegalStateException("nothing to train: no adapter tensors");
         }
-        classifier();
         training = new Training((float) learningRate, seed);
         return training;
     }
@@ -246,7 +245,44 @@ public final class LoraBert implements AutoCloseable {
         model.close();
     }
 
-    /** Mini-batch training of the adapter and head with softmax cross-entropy. */
+    /**
+     * Normalised mean-pooled sentence embeddings {@code [B, H]} computed from cached hidden states
+     * ({@link #frozenPrefix} of {@code batch}), through the adapted layers (inference mode). Equal
+     * to {@link #sentenceEmbeddings}{@code (batch, true)} up to float rounding.
+     */
+    public float[] sentenceEmbeddingsFromPrefix(float[] prefix, TokenBatch batch) {
+        checkPrefix(prefix, batch);
+        try (DjlRuntime.NoGrad ignored = DjlRuntime.noGrad();
+                NDManager scope = model.getNDManager().newSubManager()) {
+            NDList in = prefixInput(scope, prefix, batch);
+            NDArray h = block.encoder().forward(inferenceStore, in, false).singletonOrThrow();
+            return normalize(BertEncoder.meanPool(h, in.get(1))).toFloatArray();
+        }
+    }
+
+    private void checkPrefix(float[] prefix, TokenBatch batch) {
+        if (prefix.length != batch.batchSize() * batch.sequenceLength() * config().hiddenSize()) {
+            throw new IllegalArgumentException("prefix does not match the batch");
+        }
+    }
+
+    private NDList prefixInput(NDManager scope, float[] prefix, TokenBatch batch) {
+        NDList in = batch.toNDList(scope);
+        Shape hiddenShape =
+                new Shape(batch.batchSize(), batch.sequenceLength(), config().hiddenSize());
+        return new NDList(NdArrays.create(scope, prefix, hiddenShape), in.get(1));
+    }
+
+    private static NDArray normalize(NDArray pooled) {
+        NDArray eps = NdArrays.scalar(pooled.getManager(), 1e-12f);
+        return pooled.div(pooled.norm(new int[] {1}, true).maximum(eps));
+    }
+
+    /**
+     * Mini-batch training of the adapter: with a classification head, softmax cross-entropy over
+     * the classes; on a bare encoder, a contrastive retrieval loss against fixed keys ({@link
+     * #retrievalStepFromPrefix}).
+     */
     public final class Training implements AutoCloseable {
         private final NDManager scope;
         private final Trainer trainer;
@@ -256,7 +292,7 @@ public final class LoraBert implements AutoCloseable {
 
         private Training(float learningRate, long seed) {
             block.seedDropout(seed);
-            numClasses = classifier().numClasses();
+            numClasses = block instanceof BertClassifier c ? c.numClasses() : 0;
             // the optimizer's moments and any array derived from the trainable ones during
             // training (gradient handles) live in this scope and are freed with it
             scope = model.getNDManager().newSubManager();
@@ -295,7 +331,66 @@ public final class LoraBert implements AutoCloseable {
             return step(batch, prefix, labels);
         }
 
+        /**
+         * One optimizer step of query-side contrastive retrieval (the InfoNCE / multiple-negatives
+         * ranking loss of sentence-transformers with fixed keys): the batch's texts, from their
+         * cached {@code prefix}, are encoded by the adapted layers into normalised mean-pooled
+         * embeddings {@code q [B, H]}; {@code keys [N, H]} (row-major, normalised, not trained) are
+         * the candidates; the loss is the mean softmax cross-entropy of {@code scale · q kᵀ}
+         * against {@code labels} (the index of each row's positive key).
+         *
+         * @return the batch's loss before the update
+         */
+        public float retrievalStepFromPrefix(
+                float[] prefix, TokenBatch batch, float[] keys, int[] labels, float scale) {
+            if (closed) {
+                throw new IllegalStateException("training is closed");
+            }
+            checkPrefix(prefix, batch);
+            if (!(block instanceof BertEncoder)) {
+                throw new IllegalStateException("retrieval trains a bare encoder, not " + block);
+            }
+            int hidden = config().hiddenSize();
+            if (keys.length == 0 || keys.length % hidden != 0) {
+                throw new IllegalArgumentException("keys must be [N, " + hidden + "]");
+            }
+            int numKeys = keys.length / hidden;
+            if (labels.length != batch.batchSize()) {
+                throw new IllegalArgumentException("one label per row needed");
+            }
+            float[] oneHot = new float[labels.length * numKeys];
+            for (int i = 0; i < labels.length; i++) {
+                if (labels[i] < 0 || labels[i] >= numKeys) {
+                    throw new IllegalArgumentException("label " + labels[i] + " out of range");
+                }
+                oneHot[i * numKeys + labels[i]] = 1;
+            }
+            float loss;
+            try (DjlRuntime.NoGrad noGrad = DjlRuntime.noGrad();
+                    NDManager batchScope = trainer.getManager().newSubManager()) {
+                NDList in = prefixInput(batchScope, prefix, batch);
+                NDArray k = NdArrays.create(batchScope, keys, new Shape(numKeys, hidden));
+                NDArray target =
+                        NdArrays.create(batchScope, oneHot, new Shape(labels.length, numKeys));
+                NDArray s = NdArrays.scalar(batchScope, scale);
+                loss =
+                        DjlRuntime.step(
+                                trainer,
+                                adapter.values(),
+                                t -> {
+                                    NDArray h = t.forward(in).singletonOrThrow();
+                                    NDArray q = normalize(BertEncoder.meanPool(h, in.get(1)));
+                                    return crossEntropy(q.matMul(k.transpose()).mul(s), target);
+                                });
+            }
+            steps++;
+            return loss;
+        }
+
         private float step(TokenBatch batch, float[] prefix, int[] labels) {
+            if (numClasses == 0) {
+                throw new IllegalStateException("this model has no classification head");
+            }
             if (closed) {
                 throw new IllegalStateException("training is closed");
             }
