@@ -111,6 +111,30 @@ final class AsyncExperimentCommand implements Callable<Integer> {
     String staleness;
 
     @Option(
+            names = "--staleness-a",
+            defaultValue = "0.5",
+            description =
+                    "Parameter a of the staleness function (fedstream.staleness.a; default"
+                            + " ${DEFAULT-VALUE}).")
+    double stalenessA;
+
+    @Option(
+            names = "--max-staleness",
+            defaultValue = "10",
+            description =
+                    "Updates staler than this are rejected (fedstream.staleness.max; default"
+                            + " ${DEFAULT-VALUE}).")
+    long maxStaleness;
+
+    @Option(
+            names = "--normalization",
+            defaultValue = "EXAMPLES",
+            description =
+                    "Denominator of the asynchronous methods' average: WEIGHTS or EXAMPLES"
+                            + " (fedstream.staleness.normalization; default ${DEFAULT-VALUE}).")
+    FedStreamOptions.Normalization normalization;
+
+    @Option(
             names = "--train-per-site",
             defaultValue = "32",
             description = "Training questions per site (default ${DEFAULT-VALUE}).")
@@ -138,7 +162,12 @@ final class AsyncExperimentCommand implements Callable<Integer> {
     Path out;
 
     /** One method's configuration of the job. */
-    record Method(String name, int quorum, double serverLr, String staleness) {}
+    record Method(
+            String name,
+            int quorum,
+            double serverLr,
+            String staleness,
+            FedStreamOptions.Normalization normalization) {}
 
     /** A version as it became readable: seconds since the workers started, and its metric. */
     record Point(double seconds, long version, double metric, double meanStaleness) {}
@@ -171,9 +200,17 @@ final class AsyncExperimentCommand implements Callable<Integer> {
         for (String m : methods) {
             ms.add(
                     switch (m.strip()) {
-                        case "sync" -> new Method("sync", sites, 1.0, "constant");
-                        case "fedbuff" -> new Method("fedbuff", k, serverLr, staleness);
-                        case "fedasync" -> new Method("fedasync", 1, serverLr, staleness);
+                        case "sync" ->
+                                new Method(
+                                        "sync",
+                                        sites,
+                                        1.0,
+                                        "constant",
+                                        FedStreamOptions.Normalization.WEIGHTS);
+                        case "fedbuff" ->
+                                new Method("fedbuff", k, serverLr, staleness, normalization);
+                        case "fedasync" ->
+                                new Method("fedasync", 1, serverLr, staleness, normalization);
                         default ->
                                 throw new IllegalArgumentException(
                                         "--methods: unknown method "
@@ -231,7 +268,8 @@ final class AsyncExperimentCommand implements Callable<Integer> {
                 Locale.ROOT,
                 "./fedstream experiment async --sites %d --seeds %s --budget %s --median-delay %s"
                         + " --spread %s --jitter %s --fedbuff-quorum %d --server-lr %s --staleness"
-                        + " %s --train-per-site %d --local-epochs %d --lr %s",
+                        + " %s --staleness-a %s --max-staleness %d --normalization %s"
+                        + " --train-per-site %d --local-epochs %d --lr %s",
                 sites,
                 String.join(",", seeds.stream().map(String::valueOf).toList()),
                 budget,
@@ -241,6 +279,9 @@ final class AsyncExperimentCommand implements Callable<Integer> {
                 k,
                 serverLr,
                 staleness,
+                stalenessA,
+                maxStaleness,
+                normalization,
                 trainPerSite,
                 localEpochs,
                 lr);
@@ -249,7 +290,8 @@ final class AsyncExperimentCommand implements Callable<Integer> {
     private Run runOne(RetrievalLocalTask task, Method m, long seed) throws Exception {
         SiteDelays delays = new SiteDelays(sites, medianDelay, spread, jitter, seed);
         AtomicLongArray rounds = new AtomicLongArray(sites);
-        LocalTask delayed = new DelayedTask(task, delays, rounds);
+        java.util.concurrent.CountDownLatch stop = new java.util.concurrent.CountDownLatch(1);
+        LocalTask delayed = new DelayedTask(task, delays, rounds, stop);
         LocalFederation.Settings settings =
                 new LocalFederation.Settings(
                         sites,
@@ -262,55 +304,63 @@ final class AsyncExperimentCommand implements Callable<Integer> {
                         2);
         List<Point> points = new CopyOnWriteArrayList<>();
         Path dir = Files.createTempDirectory("fedstream-async-");
-        try (EmbeddedKafka kafka = EmbeddedKafka.builder().start();
-                LocalFederation fed = new LocalFederation(kafka, settings, delayed, false)) {
-            Configuration conf = fed.jobConfiguration(dir);
-            conf.set(FedStreamOptions.SERVER_LEARNING_RATE, m.serverLr());
-            conf.set(FedStreamOptions.STALENESS_FUNCTION, m.staleness());
-            conf.set(FedStreamOptions.STALENESS_MAX, 1_000L);
-            conf.set(FedStreamOptions.JOB_NAME, "fedstream-async-" + m.name() + "-" + seed);
-            conf.set(RestOptions.PORT, 0);
-            StreamExecutionEnvironment env =
-                    StreamExecutionEnvironment.getExecutionEnvironment(conf);
-            long[] t0 = {Long.MAX_VALUE};
-            fed.start(
-                    env,
-                    conf,
-                    row -> {
-                        long now = System.nanoTime();
-                        if (row.version() == 0) {
-                            t0[0] = now; // the workers start training from version 0
-                        }
-                        points.add(
-                                new Point(
-                                        Math.max(0, now - t0[0]) / 1e9,
-                                        row.version(),
-                                        row.metric(),
-                                        row.meanStaleness()));
-                    });
-            long deadline = System.nanoTime() + budget.toNanos() + Duration.ofSeconds(60).toNanos();
-            while (t0[0] == Long.MAX_VALUE && System.nanoTime() < deadline) {
-                Thread.sleep(100);
-            }
-            long end = t0[0] + budget.toNanos();
-            while (System.nanoTime() < end) {
-                fed.awaitVersions(
-                        Long.MAX_VALUE, Duration.ofDays(1), () -> System.nanoTime() >= end);
-            }
-            long updates = 0;
-            for (int i = 0; i < sites; i++) {
-                updates += rounds.get(i);
-            }
-            List<Point> within = new ArrayList<>();
-            for (Point p : points) {
-                if (p.seconds() <= budget.toMillis() / 1000.0) {
-                    within.add(p);
+        long updates = 0;
+        try (EmbeddedKafka kafka = EmbeddedKafka.builder().start()) {
+            long[] t0Ms = {0};
+            try (LocalFederation fed = new LocalFederation(kafka, settings, delayed, false)) {
+                Configuration conf = fed.jobConfiguration(dir);
+                conf.set(FedStreamOptions.SERVER_LEARNING_RATE, m.serverLr());
+                conf.set(FedStreamOptions.STALENESS_FUNCTION, m.staleness());
+                conf.set(FedStreamOptions.STALENESS_NORMALIZATION, m.normalization());
+                conf.set(FedStreamOptions.STALENESS_A, stalenessA);
+                conf.set(FedStreamOptions.STALENESS_MAX, maxStaleness);
+                conf.set(FedStreamOptions.JOB_NAME, "fedstream-async-" + m.name() + "-" + seed);
+                conf.set(RestOptions.PORT, 0);
+                StreamExecutionEnvironment env =
+                        StreamExecutionEnvironment.getExecutionEnvironment(conf);
+                fed.scoreBehindReads();
+                fed.start(
+                        env,
+                        conf,
+                        row -> {
+                            if (row.version() == 0) {
+                                t0Ms[0] = row.seenAtMs(); // the sites start from version 0
+                            }
+                            points.add(
+                                    new Point(
+                                            Math.max(0, row.seenAtMs() - t0Ms[0]) / 1e3,
+                                            row.version(),
+                                            row.metric(),
+                                            row.meanStaleness()));
+                        });
+                long give = System.currentTimeMillis() + 120_000;
+                while (t0Ms[0] == 0 && System.currentTimeMillis() < give) {
+                    Thread.sleep(100);
                 }
-            }
-            return new Run(m, seed, within, updates);
+                if (t0Ms[0] == 0) {
+                    throw new IllegalStateException("no version 0 within 2 minutes");
+                }
+                long end = t0Ms[0] + budget.toMillis();
+                fed.awaitVersions(
+                        Long.MAX_VALUE,
+                        Duration.ofDays(1),
+                        () -> System.currentTimeMillis() >= end);
+                stop.countDown(); // delayed sites stop waiting: the run is over
+                for (int i = 0; i < sites; i++) {
+                    updates += rounds.get(i);
+                }
+            } // closing scores every version read so far
         } finally {
             deleteTree(dir);
         }
+        List<Point> within = new ArrayList<>();
+        for (Point p : points) {
+            if (p.seconds() <= budget.toMillis() / 1000.0) {
+                within.add(p);
+            }
+        }
+        within.sort(java.util.Comparator.comparingDouble(Point::seconds));
+        return new Run(m, seed, within, updates);
     }
 
     private static void deleteTree(Path dir) throws IOException {
@@ -326,7 +376,11 @@ final class AsyncExperimentCommand implements Callable<Integer> {
         private final LocalTask inner;
         private final Map<Integer, SiteTrainer> trainers = new LinkedHashMap<>();
 
-        DelayedTask(LocalTask inner, SiteDelays delays, AtomicLongArray rounds) {
+        DelayedTask(
+                LocalTask inner,
+                SiteDelays delays,
+                AtomicLongArray rounds,
+                java.util.concurrent.CountDownLatch stop) {
             this.inner = inner;
             for (int i = 0; i < inner.siteIds().size(); i++) {
                 int site = i;
@@ -343,16 +397,21 @@ final class AsyncExperimentCommand implements Callable<Integer> {
                             public TrainResult train(Map<String, float[]> global, long base) {
                                 long round = rounds.getAndIncrement(site);
                                 try {
-                                    Thread.sleep(delays.delay(site, round).toMillis());
+                                    stop.await(
+                                            delays.delay(site, round).toMillis(),
+                                            java.util.concurrent.TimeUnit.MILLISECONDS);
                                 } catch (InterruptedException e) {
                                     Thread.currentThread().interrupt();
                                 }
                                 return t.train(global, base);
                             }
 
+                            // the monitor scores every version for the experiment; the sites
+                            // do not score each version they adopt (0 examples: not evaluated),
+                            // which would take the CPU they train with
                             @Override
                             public EvalResult evaluate(Map<String, float[]> adapter) {
-                                return t.evaluate(adapter);
+                                return new EvalResult(Double.NaN, Double.NaN, 0);
                             }
 
                             @Override

@@ -146,11 +146,12 @@ final class AsyncReport {
                 md.append(
                         String.format(
                                 Locale.ROOT,
-                                "%s (quorum %d, server lr %s, staleness %s) ",
+                                "%s (quorum %d, server lr %s, staleness %s, normalization %s) ",
                                 r.method().name(),
                                 r.method().quorum(),
                                 r.method().serverLr(),
-                                r.method().staleness()));
+                                r.method().staleness(),
+                                r.method().normalization()));
             }
         }
         md.append("\n\n").append(summary(runs, metric).replace("speedup:", "\nspeedup:"));

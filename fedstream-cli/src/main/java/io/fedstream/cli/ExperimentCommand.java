@@ -171,6 +171,15 @@ final class ExperimentCommand implements Callable<Integer> {
     Path out;
 
     @Option(
+            names = "--task",
+            defaultValue = "qtype",
+            description =
+                    "fedit: qtype (question-type classification, the earlier task) or retrieval"
+                            + " (question-to-answer retrieval, the default task of ./fedstream"
+                            + " local; methods local, fedavg, central) (default ${DEFAULT-VALUE}).")
+    String task;
+
+    @Option(
             names = "--quick",
             description =
                     "A smoke-sized run: 16 training and 8 held-out examples per site, 2 rounds of"
@@ -202,6 +211,45 @@ final class ExperimentCommand implements Callable<Integer> {
         long t0 = System.nanoTime();
         List<InstructionExample> all =
                 data == null ? MedQuad.readAll() : MedQuad.readAll(MedQuad.locate(data));
+        if ("retrieval".equals(task)) {
+            String md =
+                    FedItRetrieval.run(
+                            all,
+                            sitesCap,
+                            testPerSite,
+                            rounds,
+                            localEpochs,
+                            learningRate,
+                            seed,
+                            methods,
+                            LocalTasks.defaultCacheDir().resolve("embeddings"),
+                            System.out);
+            double seconds = (System.nanoTime() - t0) / 1e9;
+            String report =
+                    "```\n./fedstream experiment fedit --task retrieval "
+                            + String.format(
+                                    Locale.ROOT,
+                                    "--sites-cap %d --test-per-site %d --rounds %d --local-epochs %d"
+                                            + " --lr %s --seed %d --methods %s",
+                                    sitesCap,
+                                    testPerSite,
+                                    rounds,
+                                    localEpochs,
+                                    learningRate,
+                                    seed,
+                                    String.join(",", methods))
+                            + "\n```\n\n"
+                            + md
+                            + String.format(Locale.ROOT, "%n%.0f s%n", seconds);
+            System.out.println(report);
+            Files.createDirectories(out);
+            Files.writeString(out.resolve("fedit-retrieval.md"), report);
+            return 0;
+        } else if (!"qtype".equals(task)) {
+            throw new picocli.CommandLine.ParameterException(
+                    new picocli.CommandLine(this),
+                    "--task must be qtype or retrieval, not " + task);
+        }
         Partition sites = ByField.of(InstructionExample.SOURCE).partition(all);
         Partition[] split = FedItExperiment.split(sites, testPerSite, sitesCap, seed);
         System.out.printf(

@@ -64,6 +64,7 @@ final class LocalFederation implements AutoCloseable {
     private final FederationSpec spec;
     private volatile LocalTask.Score baseline;
     private SiteProgress progress;
+    private volatile boolean latestOnly;
     private final List<KeyPair> siteKeys = new ArrayList<>();
     private final List<VersionRow> rows = new CopyOnWriteArrayList<>();
     private final List<Worker> workers = new ArrayList<>();
@@ -116,6 +117,17 @@ final class LocalFederation implements AutoCloseable {
 
     LocalTask.Score baseline() {
         return baseline;
+    }
+
+    /**
+     * For runs that measure the metric against time (before {@link #start}): the monitor records
+     * when each version became readable and a separate thread scores them, so a slow score (the
+     * sites train on the same CPU and model) never delays the reading. Of versions read more than
+     * one per second, the scorer skips the ones in between (it scores the first and the last of
+     * every batch it takes); {@link #close()} waits until every version it keeps is scored.
+     */
+    void scoreBehindReads() {
+        this.latestOnly = true;
     }
 
     /** Reports every site's sends to {@code p} (before {@link #start}). */
@@ -182,6 +194,11 @@ final class LocalFederation implements AutoCloseable {
         job = env.executeAsync(conf.get(FedStreamOptions.JOB_NAME));
         LOG.info("aggregation job {} submitted", job.getJobID());
 
+        if (latestOnly) {
+            scorer = new Thread(() -> score(onVersion), "version-scorer");
+            scorer.setDaemon(true);
+            scorer.start();
+        }
         monitor = new Thread(() -> monitor(onVersion), "version-monitor");
         monitor.setDaemon(true);
         monitor.start();
@@ -220,14 +237,16 @@ final class LocalFederation implements AutoCloseable {
             c.seekToBeginning(List.of(tp));
             GlobalModelAssembler assembler = new GlobalModelAssembler();
             while (monitoring) {
+                List<GlobalModel> ready = new ArrayList<>();
                 for (ConsumerRecord<byte[], byte[]> r : c.poll(Duration.ofMillis(200))) {
-                    for (GlobalModel g : assembler.accept(r.value())) {
-                        LocalTask.Score score = task.score(TensorCodec.toMap(g.getTensors()));
-                        LocalTask.Score b = baseline;
-                        VersionRow row =
-                                VersionRow.of(g, score, b == null ? Double.NaN : b.metric());
-                        rows.add(row);
-                        onVersion.accept(row);
+                    ready.addAll(assembler.accept(r.value()));
+                }
+                long seenAtMs = System.currentTimeMillis();
+                for (GlobalModel g : ready) {
+                    if (latestOnly) {
+                        toScore.add(new Seen(g, seenAtMs));
+                    } else {
+                        emit(g, seenAtMs, onVersion);
                     }
                 }
             }
@@ -237,6 +256,47 @@ final class LocalFederation implements AutoCloseable {
             LOG.error("version monitor failed", e);
         } finally {
             monitorConsumer = null;
+        }
+    }
+
+    private record Seen(GlobalModel version, long seenAtMs) {}
+
+    private final java.util.concurrent.BlockingQueue<Seen> toScore =
+            new java.util.concurrent.LinkedBlockingQueue<>();
+    private static final Seen END = new Seen(null, 0);
+    private Thread scorer;
+
+    private void emit(GlobalModel g, long seenAtMs, Consumer<VersionRow> onVersion) {
+        LocalTask.Score score = task.score(TensorCodec.toMap(g.getTensors()));
+        LocalTask.Score b = baseline;
+        VersionRow row = VersionRow.of(g, score, b == null ? Double.NaN : b.metric(), seenAtMs);
+        rows.add(row);
+        onVersion.accept(row);
+    }
+
+    private void score(Consumer<VersionRow> onVersion) {
+        long lastScored = Long.MIN_VALUE;
+        try {
+            while (true) {
+                List<Seen> batch = new ArrayList<>();
+                batch.add(toScore.take());
+                toScore.drainTo(batch);
+                for (int i = 0; i < batch.size(); i++) {
+                    Seen s = batch.get(i);
+                    if (s == END) {
+                        return;
+                    }
+                    boolean last = i == batch.size() - 1 || batch.get(i + 1) == END;
+                    if (i == 0 || last || s.seenAtMs() >= lastScored + 1000) {
+                        emit(s.version(), s.seenAtMs(), onVersion);
+                        lastScored = s.seenAtMs();
+                    }
+                }
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } catch (RuntimeException e) {
+            LOG.error("version scorer failed", e);
         }
     }
 
@@ -294,8 +354,15 @@ final class LocalFederation implements AutoCloseable {
 
     @Override
     public void close() throws Exception {
+        // every worker at once: each waits for its loop (a training, a delay) to end
+        List<Thread> closing = new ArrayList<>();
         for (Worker w : workers) {
-            w.close();
+            Thread t = new Thread(w::close, "close-worker");
+            t.start();
+            closing.add(t);
+        }
+        for (Thread t : closing) {
+            t.join();
         }
         for (Thread t : threads) {
             t.join(10_000);
@@ -306,7 +373,11 @@ final class LocalFederation implements AutoCloseable {
             c.wakeup();
         }
         if (monitor != null) {
-            monitor.join(10_000);
+            monitor.join(); // a score in progress ends before the task may be closed
+        }
+        if (scorer != null) {
+            toScore.add(END);
+            scorer.join();
         }
         if (job != null && !job.getJobStatus().join().isGloballyTerminalState()) {
             job.cancel().get();

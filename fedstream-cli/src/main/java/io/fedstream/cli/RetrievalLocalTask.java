@@ -78,7 +78,7 @@ final class RetrievalLocalTask implements LocalTask {
         }
         return String.format(
                 Locale.ROOT,
-                "all-MiniLM-L6-v2 + LoRA (rank 8, query/value of the top %d layers, %,d values),"
+                "all-MiniLM-L6-v2 + LoRA (rank 8, every linear layer of the top %d, %,d values),"
                         + " MedQuAD question-to-answer retrieval: %d training and %d held-out"
                         + " questions over %d sites, ranked against %d answers from every site",
                 settings.adaptedLayers(),

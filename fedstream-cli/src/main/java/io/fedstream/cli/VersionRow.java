@@ -13,6 +13,7 @@ import java.util.stream.Collectors;
  * @param metric the version's held-out metric, mean over sites (higher is better)
  * @param baseline the site-alone baseline's metric, the same for every row of a run
  * @param perSite the version's metric per site, in the task's site order
+ * @param seenAtMs when the monitor read the version from Kafka (epoch milliseconds)
  */
 record VersionRow(
         long version,
@@ -25,13 +26,15 @@ record VersionRow(
         double evalLoss,
         double metric,
         double baseline,
-        List<Double> perSite) {
+        List<Double> perSite,
+        long seenAtMs) {
 
     VersionRow {
         perSite = List.copyOf(perSite);
     }
 
-    static VersionRow of(GlobalModel g, LocalTask.Score score, double baseline) {
+    /** {@code seenAtMs}: when the version was read from Kafka (readable to every site). */
+    static VersionRow of(GlobalModel g, LocalTask.Score score, double baseline, long seenAtMs) {
         List<Contribution> cs = g.getManifest().getContributions();
         return new VersionRow(
                 g.getVersion(),
@@ -44,7 +47,8 @@ record VersionRow(
                 score.loss(),
                 score.metric(),
                 baseline,
-                score.perSite());
+                score.perSite(),
+                seenAtMs);
     }
 
     /** The header; {@code siteIds} name the per-site metric columns. */

@@ -7,6 +7,7 @@ import io.fedstream.aggregation.robust.NormClipping;
 import io.fedstream.aggregation.robust.RobustRule;
 import io.fedstream.aggregation.robust.RobustRules;
 import io.fedstream.aggregation.robust.WeightedDelta;
+import io.fedstream.job.RoundPolicy;
 import io.fedstream.job.UpdateKey;
 import io.fedstream.schemas.GlobalModelAssembler;
 import io.fedstream.schemas.TensorCodec;
@@ -134,6 +135,8 @@ public final class FederationAudit {
         WeightedAccumulator acc = new WeightedAccumulator(sizes);
         List<WeightedDelta> held = new ArrayList<>();
         double totalWeight = 0;
+        double examples = 0;
+        boolean byExamples = "examples".equals(params.get(RoundPolicy.NORMALIZATION));
         for (Contribution c : g.getManifest().getContributions()) {
             AdapterUpdate u = updates.get(new Offset(c.getSourcePartition(), c.getSourceOffset()));
             // an update is the pair (site, update id), as in the job
@@ -191,6 +194,11 @@ public final class FederationAudit {
                 held.add(new WeightedDelta(key, delta, kinds, w));
             }
             totalWeight += w;
+            examples += u.getNumExamples();
+        }
+        if (byExamples) {
+            // the denominator is Σ examples (FedBuff), recorded as the manifest's total weight
+            totalWeight = examples;
         }
         int count = g.getManifest().getContributions().size();
         if (count == 0) {

@@ -146,7 +146,9 @@ public final class AggregationJob {
                 conf.get(STALENESS_MAX),
                 conf.get(SERVER_LEARNING_RATE),
                 conf.get(AGGREGATION_RULE),
-                conf.get(AGGREGATION_RULE_PARAMS));
+                conf.get(AGGREGATION_RULE_PARAMS),
+                conf.get(FedStreamOptions.STALENESS_NORMALIZATION)
+                        == FedStreamOptions.Normalization.EXAMPLES);
     }
 
     /**

@@ -201,6 +201,25 @@ public final class FedStreamOptions {
                     .withDescription(
                             "Updates staler than this many versions are rejected (TOO_STALE).");
 
+    /** The denominator of the weighted average, see {@link #STALENESS_NORMALIZATION}. */
+    public enum Normalization {
+        /** Σ examples × f(staleness). */
+        WEIGHTS,
+        /** Σ examples (FedBuff). */
+        EXAMPLES
+    }
+
+    public static final ConfigOption<Normalization> STALENESS_NORMALIZATION =
+            key("fedstream.staleness.normalization")
+                    .enumType(Normalization.class)
+                    .defaultValue(Normalization.WEIGHTS)
+                    .withDescription(
+                            "The denominator of new = old + η·Σ wΔ / D: WEIGHTS, D = Σ w (a"
+                                    + " discount every update of a round shares cancels out, so a"
+                                    + " round of one stale update moves the model as far as a fresh"
+                                    + " one) or EXAMPLES, D = Σ examples (FedBuff: a stale round"
+                                    + " moves it less).");
+
     // ---- Validation --------------------------------------------------------------------------
 
     public static final ConfigOption<Long> MAX_EXAMPLES =

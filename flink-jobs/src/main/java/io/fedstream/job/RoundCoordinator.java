@@ -536,9 +536,16 @@ public class RoundCoordinator
                             .build());
         }
         String[] memberIds = members.toArray(String[]::new);
+        double denominator = m.totalWeight;
+        if (policy.normalizeByExamples()) {
+            denominator = 0;
+            for (RoundState.Entry e : entries.get()) {
+                denominator += e.numExamples;
+            }
+        }
         for (int c = 0; c < layout.chunkCount(); c++) {
             Decision d = decision(Decision.CLOSE, federationId, c, next);
-            d.totalWeight = m.totalWeight;
+            d.totalWeight = denominator;
             d.members = memberIds;
             out.collect(d);
         }
@@ -554,7 +561,7 @@ public class RoundCoordinator
                                 rule,
                                 policy.describe(),
                                 contributions,
-                                m.totalWeight,
+                                denominator,
                                 m.openedAtMs,
                                 now)));
         if (reason == CloseReason.QUORUM) {

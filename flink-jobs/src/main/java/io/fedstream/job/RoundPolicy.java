@@ -19,6 +19,11 @@ import java.util.Map;
  * @param rule the aggregation rule: {@code fedavg} (a running sum) or a robust rule of {@link
  *     io.fedstream.aggregation.robust.RobustRules} (which holds the round's updates in state)
  * @param ruleParams the rule's parameters
+ * @param normalizeByExamples the denominator of FedAvg: false, Σ wᵢ (the weights, so a discount
+ *     that every update of a round shares cancels out: a round of one stale update moves the model
+ *     as far as a fresh one); true, Σ nᵢ (the examples, as FedBuff divides by the buffer size: a
+ *     stale round moves the model less). Recorded in the manifest as {@code
+ *     staleness_normalization=examples}; absent means weights.
  */
 public record RoundPolicy(
         int quorum,
@@ -28,8 +33,34 @@ public record RoundPolicy(
         long maxStaleness,
         double serverLearningRate,
         String rule,
-        Map<String, String> ruleParams)
+        Map<String, String> ruleParams,
+        boolean normalizeByExamples)
         implements Serializable {
+
+    /** The manifest key of {@link #normalizeByExamples()}. */
+    public static final String NORMALIZATION = "staleness_normalization";
+
+    /** A policy that normalizes by the weights (as every version before the option). */
+    public RoundPolicy(
+            int quorum,
+            Duration timeout,
+            int minUpdates,
+            StalenessFunction staleness,
+            long maxStaleness,
+            double serverLearningRate,
+            String rule,
+            Map<String, String> ruleParams) {
+        this(
+                quorum,
+                timeout,
+                minUpdates,
+                staleness,
+                maxStaleness,
+                serverLearningRate,
+                rule,
+                ruleParams,
+                false);
+    }
 
     public RoundPolicy {
         if (quorum < 1 || minUpdates < 1 || minUpdates > quorum) {
@@ -101,6 +132,9 @@ public record RoundPolicy(
         m.put("round_quorum", Integer.toString(quorum));
         m.put("round_timeout_ms", Long.toString(timeout.toMillis()));
         m.put("round_min_updates", Integer.toString(minUpdates));
+        if (normalizeByExamples) {
+            m.put(NORMALIZATION, "examples");
+        }
         m.put(
                 "accumulation",
                 streaming() ? "float64, in manifest order" : "float64, sorted by update id");
