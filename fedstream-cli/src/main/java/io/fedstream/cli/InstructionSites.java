@@ -68,6 +68,12 @@ final class InstructionSites {
     /** all-MiniLM-L6-v2 + LoRA + head on instruction data. */
     static final String MINILM = "minilm";
 
+    /**
+     * all-MiniLM-L6-v2 + LoRA tuned for MedQuAD question-to-answer retrieval: the default task of
+     * {@code ./fedstream local}, one site of it.
+     */
+    static final String RETRIEVAL = "retrieval";
+
     /** A local Hugging Face causal LM ({@code --decoder}). */
     static final String DECODER = "decoder";
 
@@ -75,8 +81,10 @@ final class InstructionSites {
             names = "--model",
             defaultValue = MLP,
             description =
-                    "What the site trains: mlp (the demo task, synthetic data), minilm"
-                            + " (all-MiniLM-L6-v2 + LoRA classifying instructions of --data) or"
+                    "What the site trains: mlp (the demo task, synthetic data), retrieval"
+                            + " (all-MiniLM-L6-v2 + LoRA for MedQuAD question-to-answer retrieval,"
+                            + " the default task of ./fedstream local), minilm (all-MiniLM-L6-v2 +"
+                            + " LoRA classifying instructions of --data by --label-field) or"
                             + " decoder (implied by --decoder) (default ${DEFAULT-VALUE}).")
     String model;
 
@@ -120,9 +128,10 @@ final class InstructionSites {
 
     @Option(
             names = "--train-cap",
-            defaultValue = "120",
-            description = "minilm: training examples per site, at most (default ${DEFAULT-VALUE}).")
-    int trainCap;
+            description =
+                    "minilm, retrieval: training examples per site, at most (default: minilm 120,"
+                            + " retrieval 32 as in ./fedstream local).")
+    Integer trainCap;
 
     @Option(
             names = "--test-per-site",
@@ -263,14 +272,23 @@ final class InstructionSites {
         if (fedpit) {
             throw new IllegalArgumentException("--fedpit needs --decoder DIR");
         }
-        if (model.equals(MINILM) || model.equals(MLP)) {
+        if (model.equals(MINILM) || model.equals(MLP) || model.equals(RETRIEVAL)) {
             return model;
         }
         if (model.equals(DECODER)) {
             throw new IllegalArgumentException("--model decoder needs --decoder DIR");
         }
         throw new IllegalArgumentException(
-                "--model must be " + MLP + ", " + MINILM + " or " + DECODER);
+                "--model must be "
+                        + MLP
+                        + ", "
+                        + RETRIEVAL
+                        + ", "
+                        + MINILM
+                        + " or "
+                        + DECODER
+                        + ", not "
+                        + model);
     }
 
     int maxTokens() {
@@ -323,7 +341,7 @@ final class InstructionSites {
                             + ": "
                             + sites.names());
         }
-        Partition[] split = FedItExperiment.split(sites, testPerSite, trainCap, seed);
+        Partition[] split = FedItExperiment.split(sites, testPerSite, orElse(trainCap, 120), seed);
         return new SiteData(
                 sites.names().get(index),
                 split[0].sites().get(index),
@@ -391,6 +409,37 @@ final class InstructionSites {
             set.add(FedItExperiment.label(e, labelField));
         }
         return List.copyOf(set);
+    }
+
+    // ---- Retrieval (the local run's default task)
+    // ------------------------------------------------
+
+    /** The retrieval task's federation contract (loads MiniLM). */
+    FederationSpec retrievalSpec(String federation, long seed) throws IOException {
+        try (LoraBert m =
+                io.fedstream.worker.sites.QaRetrieval.miniLm(
+                        io.fedstream.worker.sites.QaRetrieval.defaultLora(
+                                LocalTasks.ADAPTED_LAYERS),
+                        seed)) {
+            return m.adapterSpec(federation, seed);
+        }
+    }
+
+    /**
+     * Site {@code index} of the retrieval task with the local run's settings (its own model, closed
+     * with the trainer); the sites' names by {@link #siteId}.
+     */
+    RetrievalLocalTask retrievalTask(long seed) throws IOException {
+        int sites = io.fedstream.worker.data.MedQuad.SOURCES.size();
+        return LocalTasks.retrieval(
+                data,
+                sites,
+                orElse(trainCap, 32),
+                testPerSite,
+                localEpochs(),
+                learningRate(),
+                seed,
+                LocalTasks.defaultCacheDir().resolve("embeddings"));
     }
 
     // ---- Causal decoder -------------------------------------------------------------------------

@@ -39,6 +39,10 @@ final class RetrievalLocalTask implements LocalTask {
     private final QaRetrieval task;
     private final LoraBert model;
     private final List<RetrievalSiteTrainer> trainers;
+    // a second copy of the frozen encoder for scoring: the sites' trainings hold the first for
+    // seconds at a time, and a score waiting behind them would report versions late
+    private final LoraBert scoringModel;
+    private final List<RetrievalSiteTrainer> scorers;
     private final List<String> siteIds = new ArrayList<>();
     private final String fingerprint;
 
@@ -53,16 +57,30 @@ final class RetrievalLocalTask implements LocalTask {
         }
         this.task = full.firstSites(settings.sites());
         this.fingerprint = Integer.toHexString(task.sites().hashCode());
-        this.model =
-                QaRetrieval.miniLm(
-                        QaRetrieval.defaultLora(settings.adaptedLayers()),
-                        settings.training().seed());
+        LoraBert m = null;
+        LoraBert sm = null;
         try {
-            this.trainers = task.trainers(model, settings.training(), settings.cacheDir());
-        } catch (RuntimeException e) {
-            model.close();
+            m =
+                    QaRetrieval.miniLm(
+                            QaRetrieval.defaultLora(settings.adaptedLayers()),
+                            settings.training().seed());
+            sm =
+                    QaRetrieval.miniLm(
+                            QaRetrieval.defaultLora(settings.adaptedLayers()),
+                            settings.training().seed());
+            this.trainers = task.trainers(m, settings.training(), settings.cacheDir());
+            this.scorers = task.trainers(sm, settings.training(), settings.cacheDir());
+        } catch (RuntimeException | IOException e) {
+            if (m != null) {
+                m.close();
+            }
+            if (sm != null) {
+                sm.close();
+            }
             throw e;
         }
+        this.model = m;
+        this.scoringModel = sm;
         for (QaRetrieval.SiteSplit s : task.sites()) {
             siteIds.add(InstructionSites.siteId(s.name()));
         }
@@ -126,7 +144,7 @@ final class RetrievalLocalTask implements LocalTask {
     @Override
     public Score score(Map<String, float[]> adapter) {
         List<SiteTrainer.EvalResult> rs = new ArrayList<>();
-        for (RetrievalSiteTrainer t : trainers) {
+        for (RetrievalSiteTrainer t : scorers) {
             rs.add(t.evaluate(adapter));
         }
         return Score.of(rs);
@@ -144,7 +162,7 @@ final class RetrievalLocalTask implements LocalTask {
         List<Double> perSite = new ArrayList<>();
         double metric = 0;
         double loss = 0;
-        for (RetrievalSiteTrainer t : trainers) {
+        for (RetrievalSiteTrainer t : scorers) {
             Score s = score(t.trainAlone(start, rounds));
             perSite.add(s.metric());
             metric += s.metric();
@@ -157,5 +175,6 @@ final class RetrievalLocalTask implements LocalTask {
     @Override
     public void close() {
         model.close();
+        scoringModel.close();
     }
 }

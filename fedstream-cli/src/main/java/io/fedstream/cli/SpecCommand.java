@@ -38,6 +38,7 @@ final class SpecCommand implements Callable<Integer> {
         FederationSpec spec =
                 switch (site.kind()) {
                     case InstructionSites.MINILM -> site.spec(federation, seed);
+                    case InstructionSites.RETRIEVAL -> site.retrievalSpec(federation, seed);
                     case InstructionSites.DECODER -> site.decoderSpec(federation, seed);
                     default -> DemoFederation.create(federation, seed, 1, 1.0).spec();
                 };

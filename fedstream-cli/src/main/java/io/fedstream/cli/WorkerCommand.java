@@ -116,14 +116,60 @@ final class WorkerCommand implements Callable<Integer> {
         return switch (site.kind()) {
             case InstructionSites.DECODER -> site.decoderTrainer(id(), siteIndex, seed);
             case InstructionSites.MINILM -> site.trainer(miniLmSite(), seed);
+            case InstructionSites.RETRIEVAL -> retrievalTrainer();
             default -> demo.trainer(siteIndex);
         };
     }
 
-    /** {@code --site-id}, else the MiniLM site's name, else {@code site-<index+1>}. */
-    private String id() {
+    private RetrievalLocalTask retrieval;
+
+    // one site of the local run's task; the task (and its model) is closed with the trainer
+    private SiteTrainer retrievalTrainer() throws java.io.IOException {
+        RetrievalLocalTask task = retrievalTask();
+        if (siteIndex < 0 || siteIndex >= task.siteIds().size()) {
+            task.close();
+            throw new IllegalArgumentException(
+                    "--site-index must be in [0, " + task.siteIds().size() + ")");
+        }
+        SiteTrainer t = task.trainer(siteIndex);
+        return new SiteTrainer() {
+            @Override
+            public io.fedstream.schemas.FederationSpec federationSpec(String id, long s) {
+                return t.federationSpec(id, s);
+            }
+
+            @Override
+            public TrainResult train(java.util.Map<String, float[]> global, long base) {
+                return t.train(global, base);
+            }
+
+            @Override
+            public EvalResult evaluate(java.util.Map<String, float[]> adapter) {
+                return t.evaluate(adapter);
+            }
+
+            @Override
+            public void close() {
+                task.close();
+            }
+        };
+    }
+
+    private RetrievalLocalTask retrievalTask() throws java.io.IOException {
+        if (retrieval == null) {
+            retrieval = site.retrievalTask(seed);
+            System.out.println("site " + siteIndex + " of " + retrieval.description());
+        }
+        return retrieval;
+    }
+
+    /** {@code --site-id}, else the MiniLM or retrieval site's name, else {@code site-<index+1>}. */
+    private String id() throws java.io.IOException {
         if (siteId != null) {
             return siteId;
+        }
+        if (site.kind().equals(InstructionSites.RETRIEVAL)) {
+            return retrievalTask().siteIds().get(siteIndex);
         }
         return site.kind().equals(InstructionSites.MINILM)
                 ? InstructionSites.siteId(miniLmSite().name())

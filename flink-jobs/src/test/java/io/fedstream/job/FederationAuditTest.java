@@ -199,4 +199,52 @@ class FederationAuditTest {
         history.get(1).getManifest().setRule("fedavg"); // the mean of all three differs
         assertThat(FederationAudit.audit(history, log).get(1).ok()).isFalse();
     }
+
+    @Test
+    void normalizingByExamplesShrinksAStaleRoundsStepAndIsRecomputedBitForBit() throws Exception {
+        produceHistory(
+                new RoundPolicy(
+                        2,
+                        java.time.Duration.ofSeconds(10),
+                        1,
+                        new io.fedstream.aggregation.StalenessFunction.Polynomial(0.5),
+                        5,
+                        1.0,
+                        "fedavg",
+                        Map.of(),
+                        true));
+
+        List<Finding> findings = FederationAudit.audit(history, log);
+
+        assertThat(findings).hasSize(4).allMatch(Finding::ok);
+        // version 2: u3 (5 examples, staleness 1) and u4 (7, fresh); the denominator is the
+        // examples, 12, not the weights 5/sqrt(2) + 7
+        GlobalModel v1 = history.get(1);
+        GlobalModel v2 = history.get(2);
+        assertThat(v2.getManifest().getRuleParams())
+                .containsEntry(RoundPolicy.NORMALIZATION, "examples");
+        assertThat(v2.getManifest().getTotalWeight()).isEqualTo(12.0);
+        float[] before = io.fedstream.schemas.TensorCodec.toFloats(v1.getTensors().get(0));
+        float[] after = io.fedstream.schemas.TensorCodec.toFloats(v2.getTensors().get(0));
+        AdapterUpdate u3 = updateById("u3");
+        AdapterUpdate u4 = updateById("u4");
+        float[] d3 = io.fedstream.schemas.TensorCodec.toFloats(u3.getTensors().get(0));
+        float[] d4 = io.fedstream.schemas.TensorCodec.toFloats(u4.getTensors().get(0));
+        for (int i = 0; i < after.length; i++) {
+            double expected = before[i] + (5 * Math.pow(2, -0.5) * d3[i] + 7.0 * d4[i]) / 12.0;
+            assertThat((double) after[i]).isCloseTo(expected, org.assertj.core.api.Assertions.within(1e-6));
+        }
+        // a manifest that hides the normalization is caught
+        Map<String, String> params = new java.util.HashMap<>(v2.getManifest().getRuleParams());
+        params.remove(RoundPolicy.NORMALIZATION);
+        v2.getManifest().setRuleParams(params);
+        assertThat(FederationAudit.audit(history, log).get(2).ok()).isFalse();
+    }
+
+    private AdapterUpdate updateById(String id) {
+        return log.values().stream()
+                .filter(u -> u.getUpdateId().equals(id))
+                .findFirst()
+                .orElseThrow();
+    }
 }
