@@ -88,6 +88,7 @@ final class AsyncReport {
                                 + " asynchronous method's; NaN: no asynchronous method reached it)%n",
                         Arrays.toString(round(speedups)),
                         metric));
+        // the last line, always: NaN when no asynchronous method reached the target on any seed
         sb.append(String.format(Locale.ROOT, "speedup: %.2f%n", median));
         return sb.toString();
     }
@@ -207,7 +208,7 @@ final class AsyncReport {
     private static double[] round(double[] xs) {
         double[] o = new double[xs.length];
         for (int i = 0; i < xs.length; i++) {
-            o[i] = Math.round(xs[i] * 100) / 100.0;
+            o[i] = Double.isNaN(xs[i]) ? Double.NaN : Math.round(xs[i] * 100) / 100.0;
         }
         return o;
     }
