@@ -90,7 +90,11 @@ class LocalRetrievalIT {
         List<String> csv = Files.readAllLines(dir.resolve("report/versions.csv"));
         List<String> header = Arrays.asList(csv.get(0).split(","));
         assertThat(header).contains("metric", "baseline");
-        assertThat(csv).hasSize(rows.size() + 1);
+        // the report was written while versions kept coming: it holds a prefix of the rows
+        assertThat(csv.size() - 1).isBetween(3, rows.size());
+        for (int i = 1; i < csv.size(); i++) {
+            assertThat(csv.get(i)).isEqualTo(rows.get(i - 1).csv());
+        }
         assertThat(Files.size(dir.resolve("report/metric.png"))).isGreaterThan(1000);
     }
 }
