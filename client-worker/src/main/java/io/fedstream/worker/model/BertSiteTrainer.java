@@ -330,42 +330,14 @@ public final class BertSiteTrainer implements SiteTrainer {
 
     // the frozen prefix of every training example, computed once in length-sorted batches
     private void fillPrefixCache() {
-        if (prefixCache != null) {
-            return;
+        if (prefixCache == null) {
+            prefixCache = FrozenPrefixes.compute(model, train, EVAL_BATCH);
         }
-        int n = train.batchSize();
-        int hidden = model.config().hiddenSize();
-        Integer[] byLength = new Integer[n];
-        for (int i = 0; i < n; i++) {
-            byLength[i] = i;
-        }
-        Arrays.sort(byLength, Comparator.comparingInt(i -> trainLengths[i]));
-        float[][] cache = new float[n][];
-        for (int from = 0; from < n; from += EVAL_BATCH) {
-            int[] rows = new int[Math.min(EVAL_BATCH, n - from)];
-            for (int i = 0; i < rows.length; i++) {
-                rows[i] = byLength[from + i];
-            }
-            TokenBatch batch = gather(train, rows);
-            float[] h = model.frozenPrefix(batch);
-            int len = batch.sequenceLength();
-            for (int i = 0; i < rows.length; i++) {
-                int off = i * len * hidden;
-                cache[rows[i]] = Arrays.copyOfRange(h, off, off + trainLengths[rows[i]] * hidden);
-            }
-        }
-        prefixCache = cache;
     }
 
     // the cached prefixes of rows, zero-padded to len tokens: [rows, len, hidden]
     private float[] gatherPrefix(int[] rows, int len) {
-        int hidden = model.config().hiddenSize();
-        float[] out = new float[rows.length * len * hidden];
-        for (int i = 0; i < rows.length; i++) {
-            float[] p = prefixCache[rows[i]];
-            System.arraycopy(p, 0, out, i * len * hidden, p.length);
-        }
-        return out;
+        return FrozenPrefixes.gather(prefixCache, rows, len, model.config().hiddenSize());
     }
 
     /** Rows {@code rows} of {@code data}, padded to their longest. */

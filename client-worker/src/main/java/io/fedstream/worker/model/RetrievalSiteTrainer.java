@@ -307,40 +307,12 @@ public final class RetrievalSiteTrainer implements SiteTrainer {
         return out;
     }
 
-    // the frozen prefix of every row, computed once in length-sorted batches, unpadded
     private static float[][] prefixes(LoraBert model, TokenBatch data) {
-        int n = data.batchSize();
-        int h = model.config().hiddenSize();
-        Integer[] byLength = new Integer[n];
-        for (int i = 0; i < n; i++) {
-            byLength[i] = i;
-        }
-        Arrays.sort(byLength, Comparator.comparingInt(data::tokens));
-        float[][] cache = new float[n][];
-        for (int from = 0; from < n; from += EVAL_BATCH) {
-            int[] rows = new int[Math.min(EVAL_BATCH, n - from)];
-            for (int i = 0; i < rows.length; i++) {
-                rows[i] = byLength[from + i];
-            }
-            TokenBatch batch = BertSiteTrainer.gather(data, rows);
-            float[] p = model.frozenPrefix(batch);
-            int len = batch.sequenceLength();
-            for (int i = 0; i < rows.length; i++) {
-                int off = i * len * h;
-                cache[rows[i]] = Arrays.copyOfRange(p, off, off + data.tokens(rows[i]) * h);
-            }
-        }
-        return cache;
+        return FrozenPrefixes.compute(model, data, EVAL_BATCH);
     }
 
-    // the cached prefixes of rows, zero-padded to len tokens: [rows, len, hidden]
     private float[] gatherPrefix(float[][] cache, int[] rows, int len) {
-        float[] out = new float[rows.length * len * hidden];
-        for (int i = 0; i < rows.length; i++) {
-            float[] p = cache[rows[i]];
-            System.arraycopy(p, 0, out, i * len * hidden, p.length);
-        }
-        return out;
+        return FrozenPrefixes.gather(cache, rows, len, hidden);
     }
 
     public int numTrainExamples() {
