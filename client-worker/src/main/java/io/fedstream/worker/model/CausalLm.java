@@ -26,11 +26,12 @@ import java.util.Map;
 import java.util.SplittableRandom;
 
 /**
- * A pretrained causal language model (GPT-2 or Llama family, {@link DecoderConfig}) as a DJL block,
- * written out op by op, with LoRA adapters on the projections {@link DecoderLora} targets. It
- * computes Hugging Face's {@code GPT2LMHeadModel} / {@code LlamaForCausalLM} logits: token (and for
- * GPT-2 position) embeddings, the {@link DecoderLayer}s under a causal mask, the final norm and the
- * LM head (the token embedding matrix when tied).
+ * A pretrained causal language model (GPT-2 or Llama architecture: Llama 2/3.x, SmolLM2, Qwen2/2.5,
+ * Mistral; {@link DecoderConfig}) as a DJL block, written out op by op, with LoRA adapters on the
+ * projections {@link DecoderLora} targets. It computes Hugging Face's {@code GPT2LMHeadModel} /
+ * {@code LlamaForCausalLM} logits: token (and for GPT-2 position) embeddings, the {@link
+ * DecoderLayer}s under a causal mask, the final norm and the LM head (the token embedding matrix
+ * when tied). Mistral's sliding window is part of the causal mask, also for cached generation.
  *
  * <p>Inputs: {@code inputIds [B, T]} (int64), optionally {@code attentionMask [B, T]} (1 = token, 0
  * = padding; padding must come after a row's tokens). Output: logits {@code [B, T, V]}. With two

@@ -19,9 +19,12 @@ import java.util.Locale;
  *       {@code c_attn} Conv1D projections, a GELU MLP ({@code gelu_new}, the tanh approximation, or
  *       the exact erf {@code gelu}), LM head tied to the token embeddings by default.
  *   <li>{@link Family#LLAMA}: rotary position embeddings (RoPE, the {@code rotate_half} layout of
- *       Hugging Face checkpoints), RMSNorm, SwiGLU MLP ({@code down(silu(gate x) * up x)}), no
- *       biases (unless {@code attention_bias}), grouped-query attention when {@code
- *       num_key_value_heads < num_attention_heads}, untied LM head by default.
+ *       Hugging Face checkpoints, optionally scaled: {@link RopeScaling}), RMSNorm, SwiGLU MLP
+ *       ({@code down(silu(gate x) * up x)}), no biases (unless {@code attention_bias}),
+ *       grouped-query attention when {@code num_key_value_heads < num_attention_heads}, untied LM
+ *       head by default. The {@code model_type}s {@code llama} (Llama 2/3.x, SmolLM2), {@code
+ *       qwen2} (Qwen2/2.5: biases on q, k and v only) and {@code mistral} (a sliding attention
+ *       window) share this architecture and these tensor names.
  * </ul>
  *
  * @param family the architecture
@@ -342,9 +345,10 @@ public record DecoderConfig(
     }
 
     /**
-     * Reads a Hugging Face {@code config.json} of a GPT-2 or Llama model. Settings this
-     * implementation does not compute (RoPE scaling, a head dimension other than hidden / heads,
-     * per-layer attention scaling, other activations) are refused rather than silently ignored.
+     * Reads a Hugging Face {@code config.json} of a GPT-2, Llama, Qwen2 or Mistral model. Settings
+     * this implementation does not compute (other RoPE scaling types, a head dimension other than
+     * hidden / heads, per-layer attention scaling, other activations, Qwen2's sliding window) are
+     * refused, naming the key, rather than silently ignored.
      */
     public static DecoderConfig fromHfJson(String json) {
         JsonNode root;
