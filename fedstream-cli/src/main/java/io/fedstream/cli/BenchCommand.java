@@ -25,13 +25,17 @@ import picocli.CommandLine.Parameters;
                     + " against a same-run memory triad, JMH); python (streaming aggregation"
                     + " against Flower's FedAvg on .npy bytes and NumPy on decoded arrays);"
                     + " train (MiniLM + LoRA training tokens/s: plain against length bucketing and"
-                    + " the cached frozen prefix); e2e (sites, a real broker and the real job on a local MiniCluster:"
+                    + " the cached frozen prefix); decoder (a random-weight checkpoint of"
+                    + " Qwen2.5-0.5B's and Llama-3.2-1B's shape: load time, resident memory, LoRA"
+                    + " training and generation tokens/s); e2e (sites, a real broker and the real job on a local MiniCluster:"
                     + " throughput against the broker's, latency to a readable version, and heap by"
                     + " quorum)."
         })
 final class BenchCommand implements Callable<Integer> {
 
-    @Parameters(index = "0", description = "Benchmark: digest, aggregate, python, train or e2e.")
+    @Parameters(
+            index = "0",
+            description = "Benchmark: digest, aggregate, python, train, decoder or e2e.")
     String name;
 
     @Option(names = "--quick", description = "A short run for smoke checks.")
@@ -54,8 +58,8 @@ final class BenchCommand implements Callable<Integer> {
     @Option(
             names = "--threads",
             description =
-                    "train bench: PyTorch intra-op threads (default: the worker's, 1; see"
-                            + " DjlRuntime).")
+                    "train and decoder benches: PyTorch intra-op threads (default: the worker's,"
+                            + " 1; see DjlRuntime).")
     Integer threads;
 
     @Option(
@@ -127,6 +131,38 @@ final class BenchCommand implements Callable<Integer> {
                             + " limits raised) instead of chunks + manifest as workers publish.")
     boolean wholeRecords;
 
+    @Option(
+            names = "--shapes",
+            split = ",",
+            defaultValue = "qwen2.5-0.5b,llama-3.2-1b",
+            description = "decoder: model shapes (default ${DEFAULT-VALUE}).")
+    List<String> shapes;
+
+    @Option(
+            names = "--sequence",
+            defaultValue = "64",
+            description = "decoder: tokens per training step (default ${DEFAULT-VALUE}).")
+    int sequence;
+
+    @Option(
+            names = "--steps",
+            defaultValue = "3",
+            description = "decoder: timed training steps (default ${DEFAULT-VALUE}).")
+    int steps;
+
+    @Option(
+            names = "--new-tokens",
+            defaultValue = "16",
+            description = "decoder: generated tokens (default ${DEFAULT-VALUE}).")
+    int newTokens;
+
+    @Option(
+            names = "--temp-dir",
+            description =
+                    "decoder: where the checkpoints are written and deleted (default: the system's"
+                            + " temporary directory).")
+    java.nio.file.Path tempDir;
+
     @Override
     public Integer call() throws Exception {
         int floats = (int) (mb * 1e6 / 4);
@@ -148,6 +184,22 @@ final class BenchCommand implements Callable<Integer> {
                 return io.fedstream.cli.bench.TrainBench.run(
                         new io.fedstream.cli.bench.TrainBench.Settings(
                                 quick, examples, maxTokens, batchSize, fromLayer, data));
+            case "decoder":
+                if (threads != null) {
+                    System.setProperty(
+                            io.fedstream.worker.train.DjlRuntime.NUM_THREADS,
+                            Integer.toString(threads));
+                }
+                return io.fedstream.cli.bench.DecoderBench.run(
+                        new io.fedstream.cli.bench.DecoderBench.Settings(
+                                shapes,
+                                sequence,
+                                quick ? 1 : steps,
+                                quick ? 4 : newTokens,
+                                tempDir != null
+                                        ? tempDir
+                                        : java.nio.file.Path.of(
+                                                System.getProperty("java.io.tmpdir"))));
             case "e2e":
                 return io.fedstream.cli.bench.E2eBench.run(
                         new io.fedstream.cli.bench.E2eBench.Settings(
@@ -163,7 +215,9 @@ final class BenchCommand implements Callable<Integer> {
                                 wholeRecords));
             default:
                 System.err.println(
-                        "unknown benchmark '" + name + "' (digest, aggregate, python, train, e2e)");
+                        "unknown benchmark '"
+                                + name
+                                + "' (digest, aggregate, python, train, decoder, e2e)");
                 return 2;
         }
     }

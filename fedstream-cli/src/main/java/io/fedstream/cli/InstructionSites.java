@@ -19,6 +19,7 @@ import io.fedstream.worker.model.BertSiteTrainer;
 import io.fedstream.worker.model.CausalLm;
 import io.fedstream.worker.model.CausalLmSiteTrainer;
 import io.fedstream.worker.model.CausalTraining;
+import io.fedstream.worker.model.ChatTemplate;
 import io.fedstream.worker.model.DecoderCheckpoint;
 import io.fedstream.worker.model.DecoderConfig;
 import io.fedstream.worker.model.DecoderLora;
@@ -91,10 +92,11 @@ final class InstructionSites {
     @Option(
             names = "--decoder",
             description =
-                    "A local Hugging Face causal LM directory (GPT-2 or Llama family: config.json,"
-                            + " model.safetensors or its shards, tokenizer.json), instruction-tuned"
-                            + " with LoRA on --data. No pretrained causal LM ships with FedStream;"
-                            + " nothing is downloaded.")
+                    "A local Hugging Face causal LM directory (GPT-2, Llama 2/3.x, SmolLM2, Qwen2/2.5"
+                            + " or Mistral: config.json, model.safetensors or its shards,"
+                            + " tokenizer.json), instruction-tuned with LoRA on --data, in its chat"
+                            + " template when tokenizer_config.json has a Llama 3 or ChatML one. No"
+                            + " pretrained causal LM ships with FedStream; nothing is downloaded.")
     Path decoder;
 
     @Option(
@@ -162,7 +164,7 @@ final class InstructionSites {
             description =
                     "Adapted layers. minilm: of query, key, value, attention_output, intermediate,"
                             + " output (default query,value); decoder: of q_proj, k_proj, v_proj,"
-                            + " o_proj, gate_proj (Llama), up_proj, down_proj (default"
+                            + " o_proj, gate_proj (not GPT-2), up_proj, down_proj (default"
                             + " q_proj,v_proj).")
     String loraTargets;
 
@@ -454,7 +456,12 @@ final class InstructionSites {
 
     /** The decoder's architecture from {@code <decoder>/config.json}. */
     DecoderConfig decoderConfig() throws IOException {
-        return DecoderConfig.fromHfJson(Files.readString(decoder.resolve("config.json")));
+        Path file = decoder.resolve("config.json");
+        try {
+            return DecoderConfig.fromHfJson(Files.readString(file));
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException(file + ": " + e.getMessage(), e);
+        }
     }
 
     /** The spec of the decoder's adapter, from its {@code config.json} alone. */
@@ -483,7 +490,11 @@ final class InstructionSites {
         for (int i = 0; i < order.length; i++) {
             (i < held ? eval : train).add(all.get(order[i]));
         }
+        DecoderCheckpoint.requireTokenizer(decoder); // before the weights
         DecoderCheckpoint checkpoint = DecoderCheckpoint.load(decoder);
+        // FedIT lays examples out in the family's chat template when it has one (FedPIT's
+        // self-instruct pipeline keeps the Alpaca layout)
+        ChatTemplate template = fedpit ? null : ChatTemplate.of(decoder, checkpoint.config());
         LoraCausalLm lm =
                 new LoraCausalLm(CausalLm.fromCheckpoint(checkpoint, decoderLora()), seed);
         // never longer than the model's positions (GPT-2: 1024; tiny test models: fewer)
@@ -493,11 +504,13 @@ final class InstructionSites {
         }
         try (HuggingFaceTokenizer tokenizer = checkpoint.tokenizer()) {
             System.out.printf(
-                    "%s: %s from %s, LoRA %s: %d trainable values; %d training and %d held-out"
-                            + " examples%n",
+                    "%s: %s (%s) from %s, %s layout, LoRA %s: %d trainable values; %d training"
+                            + " and %d held-out examples%n",
                     site,
+                    checkpoint.config().modelType(),
                     checkpoint.config().family(),
                     decoder,
+                    template == null ? "Alpaca" : template.toString(),
                     decoderLora(),
                     lm.adapterSize(),
                     train.size(),
@@ -506,6 +519,7 @@ final class InstructionSites {
                     lm,
                     true,
                     tokenizer,
+                    template,
                     train,
                     eval,
                     new CausalLmSiteTrainer.Options(

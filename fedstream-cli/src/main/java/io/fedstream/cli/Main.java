@@ -19,6 +19,7 @@ import picocli.CommandLine.Command;
             KeygenCommand.class,
             KafkaCommand.class,
             BenchCommand.class,
+            GenerateCommand.class,
             ExperimentCommand.class,
             PromptEmbeddingsCommand.class,
             PromptJobCommand.class,

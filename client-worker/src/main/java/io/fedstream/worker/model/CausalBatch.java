@@ -76,6 +76,14 @@ public record CausalBatch(
             a = Arrays.copyOf(a, a.length + 1);
             a[a.length - 1] = config.eosTokenId();
         }
+        return fit(p, a, maxTokens);
+    }
+
+    /**
+     * Cuts the prompt from the left and then the answer from the right so that they hold at most
+     * {@code maxTokens} tokens, at least one of them answer: {@code [prompt, answer]}.
+     */
+    static long[][] fit(long[] p, long[] a, int maxTokens) {
         if (maxTokens < 2) {
             throw new IllegalArgumentException("maxTokens must be at least 2");
         }

@@ -26,11 +26,12 @@ import java.util.Map;
 import java.util.SplittableRandom;
 
 /**
- * A pretrained causal language model (GPT-2 or Llama family, {@link DecoderConfig}) as a DJL block,
- * written out op by op, with LoRA adapters on the projections {@link DecoderLora} targets. It
- * computes Hugging Face's {@code GPT2LMHeadModel} / {@code LlamaForCausalLM} logits: token (and for
- * GPT-2 position) embeddings, the {@link DecoderLayer}s under a causal mask, the final norm and the
- * LM head (the token embedding matrix when tied).
+ * A pretrained causal language model (GPT-2 or Llama architecture: Llama 2/3.x, SmolLM2, Qwen2/2.5,
+ * Mistral; {@link DecoderConfig}) as a DJL block, written out op by op, with LoRA adapters on the
+ * projections {@link DecoderLora} targets. It computes Hugging Face's {@code GPT2LMHeadModel} /
+ * {@code LlamaForCausalLM} logits: token (and for GPT-2 position) embeddings, the {@link
+ * DecoderLayer}s under a causal mask, the final norm and the LM head (the token embedding matrix
+ * when tied). Mistral's sliding window is part of the causal mask, also for cached generation.
  *
  * <p>Inputs: {@code inputIds [B, T]} (int64), optionally {@code attentionMask [B, T]} (1 = token, 0
  * = padding; padding must come after a row's tokens). Output: logits {@code [B, T, V]}. With two
@@ -82,13 +83,12 @@ public final class CausalLm extends AbstractBlock {
         int d = config.headDim();
         int half = d / 2;
         rotation = new float[d * d];
-        inverseFrequencies = new double[half];
         for (int j = 0; j < half; j++) {
             // (x R)[j] = -x[j + half], (x R)[j + half] = x[j]: rotate_half
             rotation[(j + half) * d + j] = -1;
             rotation[j * d + j + half] = 1;
-            inverseFrequencies[j] = 1.0 / Math.pow(config.ropeTheta(), (2.0 * j) / d);
         }
+        inverseFrequencies = config.ropeScaling().inverseFrequencies(d, config.ropeTheta());
     }
 
     /** A model from a local Hugging Face checkpoint. */
@@ -96,7 +96,7 @@ public final class CausalLm extends AbstractBlock {
         return new CausalLm(checkpoint.config(), checkpoint.weights(), lora);
     }
 
-    private Parameter frozen(String name, String hfName, FloatTensor t) {
+    private Parameter frozen(String name, String hfName, Weight t) {
         return addParameter(
                 Parameter.builder()
                         .setName(name)
@@ -195,7 +195,7 @@ public final class CausalLm extends AbstractBlock {
             NDArray p = ps.getValue(positionEmbeddings, device, training);
             x = x.add(p.get(new NDIndex(offset + ":" + total)));
         }
-        NDArray bias = causalBias(m, seq, offset);
+        NDArray bias = causalBias(m, seq, offset, config.slidingWindow());
         if (mask != null) {
             long batch = ids.getShape().get(0);
             NDArray pad = BertEncoder.maskBias(mask).reshape(new Shape(batch, 1, 1, seq));
@@ -231,13 +231,20 @@ public final class CausalLm extends AbstractBlock {
         return finalNorm.forward(ps, new NDList(x), training, params).singletonOrThrow();
     }
 
-    // [1, 1, T, offset + T]: 0 where key position s <= offset + t, the lowest float elsewhere
-    private static NDArray causalBias(NDManager m, int seq, int offset) {
+    /**
+     * {@code [1, 1, T, offset + T]}: 0 where key position {@code s <= offset + t} (and, with a
+     * sliding window {@code W > 0}, {@code s > offset + t - W}, as Mistral masks), the lowest float
+     * elsewhere.
+     */
+    static NDArray causalBias(NDManager m, int seq, int offset, int window) {
         int keys = offset + seq;
         float[] b = new float[seq * keys];
         for (int t = 0; t < seq; t++) {
-            for (int s = offset + t + 1; s < keys; s++) {
-                b[t * keys + s] = MASKED;
+            int query = offset + t;
+            for (int s = 0; s < keys; s++) {
+                if (s > query || (window > 0 && s <= query - window)) {
+                    b[t * keys + s] = MASKED;
+                }
             }
         }
         return NdArrays.create(m, b, new Shape(1, 1, seq, keys));

@@ -74,6 +74,22 @@ public final class CausalLmSiteTrainer implements SiteTrainer {
             List<InstructionExample> train,
             List<InstructionExample> eval,
             Options options) {
+        this(model, ownsModel, tokenizer, null, train, eval, options);
+    }
+
+    /**
+     * A trainer whose examples are laid out in the checkpoint's chat template: the user turn is the
+     * instruction (and its input after a blank line), the assistant turn the output; with a null
+     * {@code template}, the Alpaca layout of {@link InstructionExample#prompt()}.
+     */
+    public CausalLmSiteTrainer(
+            LoraCausalLm model,
+            boolean ownsModel,
+            HuggingFaceTokenizer tokenizer,
+            ChatTemplate template,
+            List<InstructionExample> train,
+            List<InstructionExample> eval,
+            Options options) {
         if (train.isEmpty()) {
             throw new IllegalArgumentException("a site needs training examples");
         }
@@ -81,8 +97,9 @@ public final class CausalLmSiteTrainer implements SiteTrainer {
         this.model = model;
         this.ownsModel = ownsModel;
         this.options = options;
-        this.train = encode(tokenizer, model.config(), train, limit);
-        this.eval = eval.isEmpty() ? null : encode(tokenizer, model.config(), eval, limit);
+        this.train = encode(tokenizer, template, model.config(), train, limit);
+        this.eval =
+                eval.isEmpty() ? null : encode(tokenizer, template, model.config(), eval, limit);
     }
 
     static CausalBatch encode(
@@ -90,14 +107,32 @@ public final class CausalLmSiteTrainer implements SiteTrainer {
             DecoderConfig config,
             List<InstructionExample> examples,
             int maxTokens) {
+        return encode(tokenizer, null, config, examples, maxTokens);
+    }
+
+    static CausalBatch encode(
+            HuggingFaceTokenizer tokenizer,
+            ChatTemplate template,
+            DecoderConfig config,
+            List<InstructionExample> examples,
+            int maxTokens) {
         List<long[]> prompts = new ArrayList<>();
         List<long[]> answers = new ArrayList<>();
         for (InstructionExample e : examples) {
-            long[][] pa = CausalBatch.encode(tokenizer, config, e.prompt(), e.output(), maxTokens);
+            long[][] pa =
+                    template == null
+                            ? CausalBatch.encode(
+                                    tokenizer, config, e.prompt(), e.output(), maxTokens)
+                            : template.encode(tokenizer, userTurn(e), e.output(), maxTokens);
             prompts.add(pa[0]);
             answers.add(pa[1]);
         }
         return CausalBatch.of(prompts, answers);
+    }
+
+    /** The user turn of an example in a chat layout: the instruction, then its input if any. */
+    public static String userTurn(InstructionExample e) {
+        return e.input().isBlank() ? e.instruction() : e.instruction() + "\n\n" + e.input();
     }
 
     @Override

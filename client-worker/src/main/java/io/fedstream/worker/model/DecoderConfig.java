@@ -6,6 +6,8 @@ import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Locale;
 
 /**
@@ -17,9 +19,12 @@ import java.util.Locale;
  *       {@code c_attn} Conv1D projections, a GELU MLP ({@code gelu_new}, the tanh approximation, or
  *       the exact erf {@code gelu}), LM head tied to the token embeddings by default.
  *   <li>{@link Family#LLAMA}: rotary position embeddings (RoPE, the {@code rotate_half} layout of
- *       Hugging Face checkpoints), RMSNorm, SwiGLU MLP ({@code down(silu(gate x) * up x)}), no
- *       biases (unless {@code attention_bias}), grouped-query attention when {@code
- *       num_key_value_heads < num_attention_heads}, untied LM head by default.
+ *       Hugging Face checkpoints, optionally scaled: {@link RopeScaling}), RMSNorm, SwiGLU MLP
+ *       ({@code down(silu(gate x) * up x)}), no biases (unless {@code attention_bias}),
+ *       grouped-query attention when {@code num_key_value_heads < num_attention_heads}, untied LM
+ *       head by default. The {@code model_type}s {@code llama} (Llama 2/3.x, SmolLM2), {@code
+ *       qwen2} (Qwen2/2.5: biases on q, k and v only) and {@code mistral} (a sliding attention
+ *       window) share this architecture and these tensor names.
  * </ul>
  *
  * @param family the architecture
@@ -37,6 +42,14 @@ import java.util.Locale;
  * @param tieWordEmbeddings the LM head is the token embedding matrix
  * @param bosTokenId beginning-of-sequence token, -1 if none
  * @param eosTokenId end-of-sequence token, -1 if none
+ * @param modelType the Hugging Face {@code model_type}: {@code gpt2}, or for the Llama architecture
+ *     {@code llama} (also SmolLM2), {@code qwen2} or {@code mistral}
+ * @param ropeScaling the {@code rope_scaling} of the RoPE frequencies (Llama architecture)
+ * @param slidingWindow Mistral: keys further back than this many positions are masked (a query sees
+ *     itself and the {@code slidingWindow - 1} positions before it); 0 for none
+ * @param qkvBias Qwen2: q, k and v projections have biases (o does not)
+ * @param eosTokenIds every end-of-sequence id of {@code config.json} (Llama 3 lists several);
+ *     generation stops at any of them. Holds {@code eosTokenId} first when it is set.
  */
 public record DecoderConfig(
         Family family,
@@ -53,7 +66,12 @@ public record DecoderConfig(
         boolean attentionBias,
         boolean tieWordEmbeddings,
         int bosTokenId,
-        int eosTokenId) {
+        int eosTokenId,
+        String modelType,
+        RopeScaling ropeScaling,
+        int slidingWindow,
+        boolean qkvBias,
+        List<Integer> eosTokenIds) {
 
     /** Supported decoder families, by Hugging Face {@code model_type}. */
     public enum Family {
@@ -71,12 +89,78 @@ public record DecoderConfig(
         }
     }
 
+    /** The {@code model_type}s of the Llama architecture. */
+    public static final List<String> LLAMA_TYPES = List.of("llama", "qwen2", "mistral");
+
     private static final ObjectMapper JSON =
             new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+
+    /** A configuration of {@code family}'s own model type, without the newer features. */
+    public DecoderConfig(
+            Family family,
+            int vocabSize,
+            int hiddenSize,
+            int numLayers,
+            int numHeads,
+            int numKvHeads,
+            int intermediateSize,
+            int maxPositions,
+            double normEps,
+            double ropeTheta,
+            boolean exactGelu,
+            boolean attentionBias,
+            boolean tieWordEmbeddings,
+            int bosTokenId,
+            int eosTokenId) {
+        this(
+                family,
+                vocabSize,
+                hiddenSize,
+                numLayers,
+                numHeads,
+                numKvHeads,
+                intermediateSize,
+                maxPositions,
+                normEps,
+                ropeTheta,
+                exactGelu,
+                attentionBias,
+                tieWordEmbeddings,
+                bosTokenId,
+                eosTokenId,
+                family == null ? null : family.modelType(),
+                RopeScaling.NONE,
+                0,
+                false,
+                eosTokenId >= 0 ? List.of(eosTokenId) : List.of());
+    }
 
     public DecoderConfig {
         if (family == null) {
             throw new IllegalArgumentException("a decoder family is needed");
+        }
+        if (modelType == null) {
+            modelType = family.modelType();
+        }
+        if (family == Family.GPT2 ? !modelType.equals("gpt2") : !LLAMA_TYPES.contains(modelType)) {
+            throw new IllegalArgumentException(
+                    "model_type " + modelType + " is not of the " + family + " architecture");
+        }
+        if (ropeScaling == null) {
+            ropeScaling = RopeScaling.NONE;
+        }
+        if (slidingWindow < 0) {
+            throw new IllegalArgumentException("sliding_window must not be negative");
+        }
+        if (family == Family.GPT2 && (slidingWindow > 0 || qkvBias)) {
+            throw new IllegalArgumentException("GPT-2 has no sliding window nor q/k/v-only biases");
+        }
+        eosTokenIds = List.copyOf(eosTokenIds == null ? List.of() : eosTokenIds);
+        for (int id : eosTokenIds) {
+            if (id < 0 || id >= vocabSize) {
+                throw new IllegalArgumentException(
+                        "eos_token_id " + id + " outside the vocabulary");
+            }
         }
         if (vocabSize <= 0
                 || hiddenSize <= 0
@@ -191,13 +275,80 @@ public record DecoderConfig(
                 attentionBias,
                 tied,
                 bosTokenId,
-                eosTokenId);
+                eosTokenId,
+                modelType,
+                ropeScaling,
+                slidingWindow,
+                qkvBias,
+                eosTokenIds);
+    }
+
+    /** This configuration with another model type, RoPE scaling, window and q/k/v biases. */
+    public DecoderConfig withVariant(
+            String type, RopeScaling scaling, int window, boolean qkvBiases) {
+        return new DecoderConfig(
+                family,
+                vocabSize,
+                hiddenSize,
+                numLayers,
+                numHeads,
+                numKvHeads,
+                intermediateSize,
+                maxPositions,
+                normEps,
+                ropeTheta,
+                exactGelu,
+                attentionBias,
+                tieWordEmbeddings,
+                bosTokenId,
+                eosTokenId,
+                type,
+                scaling,
+                window,
+                qkvBiases,
+                eosTokenIds);
+    }
+
+    /** This configuration with another RoPE base. */
+    public DecoderConfig withRopeTheta(double theta) {
+        return new DecoderConfig(
+                family,
+                vocabSize,
+                hiddenSize,
+                numLayers,
+                numHeads,
+                numKvHeads,
+                intermediateSize,
+                maxPositions,
+                normEps,
+                theta,
+                exactGelu,
+                attentionBias,
+                tieWordEmbeddings,
+                bosTokenId,
+                eosTokenId,
+                modelType,
+                ropeScaling,
+                slidingWindow,
+                qkvBias,
+                eosTokenIds);
+    }
+
+    /** Whether the q, k and v projections have biases. */
+    public boolean hasQkvBias() {
+        return qkvBias || attentionBias;
+    }
+
+    /** Whether generation ends at {@code token}. */
+    public boolean isEos(long token) {
+        return eosTokenIds.contains((int) token) || (hasEos() && token == eosTokenId);
     }
 
     /**
-     * Reads a Hugging Face {@code config.json} of a GPT-2 or Llama model. Settings this
-     * implementation does not compute (RoPE scaling, a head dimension other than hidden / heads,
-     * per-layer attention scaling, other activations) are refused rather than silently ignored.
+     * Reads a Hugging Face {@code config.json} of a GPT-2, Llama, Qwen2 or Mistral model. Settings
+     * this implementation does not compute (other RoPE scaling types, a head dimension other than
+     * hidden / heads, per-layer attention scaling, other activations, Qwen2's sliding window) are
+     * refused, naming the key, rather than silently ignored.
      */
     public static DecoderConfig fromHfJson(String json) {
         JsonNode root;
@@ -212,12 +363,12 @@ public record DecoderConfig(
         String modelType = root.path("model_type").asText("").toLowerCase(Locale.ROOT);
         return switch (modelType) {
             case "gpt2" -> gpt2FromJson(root);
-            case "llama" -> llamaFromJson(root);
+            case "llama", "qwen2", "mistral" -> llamaFromJson(root, modelType);
             default ->
                     throw new IllegalArgumentException(
                             "not a supported causal LM: model_type '"
                                     + modelType
-                                    + "' (gpt2 or llama)");
+                                    + "' (gpt2, llama, qwen2 or mistral)");
         };
     }
 
@@ -229,7 +380,7 @@ public record DecoderConfig(
                     case "gelu" -> true;
                     default ->
                             throw new IllegalArgumentException(
-                                    "unsupported activation_function " + act);
+                                    "config.json: unsupported activation_function " + act);
                 };
         if (root.path("scale_attn_by_inverse_layer_idx").asBoolean(false)) {
             throw new IllegalArgumentException("scale_attn_by_inverse_layer_idx is not supported");
@@ -260,27 +411,52 @@ public record DecoderConfig(
                 tokenId(root, "eos_token_id", vocab - 1));
     }
 
-    private static DecoderConfig llamaFromJson(JsonNode root) {
+    private static DecoderConfig llamaFromJson(JsonNode root, String modelType) {
         String act = root.path("hidden_act").asText("silu");
         if (!act.equals("silu")) {
-            throw new IllegalArgumentException("unsupported hidden_act " + act + " (need silu)");
+            throw new IllegalArgumentException(
+                    "config.json: unsupported hidden_act " + act + " (need silu)");
         }
-        JsonNode scaling = root.get("rope_scaling");
-        if (scaling != null && !scaling.isNull()) {
-            throw new IllegalArgumentException("rope_scaling is not supported: " + scaling);
-        }
+        RopeScaling scaling = RopeScaling.fromJson(root.get("rope_scaling"));
         if (root.path("mlp_bias").asBoolean(false)) {
-            throw new IllegalArgumentException("mlp_bias is not supported");
+            throw new IllegalArgumentException("config.json: mlp_bias is not supported");
         }
         int hidden = required(root, "hidden_size");
         int heads = required(root, "num_attention_heads");
         JsonNode headDim = root.get("head_dim");
         if (headDim != null && !headDim.isNull() && headDim.asInt() * heads != hidden) {
             throw new IllegalArgumentException(
-                    "head_dim " + headDim.asInt() + " other than hidden / heads is not supported");
+                    "config.json: head_dim "
+                            + headDim.asInt()
+                            + " other than hidden / heads is not supported");
+        }
+        int window = 0;
+        boolean qkv = false;
+        int bosFallback = -1;
+        switch (modelType) {
+            case "qwen2" -> {
+                // Qwen2Attention: q/k/v with bias, o without; its tokenizers add no BOS
+                qkv = true;
+                if (root.path("use_sliding_window").asBoolean(false)) {
+                    throw new IllegalArgumentException(
+                            "config.json: use_sliding_window=true is not supported for qwen2");
+                }
+            }
+            case "mistral" -> {
+                JsonNode w = root.get("sliding_window");
+                if (w != null && !w.isNull()) {
+                    if (!w.canConvertToInt() || w.asInt() <= 0) {
+                        throw new IllegalArgumentException(
+                                "config.json: sliding_window must be a positive integer: " + w);
+                    }
+                    window = w.asInt();
+                }
+            }
+            default -> {}
         }
         JsonNode kv = root.get("num_key_value_heads");
         int vocab = required(root, "vocab_size");
+        int bos = modelType.equals("qwen2") ? -1 : tokenId(root, "bos_token_id", bosFallback);
         return new DecoderConfig(
                 Family.LLAMA,
                 vocab,
@@ -295,8 +471,13 @@ public record DecoderConfig(
                 false,
                 root.path("attention_bias").asBoolean(false),
                 root.path("tie_word_embeddings").asBoolean(false),
-                tokenId(root, "bos_token_id", -1),
-                tokenId(root, "eos_token_id", -1));
+                bos,
+                tokenId(root, "eos_token_id", -1),
+                modelType,
+                scaling,
+                window,
+                qkv,
+                tokenIds(root, "eos_token_id"));
     }
 
     /** This configuration as a Hugging Face {@code config.json}. */
@@ -321,7 +502,14 @@ public record DecoderConfig(
             root.put("layer_norm_epsilon", normEps);
             root.put("activation_function", exactGelu ? "gelu" : "gelu_new");
         } else {
-            root.putArray("architectures").add("LlamaForCausalLM");
+            root.put("model_type", modelType);
+            root.putArray("architectures")
+                    .add(
+                            switch (modelType) {
+                                case "qwen2" -> "Qwen2ForCausalLM";
+                                case "mistral" -> "MistralForCausalLM";
+                                default -> "LlamaForCausalLM";
+                            });
             root.put("hidden_size", hiddenSize);
             root.put("num_hidden_layers", numLayers);
             root.put("num_attention_heads", numHeads);
@@ -331,7 +519,25 @@ public record DecoderConfig(
             root.put("rms_norm_eps", normEps);
             root.put("rope_theta", ropeTheta);
             root.put("hidden_act", "silu");
-            root.put("attention_bias", attentionBias);
+            if (!modelType.equals("qwen2")) {
+                root.put("attention_bias", attentionBias);
+            } else if (attentionBias || !qkvBias) {
+                throw new IllegalStateException("qwen2 has q/k/v biases only");
+            }
+            ropeScaling.toJson(root);
+            if (modelType.equals("mistral")) {
+                if (slidingWindow > 0) {
+                    root.put("sliding_window", slidingWindow);
+                } else {
+                    root.putNull("sliding_window");
+                }
+            } else if (slidingWindow > 0) {
+                throw new IllegalStateException(modelType + " has no sliding window");
+            }
+        }
+        if (eosTokenIds.size() > 1) {
+            var ids = root.putArray("eos_token_id");
+            eosTokenIds.forEach(ids::add);
         }
         try {
             return JSON.writeValueAsString(root);
@@ -361,5 +567,19 @@ public record DecoderConfig(
             return v.isEmpty() ? -1 : v.get(0).asInt();
         }
         return v.asInt();
+    }
+
+    private static List<Integer> tokenIds(JsonNode root, String key) {
+        JsonNode v = root.get(key);
+        List<Integer> out = new ArrayList<>();
+        if (v == null || v.isNull()) {
+            return out;
+        }
+        if (v.isArray()) {
+            v.forEach(e -> out.add(e.asInt()));
+        } else {
+            out.add(v.asInt());
+        }
+        return out;
     }
 }

@@ -52,7 +52,7 @@ final class DecoderLayer extends AbstractBlock {
             if (!m.existsIn(config.family())) {
                 continue;
             }
-            FloatTensor[] wb = weights.linear(config, index, m);
+            Weight[] wb = weights.linear(config, index, m);
             String name = "layer" + index + "." + m.moduleName();
             int rank = lora.adapts(m) ? lora.rank() : 0;
             d.put(m, new LoraDense(name, wb[0], wb[1], rank, lora.scaling(), lora.dropout()));

@@ -162,7 +162,7 @@ public final class DecoderPretraining {
         double s = lora.scaling();
         for (int i = 0; i < config.numLayers(); i++) {
             for (Module m : lora.targets()) {
-                FloatTensor w = init.linear(config, i, m)[0];
+                FloatTensor w = init.linear(config, i, m)[0].toFloatTensor();
                 int o = w.dim(0);
                 int in = w.dim(1);
                 int r = lora.rank();

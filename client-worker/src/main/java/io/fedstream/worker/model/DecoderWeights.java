@@ -34,16 +34,19 @@ import java.util.Map;
 public final class DecoderWeights {
     public static final String LM_HEAD = "lm_head.weight";
 
-    private final Map<String, FloatTensor> tensors;
+    private final Map<String, Weight> tensors;
 
-    private DecoderWeights(Map<String, FloatTensor> tensors) {
+    private DecoderWeights(Map<String, Weight> tensors) {
         this.tensors = Collections.unmodifiableMap(tensors);
     }
 
-    /** Weights under HF names; a GPT-2 {@code transformer.} prefix is dropped. */
-    public static DecoderWeights of(Map<String, FloatTensor> named) {
-        Map<String, FloatTensor> out = new LinkedHashMap<>();
-        for (Map.Entry<String, FloatTensor> e : named.entrySet()) {
+    /**
+     * Weights under HF names; a GPT-2 {@code transformer.} prefix is dropped. The values may be
+     * {@link FloatTensor}s or {@link StoredTensor}s still in their file.
+     */
+    public static DecoderWeights of(Map<String, ? extends Weight> named) {
+        Map<String, Weight> out = new LinkedHashMap<>();
+        for (Map.Entry<String, ? extends Weight> e : named.entrySet()) {
             String n = e.getKey();
             if (n.startsWith("transformer.")) {
                 n = n.substring("transformer.".length());
@@ -55,13 +58,21 @@ public final class DecoderWeights {
         return new DecoderWeights(out);
     }
 
+    /** Every tensor as float32 in Java memory (reads stored tensors: for small models). */
     public Map<String, FloatTensor> tensors() {
-        return tensors;
+        Map<String, FloatTensor> out = new LinkedHashMap<>();
+        tensors.forEach((k, v) -> out.put(k, v.toFloatTensor()));
+        return out;
     }
 
-    /** The tensor {@code name}. */
+    /** The tensor {@code name} as float32 in Java memory. */
     public FloatTensor get(String name) {
-        FloatTensor t = tensors.get(name);
+        return weight(name).toFloatTensor();
+    }
+
+    /** The tensor {@code name} as it is held (possibly still in its file). */
+    public Weight weight(String name) {
+        Weight t = tensors.get(name);
         if (t == null) {
             throw new IllegalArgumentException("checkpoint lacks " + name);
         }
@@ -69,13 +80,13 @@ public final class DecoderWeights {
     }
 
     /** Token embeddings {@code [V, H]}. */
-    public FloatTensor tokenEmbeddings(DecoderConfig config) {
-        return get(config.family() == Family.GPT2 ? "wte.weight" : "model.embed_tokens.weight");
+    public Weight tokenEmbeddings(DecoderConfig config) {
+        return weight(config.family() == Family.GPT2 ? "wte.weight" : "model.embed_tokens.weight");
     }
 
     /** The untied LM head {@code [V, H]}. */
-    public FloatTensor lmHead() {
-        return get(LM_HEAD);
+    public Weight lmHead() {
+        return weight(LM_HEAD);
     }
 
     /** {@code h.<layer>.<suffix>} (GPT-2) or {@code model.layers.<layer>.<suffix>} (Llama). */
@@ -97,7 +108,7 @@ public final class DecoderWeights {
      * The projection {@code module} of block {@code layer} as an {@code nn.Linear}: {@code [0]} the
      * weight {@code [out, in]}, {@code [1]} the bias {@code [out]}.
      */
-    public FloatTensor[] linear(DecoderConfig config, int layer, Module module) {
+    public Weight[] linear(DecoderConfig config, int layer, Module module) {
         if (!module.existsIn(config.family())) {
             throw new IllegalArgumentException(config.family() + " has no " + module);
         }
@@ -125,12 +136,12 @@ public final class DecoderWeights {
                         config,
                         layer,
                         (module.isAttention() ? "self_attn." : "mlp.") + module.moduleName());
-        FloatTensor w = get(base + ".weight");
-        FloatTensor b = tensors.get(base + ".bias");
+        Weight w = weight(base + ".weight");
+        Weight b = tensors.get(base + ".bias");
         if (b == null) {
             b = new FloatTensor(new int[] {w.dim(0)}, new float[w.dim(0)]);
         }
-        return new FloatTensor[] {w, b};
+        return new Weight[] {w, b};
     }
 
     private FloatTensor[] conv1d(String base) {
@@ -139,7 +150,7 @@ public final class DecoderWeights {
 
     /**
      * Every tensor the model reads, with its checkpoint shape. Llama biases with {@code
-     * attention_bias} are listed as required.
+     * attention_bias} (q, k, v, o) or Qwen2's (q, k, v) are listed as required.
      */
     public static Map<String, int[]> expectedShapes(DecoderConfig c) {
         Map<String, int[]> out = new LinkedHashMap<>();
@@ -172,7 +183,7 @@ public final class DecoderWeights {
                 String[] names = {"q_proj", "k_proj", "v_proj", "o_proj"};
                 for (int k = 0; k < 4; k++) {
                     out.put(a + names[k] + ".weight", shapes[k]);
-                    if (c.attentionBias()) {
+                    if (c.attentionBias() || (c.qkvBias() && k < 3)) {
                         out.put(a + names[k] + ".bias", new int[] {shapes[k][0]});
                     }
                 }
@@ -205,9 +216,17 @@ public final class DecoderWeights {
     public void validate(DecoderConfig config) {
         List<String> problems = new ArrayList<>();
         for (Map.Entry<String, int[]> e : expectedShapes(config).entrySet()) {
-            FloatTensor t = tensors.get(e.getKey());
+            Weight t = tensors.get(e.getKey());
             if (t == null) {
                 problems.add("missing " + e.getKey());
+            } else if (t instanceof StoredTensor s && !s.floating()) {
+                problems.add(
+                        e.getKey()
+                                + " has dtype "
+                                + s.dtype()
+                                + " in "
+                                + s.file().getFileName()
+                                + ", expected F32, F16, BF16 or F64");
             } else if (!t.hasShape(e.getValue())) {
                 problems.add(
                         e.getKey()

@@ -10,7 +10,7 @@ import java.util.Objects;
  *
  * <p>The arrays are not copied: callers must not modify them after handing them over.
  */
-public record FloatTensor(int[] shape, float[] data) {
+public record FloatTensor(int[] shape, float[] data) implements Weight {
 
     public FloatTensor {
         Objects.requireNonNull(shape, "shape");
@@ -34,16 +34,28 @@ public record FloatTensor(int[] shape, float[] data) {
         shape = shape.clone();
     }
 
+    @Override
+    public FloatTensor toFloatTensor() {
+        return this;
+    }
+
+    @Override
+    public ai.djl.ndarray.NDArray create(ai.djl.ndarray.NDManager manager) {
+        return NdArrays.create(manager, data, djlShape());
+    }
+
     /** Number of elements. */
     public int size() {
         return data.length;
     }
 
+    @Override
     public int rank() {
         return shape.length;
     }
 
     /** Dimension {@code i}; negative indices count from the end. */
+    @Override
     public int dim(int i) {
         return shape[i < 0 ? shape.length + i : i];
     }
@@ -54,10 +66,12 @@ public record FloatTensor(int[] shape, float[] data) {
     }
 
     /** The shape as a DJL {@link Shape}. */
+    @Override
     public Shape djlShape() {
         return new Shape(Arrays.stream(shape).asLongStream().toArray());
     }
 
+    @Override
     public boolean hasShape(int... expected) {
         return Arrays.equals(shape, expected);
     }

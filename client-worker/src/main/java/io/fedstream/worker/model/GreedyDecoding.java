@@ -44,7 +44,7 @@ public final class GreedyDecoding {
                     token = argMaxLast(logits);
                     cache.attach(generation);
                 }
-                if (config.hasEos() && token == config.eosTokenId()) {
+                if (config.isEos(token)) {
                     break;
                 }
                 out[n++] = token;

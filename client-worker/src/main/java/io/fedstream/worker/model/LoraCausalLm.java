@@ -206,7 +206,7 @@ public final class LoraCausalLm implements AutoCloseable {
                     token = argMaxLast(logits);
                     cache.attach(generation);
                 }
-                if (config().hasEos() && token == config().eosTokenId()) {
+                if (config().isEos(token)) {
                     break;
                 }
                 out[n++] = token;
@@ -231,7 +231,7 @@ public final class LoraCausalLm implements AutoCloseable {
                 NDArray ids = NdArrays.create(scope, seq, new Shape(1, seq.length));
                 token = argMaxLast(block.forward(inferenceStore, new NDList(ids), false).head());
             }
-            if (config().hasEos() && token == config().eosTokenId()) {
+            if (config().isEos(token)) {
                 break;
             }
             seq = Arrays.copyOf(seq, seq.length + 1);

@@ -42,6 +42,7 @@ public final class LoraDense extends AbstractBlock {
     private final Parameter loraA;
     private final Parameter loraB;
     private SplittableRandom dropoutRandom = new SplittableRandom(0);
+    private NDArray replacement;
 
     /**
      * @param name the layer's weight name, for messages
@@ -52,12 +53,7 @@ public final class LoraDense extends AbstractBlock {
      * @param dropout LoRA input dropout in {@code [0, 1)}
      */
     public LoraDense(
-            String name,
-            FloatTensor weight,
-            FloatTensor bias,
-            int rank,
-            double scaling,
-            double dropout) {
+            String name, Weight weight, Weight bias, int rank, double scaling, double dropout) {
         this(name, weight, bias, rank, scaling, dropout, false);
     }
 
@@ -72,8 +68,8 @@ public final class LoraDense extends AbstractBlock {
      */
     public LoraDense(
             String name,
-            FloatTensor weight,
-            FloatTensor bias,
+            Weight weight,
+            Weight bias,
             int rank,
             double scaling,
             double dropout,
@@ -141,7 +137,10 @@ public final class LoraDense extends AbstractBlock {
             PairList<String, Object> params) {
         NDArray x = inputs.singletonOrThrow();
         Device device = x.getDevice();
-        NDArray w = parameterStore.getValue(weight, device, training);
+        NDArray w =
+                replacement != null
+                        ? replacement
+                        : parameterStore.getValue(weight, device, training);
         NDArray b = parameterStore.getValue(bias, device, training);
         NDArray y = Linear.linear(x, w, b).singletonOrThrow();
         if (rank == 0) {
@@ -170,6 +169,18 @@ public final class LoraDense extends AbstractBlock {
     public Shape[] getOutputShapes(Shape[] inputShapes) {
         Shape in = inputShapes[0];
         return new Shape[] {in.slice(0, in.dimension() - 1).add(outFeatures)};
+    }
+
+    /**
+     * Computes with {@code w} (float32 {@code [out, in]}, owned by the caller) instead of the
+     * frozen weight until called with null; the parameter itself is never changed.
+     */
+    public void replaceWeight(NDArray w) {
+        if (w != null && !w.getShape().equals(new Shape(outFeatures, inFeatures))) {
+            throw new IllegalArgumentException(
+                    "a replacement weight must be " + outFeatures + " x " + inFeatures);
+        }
+        replacement = w;
     }
 
     /** Restarts the dropout mask stream. */

@@ -2,7 +2,6 @@ package io.fedstream.worker.model;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
-import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.Shape;
 import io.fedstream.worker.model.DecoderLora.Module;
 import io.fedstream.worker.train.DjlRuntime;
@@ -13,27 +12,21 @@ import java.util.Map;
  * Folds one LoRA adapter into the frozen base weights of a {@link LoraCausalLm}, so that the
  * model's own adapter slot can hold a second, independent adapter: after {@link #merge(Map)} every
  * adapted projection computes {@code x (W + s·B₁A₁)ᵀ + b + s·dropout(x) A₂ᵀB₂ᵀ}, i.e. base plus
- * both adapters, while only the second trains. {@link #restore()} puts the pretrained weights back
- * bit for bit (they are kept as copies). FedPIT uses this to train a site's private adapter on top
- * of the global one, and to run inference with both.
+ * both adapters, while only the second trains. The merged weights are copies the projections
+ * compute with ({@link LoraDense#replaceWeight}); the pretrained weights are never written (nor
+ * copied), so {@link #restore()} returns to them bit for bit. FedPIT uses this to train a site's
+ * private adapter on top of the global one, and to run inference with both.
  */
 public final class MergedBase implements AutoCloseable {
     private final LoraCausalLm lm;
     private final NDManager manager;
-    private final Map<String, NDArray> original = new LinkedHashMap<>();
-    private boolean merged;
+    // the float32 W + s·B·A each adapted projection computes with while merged
+    private final Map<String, NDArray> merged = new LinkedHashMap<>();
 
-    /** Keeps a copy of every adapted projection's pretrained weight. */
+    /** Ready to merge; the pretrained weights themselves are never written. */
     public MergedBase(LoraCausalLm lm) {
         this.lm = lm;
         this.manager = lm.model().getNDManager().newSubManager();
-        try (DjlRuntime.NoGrad ignored = DjlRuntime.noGrad()) {
-            forEachAdapted(
-                    (key, dense) -> original.put(key, dense.weight().getArray().duplicate()));
-            for (NDArray a : original.values()) {
-                a.attach(manager);
-            }
-        }
     }
 
     private interface Visitor {
@@ -54,6 +47,7 @@ public final class MergedBase implements AutoCloseable {
      * model's tensor names; {@code s} the model's LoRA scaling). Replaces an earlier merge.
      */
     public void merge(Map<String, float[]> adapter) {
+        restore();
         try (DjlRuntime.NoGrad ignored = DjlRuntime.noGrad();
                 NDManager scope = manager.newSubManager()) {
             forEachAdapted(
@@ -67,32 +61,28 @@ public final class MergedBase implements AutoCloseable {
                         NDArray am = NdArrays.create(scope, a, new Shape(r, dense.inFeatures()));
                         NDArray bm = NdArrays.create(scope, b, new Shape(dense.outFeatures(), r));
                         NDArray scale = NdArrays.scalar(scope, dense.scaling());
-                        NDArray w = original.get(key).add(bm.matMul(am).mul(scale));
-                        dense.weight().getArray().set(new NDIndex(":"), w);
+                        NDArray w = dense.weight().getArray().add(bm.matMul(am).mul(scale));
+                        w.attach(manager);
+                        merged.put(key, w);
+                        dense.replaceWeight(w);
                     });
         }
-        merged = true;
     }
 
     /** The pretrained weights again. */
     public void restore() {
-        try (DjlRuntime.NoGrad ignored = DjlRuntime.noGrad()) {
-            forEachAdapted(
-                    (key, dense) ->
-                            dense.weight().getArray().set(new NDIndex(":"), original.get(key)));
-        }
-        merged = false;
+        forEachAdapted((key, dense) -> dense.replaceWeight(null));
+        merged.values().forEach(NDArray::close);
+        merged.clear();
     }
 
     public boolean isMerged() {
-        return merged;
+        return !merged.isEmpty();
     }
 
     @Override
     public void close() {
-        if (merged) {
-            restore();
-        }
+        restore();
         manager.close();
     }
 }

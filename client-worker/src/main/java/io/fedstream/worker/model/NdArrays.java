@@ -43,10 +43,10 @@ final class NdArrays {
      * An initializer that supplies {@code tensor} once and then forgets it, so the Java copy of a
      * frozen weight can be collected as soon as the parameter lives in libtorch.
      */
-    static Initializer once(String name, FloatTensor tensor) {
-        AtomicReference<FloatTensor> pending = new AtomicReference<>(tensor);
+    static Initializer once(String name, Weight tensor) {
+        AtomicReference<Weight> pending = new AtomicReference<>(tensor);
         return (manager, shape, dataType) -> {
-            FloatTensor t = pending.getAndSet(null);
+            Weight t = pending.getAndSet(null);
             if (t == null) {
                 throw new IllegalStateException(
                         "the values of " + name + " were already used: initialize a block once");
@@ -55,7 +55,7 @@ final class NdArrays {
                 throw new IllegalArgumentException(
                         name + " has shape " + Arrays.toString(t.shape()) + ", expected " + shape);
             }
-            return create(manager, t.data(), shape);
+            return t.create(manager);
         };
     }
 }

@@ -90,6 +90,38 @@ public final class SafeTensors {
         }
     }
 
+    /**
+     * Every tensor of a file (floating or not), located by its header, in header order; nothing
+     * else is read.
+     */
+    static List<StoredTensor> locate(Path file) throws IOException {
+        try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
+            long fileSize = ch.size();
+            ByteBuffer lenBuf = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN);
+            readFully(ch, lenBuf, 0);
+            long headerLen = lenBuf.flip().getLong();
+            if (headerLen <= 0 || headerLen > MAX_HEADER || 8 + headerLen > fileSize) {
+                throw new IOException(
+                        file + ": not a safetensors file (header length " + headerLen + ")");
+            }
+            ByteBuffer headerBuf = ByteBuffer.allocate((int) headerLen);
+            readFully(ch, headerBuf, 8);
+            long dataStart = 8 + headerLen;
+            List<StoredTensor> out = new ArrayList<>();
+            for (Entry e : parseHeader(headerBuf.array(), fileSize - dataStart, file.toString())) {
+                out.add(
+                        new StoredTensor(
+                                file,
+                                e.name,
+                                e.dtype,
+                                e.shape,
+                                dataStart + e.begin,
+                                e.end - e.begin));
+            }
+            return out;
+        }
+    }
+
     /** The floating tensors of an in-memory safetensors image, in header order. */
     public static Map<String, FloatTensor> read(byte[] bytes) throws IOException {
         ByteBuffer buf = ByteBuffer.wrap(bytes).order(ByteOrder.LITTLE_ENDIAN);

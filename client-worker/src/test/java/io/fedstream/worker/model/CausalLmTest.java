@@ -444,8 +444,8 @@ class CausalLmTest {
                                 DecoderConfig.fromHfJson(
                                         llama.replace(
                                                 "\"rope_scaling\":null",
-                                                "\"rope_scaling\":{\"type\":\"linear\",\"factor\":2}")))
-                .hasMessageContaining("rope_scaling");
+                                                "\"rope_scaling\":{\"type\":\"yarn\",\"factor\":2}")))
+                .hasMessageContaining("rope_scaling type 'yarn'");
         assertThatThrownBy(() -> DecoderConfig.fromHfJson(llama.replace("\"llama\"", "\"bert\"")))
                 .hasMessageContaining("bert");
         assertThatThrownBy(() -> DecoderConfig.fromHfJson(gpt2.replace("gelu_new", "relu")))
@@ -466,7 +466,7 @@ class CausalLmTest {
                 .hasMessageContaining("missing model.layers.1.self_attn.k_proj.weight");
     }
 
-    private static Map<String, float[]> randomAdapter(LoraCausalLm model, double std, long seed) {
+    static Map<String, float[]> randomAdapter(LoraCausalLm model, double std, long seed) {
         SplittableRandom rnd = new SplittableRandom(seed);
         Map<String, float[]> out = new LinkedHashMap<>();
         for (TensorSpec t : model.adapterSpec("f", 0).tensors()) {
@@ -483,7 +483,7 @@ class CausalLmTest {
      * The checkpoint tensors with every adapter merged in: {@code W += (alpha / r) B A} in {@code
      * nn.Linear} layout, or its transpose into the right columns of GPT-2's Conv1D weights.
      */
-    private static Map<String, FloatTensor> merge(
+    static Map<String, FloatTensor> merge(
             DecoderConfig config,
             DecoderWeights weights,
             Map<String, float[]> adapter,

@@ -144,15 +144,50 @@ final class ReferenceDecoder {
         return out;
     }
 
+    /**
+     * inv_freq as transformers' ROPE_INIT_FUNCTIONS compute it: the default, or "linear" (divided
+     * by factor), or "llama3" (_compute_llama3_parameters, transcribed with its torch.where steps).
+     */
+    double[] inverseFrequencies() {
+        int d = c.headDim();
+        double[] inv = new double[d / 2];
+        for (int i = 0; i < inv.length; i++) {
+            inv[i] = 1.0 / Math.pow(c.ropeTheta(), (double) (2 * i) / d);
+        }
+        RopeScaling rs = c.ropeScaling();
+        if (rs.type() == RopeScaling.Type.LINEAR) {
+            for (int i = 0; i < inv.length; i++) {
+                inv[i] = inv[i] / rs.factor();
+            }
+        } else if (rs.type() == RopeScaling.Type.LLAMA3) {
+            double factor = rs.factor();
+            double oldContextLen = rs.originalMaxPositions();
+            double lowFreqWavelen = oldContextLen / rs.lowFreqFactor();
+            double highFreqWavelen = oldContextLen / rs.highFreqFactor();
+            for (int i = 0; i < inv.length; i++) {
+                double wavelen = 2 * Math.PI / inv[i];
+                double invLlama = wavelen > lowFreqWavelen ? inv[i] / factor : inv[i];
+                double smoothFactor =
+                        (oldContextLen / wavelen - rs.lowFreqFactor())
+                                / (rs.highFreqFactor() - rs.lowFreqFactor());
+                double smoothed = (1 - smoothFactor) * invLlama / factor + smoothFactor * invLlama;
+                boolean medium = !(wavelen < highFreqWavelen) && !(wavelen > lowFreqWavelen);
+                inv[i] = medium ? smoothed : invLlama;
+            }
+        }
+        return inv;
+    }
+
     // rotate_half RoPE per head at position pos
     private double[] rope(double[] x, int pos, int heads) {
         int d = c.headDim();
         int half = d / 2;
+        double[] inv = inverseFrequencies();
         double[] out = new double[x.length];
         for (int hd = 0; hd < heads; hd++) {
             int o = hd * d;
             for (int j = 0; j < half; j++) {
-                double theta = pos / Math.pow(c.ropeTheta(), 2.0 * j / d);
+                double theta = pos * inv[j];
                 double cos = Math.cos(theta);
                 double sin = Math.sin(theta);
                 double a = x[o + j];
@@ -164,17 +199,20 @@ final class ReferenceDecoder {
         return out;
     }
 
-    // causal softmax attention; query head n reads key/value head n / groups
+    // causal softmax attention; query head n reads key/value head n / groups; with Mistral's
+    // sliding window W, query i reads keys j with i - W < j <= i
     private double[][] attention(double[][] q, double[][] k, double[][] v, int groups) {
         int len = q.length;
         int d = c.headDim();
+        int window = c.slidingWindow();
         double[][] ctx = new double[len][c.hiddenSize()];
         for (int n = 0; n < c.numHeads(); n++) {
             int kvHead = n / groups;
             for (int i = 0; i < len; i++) {
+                int first = window > 0 ? Math.max(0, i - window + 1) : 0;
                 double[] s = new double[i + 1];
                 double max = Double.NEGATIVE_INFINITY;
-                for (int j = 0; j <= i; j++) {
+                for (int j = first; j <= i; j++) {
                     double dot = 0;
                     for (int e = 0; e < d; e++) {
                         dot += q[i][n * d + e] * k[j][kvHead * d + e];
@@ -183,11 +221,11 @@ final class ReferenceDecoder {
                     max = Math.max(max, s[j]);
                 }
                 double z = 0;
-                for (int j = 0; j <= i; j++) {
+                for (int j = first; j <= i; j++) {
                     s[j] = Math.exp(s[j] - max);
                     z += s[j];
                 }
-                for (int j = 0; j <= i; j++) {
+                for (int j = first; j <= i; j++) {
                     for (int e = 0; e < d; e++) {
                         ctx[i][n * d + e] += s[j] / z * v[j][kvHead * d + e];
                     }
