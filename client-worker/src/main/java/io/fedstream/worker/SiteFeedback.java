@@ -60,7 +60,11 @@ final class SiteFeedback implements AutoCloseable {
                 List<PartitionInfo> infos = consumer.partitionsFor(topic, Duration.ofSeconds(10));
                 if (infos == null || infos.isEmpty()) {
                     existedAtStart = false;
-                    Thread.sleep(RECHECK.toMillis());
+                    synchronized (this) {
+                        if (running) {
+                            wait(RECHECK.toMillis());
+                        }
+                    }
                     continue;
                 }
                 parts = infos.stream().map(i -> new TopicPartition(topic, i.partition())).toList();
@@ -102,7 +106,9 @@ final class SiteFeedback implements AutoCloseable {
     public void close() {
         running = false;
         consumer.wakeup();
-        thread.interrupt();
+        synchronized (this) {
+            notifyAll();
+        }
         try {
             thread.join(5_000);
         } catch (InterruptedException e) {
