@@ -248,6 +248,18 @@ final class LocalFederation implements AutoCloseable {
                         + settings.quorum()
                         + ", seed "
                         + settings.seed());
+        ReportCommand.writeFromKafka(
+                kafka.bootstrapServers(),
+                spec.id(),
+                r.stream()
+                        .collect(
+                                java.util.stream.Collectors.toMap(
+                                        VersionRow::version,
+                                        VersionRow::evalAccuracy,
+                                        (a, b) -> a)),
+                "held-out accuracy",
+                "FedStream local run: " + settings.sites() + " sites, quorum " + settings.quorum(),
+                out);
     }
 
     @Override

@@ -32,6 +32,7 @@ import picocli.CommandLine.Command;
             KeygenCommand.class,
             KafkaCommand.class,
             RejectionsCommand.class,
+            ReportCommand.class,
             BenchCommand.class,
             ExperimentCommand.class,
             PromptEmbeddingsCommand.class,
