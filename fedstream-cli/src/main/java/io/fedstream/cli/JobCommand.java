@@ -100,7 +100,7 @@ final class JobCommand extends LocalJobCommand {
 
     @Override
     java.util.Properties clientProperties() {
-        return kafkaProperties(kafkaConfig);
+        return kafkaConfig != null ? kafkaProperties(kafkaConfig) : super.clientProperties();
     }
 
     /** {@code --kafka-config}'s properties, or a one-line error naming the file. */

@@ -72,7 +72,8 @@ abstract class LocalJobCommand implements Callable<Integer> {
 
     /** The extra Kafka client properties of the command (SASL/SSL), empty if none. */
     java.util.Properties clientProperties() {
-        return new java.util.Properties();
+        String file = settings().get(FedStreamOptions.CLIENT_PROPERTIES_FILE.key());
+        return JobCommand.kafkaProperties(file == null ? null : java.nio.file.Path.of(file));
     }
 
     /**

@@ -86,10 +86,11 @@ public final class ReportPage {
         List<Version> vs = d.versions().stream().filter(v -> v.version() > 0).toList();
         TreeSet<String> sites = new TreeSet<>();
         vs.forEach(v -> v.contributions().forEach(c -> sites.add(c.site())));
-        d.rejections().forEach(r -> sites.add(r.site() == null ? "(unknown)" : r.site()));
+        TreeSet<String> everyone = new TreeSet<>(sites);
+        d.rejections().forEach(r -> everyone.add(r.site() == null ? "(unknown)" : r.site()));
         Map<String, String> colour = new LinkedHashMap<>();
         int i = 0;
-        for (String s : sites) {
+        for (String s : everyone) {
             colour.put(s, PALETTE[i++ % PALETTE.length]);
         }
         StringBuilder h = new StringBuilder();
@@ -278,15 +279,7 @@ public final class ReportPage {
     static final int T = 10;
 
     private static String svgOpen() {
-        return "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\""
-                + W
-                + "\" height=\""
-                + H
-                + "\" viewBox=\"0 0 "
-                + W
-                + " "
-                + H
-                + "\">";
+        return "<svg width=\"" + W + "\" height=\"" + H + "\" viewBox=\"0 0 " + W + " " + H + "\">";
     }
 
     private static String axes(double maxY, double minY) {
@@ -500,7 +493,8 @@ public final class ReportPage {
         if (v == Math.rint(v) && Math.abs(v) < 1e9) {
             return Long.toString((long) v);
         }
-        return String.format(Locale.ROOT, Math.abs(v) >= 10 ? "%.1f" : "%.3f", v);
+        String f = String.format(Locale.ROOT, Math.abs(v) >= 10 ? "%.1f" : "%.3f", v);
+        return f.contains(".") ? f.replaceAll("0+$", "").replaceAll("\\.$", "") : f;
     }
 
     static String esc(String s) {

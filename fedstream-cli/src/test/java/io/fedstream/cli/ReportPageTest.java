@@ -15,8 +15,8 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * The report page as a person sees it: rendered by headless Chromium (skipped where there is
- * none), its charts are drawn, not blank.
+ * The report page as a person sees it: rendered by headless Chromium (skipped where there is none),
+ * its charts are drawn, not blank.
  */
 class ReportPageTest {
     @TempDir Path dir;
@@ -51,7 +51,13 @@ class ReportPageTest {
 
     static ReportPage.Data empty() {
         return new ReportPage.Data(
-                "FedStream report: demo", "demo", "held-out accuracy", List.of(), List.of(), Instant.now(), 0);
+                "FedStream report: demo",
+                "demo",
+                "held-out accuracy",
+                List.of(),
+                List.of(),
+                Instant.now(),
+                0);
     }
 
     @Test
@@ -61,7 +67,10 @@ class ReportPageTest {
                 .contains("<svg", "held-out accuracy per version", "updates per version, by site")
                 .contains("staleness", "rejections by reason", "TOO_STALE", "round latency")
                 .doesNotContain("<script", "http://", "https://cdn", "src=\"http");
-        assertThat(ReportPage.html(new ReportPage.Data("t", "f<x>", null, List.of(), List.of(), Instant.now(), 5)))
+        assertThat(
+                        ReportPage.html(
+                                new ReportPage.Data(
+                                        "t", "f<x>", null, List.of(), List.of(), Instant.now(), 5)))
                 .contains("f&lt;x&gt;")
                 .contains("http-equiv=\"refresh\" content=\"5\"");
     }
@@ -75,7 +84,8 @@ class ReportPageTest {
         return null;
     }
 
-    static BufferedImage screenshot(Path chromium, Path html, Path png, Path profile) throws Exception {
+    static BufferedImage screenshot(Path chromium, Path html, Path png, Path profile)
+            throws Exception {
         Process p =
                 new ProcessBuilder(
                                 chromium.toString(),
@@ -92,7 +102,8 @@ class ReportPageTest {
                                 "--window-size=1200,900",
                                 html.toUri().toString())
                         .redirectErrorStream(true)
-                        .redirectOutput(profile.resolveSibling(profile.getFileName() + ".log").toFile())
+                        .redirectOutput(
+                                profile.resolveSibling(profile.getFileName() + ".log").toFile())
                         .start();
         assertThat(p.waitFor(120, TimeUnit.SECONDS)).as("chromium finished").isTrue();
         assertThat(png).exists();
@@ -121,10 +132,15 @@ class ReportPageTest {
         Path chromium = chromium();
         assumeTrue(chromium != null, "no chromium on this machine (apt-get install chromium)");
         Path page = ReportPage.write(dir.resolve("full"), sample());
-        BufferedImage full = screenshot(chromium, page, dir.resolve("full.png"), dir.resolve("profile1"));
+        BufferedImage full =
+                screenshot(chromium, page, dir.resolve("full.png"), dir.resolve("profile1"));
         Path blank = ReportPage.write(dir.resolve("empty"), empty());
-        BufferedImage none = screenshot(chromium, blank, dir.resolve("empty.png"), dir.resolve("profile2"));
-        Files.copy(dir.resolve("full.png"), Path.of("target", "report-screenshot.png"), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+        BufferedImage none =
+                screenshot(chromium, blank, dir.resolve("empty.png"), dir.resolve("profile2"));
+        Files.copy(
+                dir.resolve("full.png"),
+                Path.of("target", "report-screenshot.png"),
+                java.nio.file.StandardCopyOption.REPLACE_EXISTING);
         int drawn = colouredPixels(full);
         assertThat(none.getWidth()).isEqualTo(1200);
         assertThat(colouredPixels(none)).as("an empty report draws no chart").isLessThan(500);
