@@ -76,6 +76,17 @@ public final class Main implements Runnable {
         return commandLine(err, verbose).execute(rest.toArray(String[]::new));
     }
 
+    /**
+     * Whether a failure is a usage error: a {@link Errors.UsageError}, or an argument check whose
+     * message starts with the option it is about ("--site-index must be ...").
+     */
+    static boolean usage(Exception ex) {
+        return ex instanceof Errors.UsageError
+                || (ex instanceof IllegalArgumentException
+                        && ex.getMessage() != null
+                        && ex.getMessage().startsWith("--"));
+    }
+
     /** The command line with FedStream's error handling. */
     static CommandLine commandLine(PrintStream err, boolean verbose) {
         CommandLine cl = new CommandLine(new Main());
@@ -113,7 +124,7 @@ public final class Main implements Runnable {
                     if (verbose) {
                         ex.printStackTrace(err);
                     }
-                    return ex instanceof Errors.UsageError ? USAGE : FAILURE;
+                    return usage(ex) ? USAGE : FAILURE;
                 });
         return cl;
     }

@@ -74,6 +74,32 @@ class CliErrorsTest {
     }
 
     @Test
+    void badModelIsAUsageErrorNamingTheOption() {
+        Result r =
+                run("worker", "--bootstrap", "127.0.0.1:1", "--site-index", "0", "--model", "gpt9");
+        assertThat(r.code()).isEqualTo(2);
+        assertThat(r.line()).contains("--model").contains("minilm");
+    }
+
+    @Test
+    void missingDatasetIsNamed() {
+        Path missing = dir.resolve("medquad.jsonl.gz");
+        Result r =
+                run(
+                        "worker",
+                        "--bootstrap",
+                        "127.0.0.1:1",
+                        "--site-index",
+                        "0",
+                        "--model",
+                        "minilm",
+                        "--data",
+                        missing.toString());
+        assertThat(r.code()).isIn(1, 2);
+        assertThat(r.line()).contains(missing.toString());
+    }
+
+    @Test
     void badJobSettingNamesTheKey() throws Exception {
         Result r =
                 run(
