@@ -58,7 +58,9 @@ abstract class LocalJobCommand implements Callable<Integer> {
         configure(conf);
         Preflight.portFree(uiPort, "--ui-port", "Flink web UI");
         Preflight.kafka(bootstrap, clientProperties(), Preflight.KAFKA_TIMEOUT);
-        System.out.printf("Flink web UI at http://localhost:%d (--ui-port)%n", uiPort);
+        if (uiPort != 0) {
+            System.out.printf("Flink web UI at http://localhost:%d (--ui-port)%n", uiPort);
+        }
         try {
             run(StreamExecutionEnvironment.createLocalEnvironmentWithWebUI(conf), conf);
         } catch (Exception e) {

@@ -138,6 +138,7 @@ class FederationLoopIT {
         assertThat(later.stream().mapToDouble(VersionRow::evalAccuracy).max().orElseThrow())
                 .isGreaterThan(first.evalAccuracy() + 0.1);
         assertThat(dir.resolve("report/versions.csv")).isNotEmptyFile();
+        assertThat(dir.resolve("report/report.html")).content().contains("<svg");
         assertThat(Files.size(dir.resolve("report/accuracy.png"))).isGreaterThan(1000);
     }
 
