@@ -21,7 +21,7 @@ import org.apache.kafka.common.errors.AuthorizationException;
  */
 final class Preflight {
     /** How long to wait for Kafka to answer before giving up. */
-    static final Duration KAFKA_TIMEOUT = Duration.ofSeconds(10);
+    static final Duration KAFKA_TIMEOUT = Duration.ofSeconds(30);
 
     private Preflight() {}
 
