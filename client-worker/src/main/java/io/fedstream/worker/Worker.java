@@ -74,6 +74,7 @@ public final class Worker implements Runnable, AutoCloseable {
     private volatile boolean caughtUp;
     private volatile Throwable failure;
     private volatile KafkaConsumer<byte[], byte[]> consumer;
+    private SiteFeedback feedback;
     private int published;
     private GlobalModelAssembler assembler = new GlobalModelAssembler();
 
@@ -101,6 +102,12 @@ public final class Worker implements Runnable, AutoCloseable {
                                 new ByteArraySerializer(),
                                 new ByteArraySerializer())) {
             consumer = c;
+            feedback =
+                    new SiteFeedback(
+                            consumerProps(),
+                            io.fedstream.schemas.Topics.feedback(config.siteId()),
+                            r -> listener.onRejected(config.siteId(), r));
+            feedback.start();
             loop(c, producer);
         } catch (WakeupException e) {
             if (running) {
@@ -119,7 +126,14 @@ public final class Worker implements Runnable, AutoCloseable {
             LOG.error("site {}: stopping on a fatal error", config.siteId(), e);
         } finally {
             consumer = null;
-            stopped.countDown();
+            if (feedback != null) {
+                feedback.close();
+            }
+            try {
+                listener.onStopped(config.siteId(), published, failure);
+            } finally {
+                stopped.countDown();
+            }
         }
     }
 

@@ -118,6 +118,38 @@ public final class FederationAcls {
     }
 
     /**
+     * What a site may read besides {@link #forSite}: its own feedback topic, {@code
+     * <rejectedUpdates>.<siteId>} (literal), where the job copies the dead letters of the updates
+     * sent in the site's name (READ and DESCRIBE). Nothing of other sites: their feedback topics
+     * are other literal names.
+     */
+    public static List<AclBinding> forSiteFeedback(String siteUser, String siteId, Topics topics) {
+        Objects.requireNonNull(topics, "topics");
+        String principal = principal(siteUser);
+        String topic = topics.rejectedUpdates() + "." + requireName(siteId, "siteId");
+        return List.of(
+                topic(topic, principal, AclOperation.READ),
+                topic(topic, principal, AclOperation.DESCRIBE));
+    }
+
+    /**
+     * What the job needs besides {@link #forAggregationJob} to tell sites about their rejected
+     * updates: CREATE, WRITE and DESCRIBE on the topics prefixed {@code <rejectedUpdates>.} (each
+     * site's feedback topic, created at its first dead letter unless an operator created it).
+     */
+    public static List<AclBinding> forJobFeedback(String jobUser, Topics topics) {
+        Objects.requireNonNull(topics, "topics");
+        String principal = principal(jobUser);
+        String prefix = topics.rejectedUpdates() + ".";
+        List<AclBinding> acls = new ArrayList<>();
+        for (AclOperation op :
+                List.of(AclOperation.CREATE, AclOperation.WRITE, AclOperation.DESCRIBE)) {
+            acls.add(binding(ResourceType.TOPIC, prefix, PatternType.PREFIXED, principal, op));
+        }
+        return List.copyOf(acls);
+    }
+
+    /**
      * {@link #forAggregationJob(String, Topics, String, String)} with the default group and prefix.
      */
     public static List<AclBinding> forAggregationJob(String jobUser, Topics topics) {

@@ -21,7 +21,9 @@ import picocli.CommandLine.Option;
             "Creates an Ed25519 key pair for a site: the private key (base64 PKCS#8, mode 600) stays"
                     + " at the site and is given to its worker with --signing-key; the public key"
                     + " is added under --key-id to the job's registry (--registry, created if"
-                    + " missing), which the job reads from fedstream.security.site-keys.file."
+                    + " missing), which the job reads from fedstream.security.site-keys.file.",
+            "The private key goes to ~/.config/fedstream/keys/<key-id>.key unless --private-key"
+                    + " says otherwise, outside any source tree."
         })
 final class KeygenCommand implements Callable<Integer> {
 
@@ -36,8 +38,10 @@ final class KeygenCommand implements Callable<Integer> {
 
     @Option(
             names = "--private-key",
-            required = true,
-            description = "File to write the private key to.")
+            description =
+                    "File to write the private key to (default"
+                            + " $XDG_CONFIG_HOME/fedstream/keys/<key-id>.key, else"
+                            + " ~/.config/fedstream/keys/<key-id>.key).")
     Path privateKeyFile;
 
     @Option(
@@ -48,17 +52,9 @@ final class KeygenCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        if (Files.exists(privateKeyFile)) {
-            System.err.println("refusing to overwrite " + privateKeyFile);
-            return 1;
-        }
-        KeyPair pair = SiteKeys.generate();
-        Files.writeString(privateKeyFile, SiteKeys.encode(pair.getPrivate()) + "\n");
-        try {
-            Files.setPosixFilePermissions(
-                    privateKeyFile, PosixFilePermissions.fromString("rw-------"));
-        } catch (UnsupportedOperationException e) {
-            System.err.println("warning: cannot restrict the permissions of " + privateKeyFile);
+        if (!keyId.matches("[A-Za-z0-9._-]+")) {
+            throw new Errors.UsageError(
+                    "--key-id " + keyId + ": use letters, digits, '.', '_' and '-' only");
         }
         Map<String, List<SiteKeys.Entry>> sites =
                 Files.exists(registry)
@@ -66,9 +62,39 @@ final class KeygenCommand implements Callable<Integer> {
                         : new LinkedHashMap<>();
         List<SiteKeys.Entry> keys = new ArrayList<>(sites.getOrDefault(site, List.of()));
         if (keys.stream().anyMatch(k -> k.keyId().equals(keyId))) {
-            System.err.println("site " + site + " already has a key " + keyId);
-            return 1;
+            throw new Errors.UserError(
+                    "site " + site + " already has a key " + keyId + ": choose another --key-id");
         }
+        if (privateKeyFile == null) {
+            privateKeyFile = defaultKeyDirectory(System.getenv()).resolve(keyId + ".key");
+        }
+        if (Files.exists(privateKeyFile)) {
+            throw new Errors.UserError(
+                    "refusing to overwrite "
+                            + privateKeyFile
+                            + ": choose another --key-id or --private-key");
+        }
+        Path dir = privateKeyFile.toAbsolutePath().getParent();
+        if (dir != null && !Files.isDirectory(dir)) {
+            Files.createDirectories(dir);
+            try {
+                Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwx------"));
+            } catch (UnsupportedOperationException e) {
+                // not a POSIX file system: the key's own permissions are tried below
+            }
+        }
+        KeyPair pair = SiteKeys.generate();
+        try {
+            // created with mode 600, so the key is never readable by others, not even briefly
+            Files.createFile(
+                    privateKeyFile,
+                    PosixFilePermissions.asFileAttribute(
+                            PosixFilePermissions.fromString("rw-------")));
+        } catch (UnsupportedOperationException e) {
+            Files.createFile(privateKeyFile);
+            System.err.println("warning: cannot restrict the permissions of " + privateKeyFile);
+        }
+        Files.writeString(privateKeyFile, SiteKeys.encode(pair.getPrivate()) + "\n");
         keys.add(new SiteKeys.Entry(keyId, SiteKeys.encode(pair.getPublic())));
         sites.put(site, keys);
         new SiteKeys(sites).write(registry);
@@ -76,5 +102,18 @@ final class KeygenCommand implements Callable<Integer> {
                 "site %s: private key in %s, public key %s added to %s (%d key(s) for the site)%n",
                 site, privateKeyFile, keyId, registry, keys.size());
         return 0;
+    }
+
+    /**
+     * Where private keys go by default: {@code $XDG_CONFIG_HOME/fedstream/keys}, else {@code
+     * ~/.config/fedstream/keys} — never the working directory, which is often a source tree.
+     */
+    static Path defaultKeyDirectory(Map<String, String> env) {
+        String xdg = env.get("XDG_CONFIG_HOME");
+        Path config =
+                xdg != null && !xdg.isBlank()
+                        ? Path.of(xdg)
+                        : Path.of(System.getProperty("user.home"), ".config");
+        return config.resolve("fedstream").resolve("keys");
     }
 }

@@ -153,6 +153,7 @@ final class LocalCommand implements Callable<Integer> {
         int n = sites != null ? sites : mlp ? 3 : 9;
         int q = quorum != null ? quorum : Math.max(1, n - 1);
         Path cacheDir = cache != null ? cache : LocalTasks.defaultCacheDir();
+        Preflight.portFree(uiPort, "--ui-port", "Flink web UI"); // before anything starts
         LocalFederation.Settings settings =
                 new LocalFederation.Settings(
                         n, seed, alpha, q, roundTimeout, Duration.ofSeconds(1), slowdown, 2);

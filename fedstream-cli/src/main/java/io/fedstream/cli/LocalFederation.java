@@ -350,6 +350,19 @@ final class LocalFederation implements AutoCloseable {
                 task.siteIds(),
                 r,
                 baseline);
+        ReportCommand.writeFromKafka(
+                kafka.bootstrapServers(),
+                spec.id(),
+                r.stream()
+                        .collect(
+                                java.util.stream.Collectors.toMap(
+                                        VersionRow::version, VersionRow::metric, (a, b) -> a)),
+                "held-out " + task.metricName(),
+                "FedStream local run: "
+                        + task.siteIds().size()
+                        + " sites, quorum "
+                        + settings.quorum(),
+                out);
     }
 
     @Override

@@ -51,12 +51,81 @@ abstract class LocalJobCommand implements Callable<Integer> {
             System.out.print(configTable(jobOptions()));
             return 0;
         }
+        checkSettings(settings(), jobOptions());
         Configuration conf = Configuration.fromMap(settings());
         conf.set(FedStreamOptions.BOOTSTRAP_SERVERS, bootstrap);
         conf.set(RestOptions.PORT, uiPort);
         configure(conf);
-        run(StreamExecutionEnvironment.createLocalEnvironmentWithWebUI(conf), conf);
+        Preflight.portFree(uiPort, "--ui-port", "Flink web UI");
+        Preflight.kafka(bootstrap, clientProperties(), Preflight.KAFKA_TIMEOUT);
+        if (uiPort != 0) {
+            System.out.printf("Flink web UI at http://localhost:%d (--ui-port)%n", uiPort);
+        }
+        try {
+            run(StreamExecutionEnvironment.createLocalEnvironmentWithWebUI(conf), conf);
+        } catch (Exception e) {
+            if (causedByPortInUse(e)) {
+                throw Preflight.portInUse(uiPort, "--ui-port", "Flink web UI");
+            }
+            throw e;
+        }
         return 0;
+    }
+
+    /** The extra Kafka client properties of the command (SASL/SSL), empty if none. */
+    java.util.Properties clientProperties() {
+        String file = settings().get(FedStreamOptions.CLIENT_PROPERTIES_FILE.key());
+        return JobCommand.kafkaProperties(file == null ? null : java.nio.file.Path.of(file));
+    }
+
+    /**
+     * Fails with a usage error on a {@code --set} key under {@code fedstream.} that is no job
+     * option, or a value the option cannot parse. Other keys (Flink's own) pass unchecked.
+     */
+    static void checkSettings(Map<String, String> settings, List<ConfigOption<?>> options) {
+        Map<String, ConfigOption<?>> byKey = new java.util.HashMap<>();
+        for (ConfigOption<?> o : options) {
+            byKey.put(o.key(), o);
+        }
+        for (Map.Entry<String, String> e : settings.entrySet()) {
+            ConfigOption<?> o = byKey.get(e.getKey());
+            if (o == null) {
+                if (e.getKey().startsWith("fedstream.")) {
+                    throw new Errors.UsageError(
+                            "--set "
+                                    + e.getKey()
+                                    + ": no such job option (--help-config lists them)");
+                }
+                continue;
+            }
+            try {
+                Configuration.fromMap(Map.of(e.getKey(), e.getValue())).get(o);
+            } catch (RuntimeException bad) {
+                throw new Errors.UsageError(
+                        "--set "
+                                + e.getKey()
+                                + "="
+                                + e.getValue()
+                                + ": "
+                                + Errors.firstLine(
+                                        bad.getCause() != null
+                                                        && bad.getCause().getMessage() != null
+                                                ? bad.getCause().getMessage()
+                                                : bad.getMessage())
+                                + " (--help-config lists the options and their defaults)");
+            }
+        }
+    }
+
+    private static boolean causedByPortInUse(Throwable e) {
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            if (t instanceof java.net.BindException
+                    || (t.getMessage() != null
+                            && t.getMessage().contains("Could not start rest endpoint"))) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /** Options as a Markdown table (the README's configuration reference). */

@@ -1,6 +1,5 @@
 package io.fedstream.cli;
 
-import io.fedstream.schemas.avro.GlobalModel;
 import io.fedstream.worker.HealthServer;
 import io.fedstream.worker.SiteTrainer;
 import io.fedstream.worker.Worker;
@@ -102,7 +101,8 @@ final class WorkerCommand implements Callable<Integer> {
         DemoFederation demo = null;
         if (site.kind().equals(InstructionSites.MLP)) {
             if (siteIndex < 0 || siteIndex >= sites) {
-                throw new IllegalArgumentException("--site-index must be in [0, " + sites + ")");
+                throw new Errors.UsageError(
+                        "--site-index " + siteIndex + " must be in [0, " + sites + ") (--sites)");
             }
             demo = DemoFederation.create(federation, seed, sites, alpha);
         }
@@ -196,10 +196,10 @@ final class WorkerCommand implements Callable<Integer> {
                 WorkerConfig.defaults(bootstrap, federation, id)
                         .withPause(pause)
                         .withMaxUpdates(maxUpdates);
-        config.clientProperties().putAll(AuditCommand.loadProperties(kafkaConfig));
+        config.clientProperties().putAll(JobCommand.kafkaProperties(kafkaConfig));
         if (signingKey != null) {
             if (keyId == null) {
-                throw new IllegalArgumentException("--signing-key needs --key-id");
+                throw new Errors.UsageError("--signing-key needs --key-id");
             }
             config =
                     config.withSigningKey(
@@ -207,16 +207,8 @@ final class WorkerCommand implements Callable<Integer> {
                             io.fedstream.schemas.SiteKeys.privateKey(
                                     java.nio.file.Files.readString(signingKey)));
         }
-        WorkerListener progress =
-                new WorkerListener() {
-                    @Override
-                    public void onGlobalVersion(
-                            String site, GlobalModel m, SiteTrainer.EvalResult e) {
-                        System.out.printf(
-                                "%s: version %d, held-out loss %.4f, accuracy %.3f%n",
-                                site, m.getVersion(), e.loss(), e.accuracy());
-                    }
-                };
+        Preflight.kafka(bootstrap, config.clientProperties(), Preflight.KAFKA_TIMEOUT);
+        WorkerListener progress = new WorkerProgress(System.out);
         {
             Worker worker = new Worker(config, trainer, progress, seed);
             Thread hook = new Thread(worker::close);
@@ -236,8 +228,9 @@ final class WorkerCommand implements Callable<Integer> {
                 }
             }
             if (worker.failure() != null) {
-                System.err.println("worker stopped: " + worker.failure());
-                return 1;
+                throw new Errors.UserError(
+                        "worker " + id + " stopped: " + Errors.oneLine(worker.failure()),
+                        worker.failure());
             }
         }
         return 0;

@@ -138,6 +138,7 @@ class FederationLoopIT {
         assertThat(later.stream().mapToDouble(VersionRow::metric).max().orElseThrow())
                 .isGreaterThan(first.metric() + 0.1);
         assertThat(dir.resolve("report/versions.csv")).isNotEmptyFile();
+        assertThat(dir.resolve("report/report.html")).content().contains("<svg");
         assertThat(Files.size(dir.resolve("report/metric.png"))).isGreaterThan(1000);
     }
 

@@ -50,8 +50,12 @@ class WorkerRestartIT {
 
     static final long SEED = 7;
 
-    /** "site-1: version 3, held-out loss ...": printed when a version arrives, before training. */
-    static final Pattern VERSION_LINE = Pattern.compile("^site-1: version (\\d+), held-out loss");
+    /**
+     * "12:00:01 site-1: version 3, held-out loss ...": printed when a version arrives, before
+     * training.
+     */
+    static final Pattern VERSION_LINE =
+            Pattern.compile("^\\d\\d:\\d\\d:\\d\\d site-1: version (\\d+), held-out loss");
 
     @TempDir Path dir;
 

@@ -57,7 +57,18 @@ public final class AggregationJob {
             Source<RawRecord, ?, ?> updates,
             Sink<OutRecord> globalModels,
             Sink<OutRecord> rejected,
-            LatestVersionLookup lookup) {
+            LatestVersionLookup lookup,
+            Sink<FeedbackRecord> feedback,
+            FeedbackTopics feedbackTopics) {
+
+        /** Without feedback to the sites (dead letters are still logged). */
+        public Io(
+                Source<RawRecord, ?, ?> updates,
+                Sink<OutRecord> globalModels,
+                Sink<OutRecord> rejected,
+                LatestVersionLookup lookup) {
+            this(updates, globalModels, rejected, lookup, null, null);
+        }
 
         /** Kafka source and exactly-once sinks as configured. */
         public static Io kafka(ReadableConfig conf) {
@@ -88,11 +99,36 @@ public final class AggregationJob {
             lookupProps.put("bootstrap.servers", bootstrap);
             lookupProps.put("max.partition.fetch.bytes", maxRecord);
             lookupProps.put("fetch.max.bytes", maxFetch);
+            Properties adminProps = new Properties();
+            adminProps.putAll(client);
+            adminProps.put("bootstrap.servers", bootstrap);
+            boolean feedback = !conf.get(FEEDBACK_TOPIC_PREFIX).isEmpty();
             return new Io(
                     source,
                     exactlyOnceSink(conf, conf.get(GLOBAL_MODELS_TOPIC), "global"),
                     exactlyOnceSink(conf, conf.get(REJECTED_TOPIC), "rejected"),
-                    new KafkaLatestVersionLookup(lookupProps, conf.get(GLOBAL_MODELS_TOPIC)));
+                    new KafkaLatestVersionLookup(lookupProps, conf.get(GLOBAL_MODELS_TOPIC)),
+                    feedback ? feedbackSink(conf) : null,
+                    feedback
+                            ? new FeedbackTopics(
+                                    adminProps,
+                                    conf.get(FEEDBACK_CREATE_TOPICS),
+                                    conf.get(FEEDBACK_MAX_TOPICS))
+                            : null);
+        }
+
+        /** Exactly-once like the others; each record goes to its site's topic. */
+        private static KafkaSink<FeedbackRecord> feedbackSink(ReadableConfig conf) {
+            return KafkaSink.<FeedbackRecord>builder()
+                    .setKafkaProducerConfig(clientProperties(conf))
+                    .setBootstrapServers(conf.get(BOOTSTRAP_SERVERS))
+                    .setRecordSerializer(new FeedbackRecordSerializer())
+                    .setDeliveryGuarantee(DeliveryGuarantee.EXACTLY_ONCE)
+                    .setTransactionalIdPrefix(conf.get(TRANSACTIONAL_ID_PREFIX) + "-feedback")
+                    .setProperty(
+                            "transaction.timeout.ms",
+                            Long.toString(conf.get(TRANSACTION_TIMEOUT).toMillis()))
+                    .build();
         }
 
         private static KafkaSink<OutRecord> exactlyOnceSink(
@@ -316,11 +352,37 @@ public final class AggregationJob {
                 .sinkTo(io.globalModels())
                 .uid("global-models-sink")
                 .name("global-models");
-        chunks.getSideOutput(ValidateUpdates.REJECTED)
-                .union(decisions.getSideOutput(RoundCoordinator.REJECTED))
-                .sinkTo(io.rejected())
-                .uid("rejected-sink")
-                .name("rejected-updates");
+        DataStream<OutRecord> deadLetters =
+                chunks.getSideOutput(ValidateUpdates.REJECTED)
+                        .union(decisions.getSideOutput(RoundCoordinator.REJECTED));
+        deadLetters.sinkTo(io.rejected()).uid("rejected-sink").name("rejected-updates");
+        // Stateless: logs each dead letter (rate-limited) and tells its site (feedback topics).
+        SingleOutputStreamOperator<FeedbackRecord> feedback =
+                deadLetters
+                        .flatMap(
+                                new DeadLetters(
+                                        io.feedback() == null
+                                                ? ""
+                                                : conf.get(FEEDBACK_TOPIC_PREFIX),
+                                        conf.getOptional(SITE_KEYS_FILE)
+                                                .map(
+                                                        f ->
+                                                                (java.util.Set<String>)
+                                                                        new java.util.HashSet<>(
+                                                                                SiteKeys.read(
+                                                                                                Path
+                                                                                                        .of(
+                                                                                                                f))
+                                                                                        .sites()
+                                                                                        .keySet()))
+                                                .orElse(null),
+                                        io.feedback() == null ? null : io.feedbackTopics(),
+                                        conf.get(DEAD_LETTER_LOG_PER_MINUTE)))
+                        .uid("dead-letters")
+                        .name("dead letters: log, tell sites");
+        if (io.feedback() != null) {
+            feedback.sinkTo(io.feedback()).uid("feedback-sink").name("site feedback");
+        }
     }
 
     /** Builds the configured job on {@code env} and runs it (blocking). */

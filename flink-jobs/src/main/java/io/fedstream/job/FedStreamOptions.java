@@ -58,6 +58,44 @@ public final class FedStreamOptions {
                     .defaultValue(Topics.REJECTED_UPDATES)
                     .withDescription("Dead-letter topic for records the job did not accept.");
 
+    public static final ConfigOption<String> FEEDBACK_TOPIC_PREFIX =
+            key("fedstream.topic.feedback-prefix")
+                    .stringType()
+                    .defaultValue(Topics.REJECTED_UPDATES + ".")
+                    .withDescription(
+                            "Each site's own dead letters also go to the topic of this prefix and"
+                                    + " the site id (e.g. rejected-updates.site-1), which only that"
+                                    + " site may read (docs/design.md#telling-a-site-its-update-was-rejected)."
+                                    + " Empty: no feedback topics.");
+
+    public static final ConfigOption<Boolean> FEEDBACK_CREATE_TOPICS =
+            key("fedstream.feedback.create-topics")
+                    .booleanType()
+                    .defaultValue(true)
+                    .withDescription(
+                            "Create a site's feedback topic (1 partition) at its first dead"
+                                    + " letter. With a key registry only for registered sites;"
+                                    + " without one for at most fedstream.feedback.max-topics"
+                                    + " sites per subtask. Off: only existing topics get"
+                                    + " feedback.");
+
+    public static final ConfigOption<Integer> FEEDBACK_MAX_TOPICS =
+            key("fedstream.feedback.max-topics")
+                    .intType()
+                    .defaultValue(1000)
+                    .withDescription(
+                            "Without a key registry, anyone may claim any site id: the job creates"
+                                    + " at most this many feedback topics (per subtask of the"
+                                    + " dead-letter operator).");
+
+    public static final ConfigOption<Integer> DEAD_LETTER_LOG_PER_MINUTE =
+            key("fedstream.dead-letters.log-per-minute")
+                    .intType()
+                    .defaultValue(20)
+                    .withDescription(
+                            "The job logs each dead letter at WARN, at most this many a minute"
+                                    + " (per subtask); the rest are counted in one line a minute.");
+
     public static final ConfigOption<String> CONSUMER_GROUP =
             key("fedstream.kafka.group-id")
                     .stringType()

@@ -24,6 +24,7 @@ public class ValidateUpdates extends ProcessFunction<RawRecord, ChunkData> {
             new OutputTag<>("update-events", TypeInformation.of(UpdateEvent.class));
 
     private final UpdateValidator validator;
+    private transient Counter records;
     private transient Counter received;
     private transient RejectionCounters rejected;
 
@@ -34,19 +35,25 @@ public class ValidateUpdates extends ProcessFunction<RawRecord, ChunkData> {
     @Override
     public void open(OpenContext openContext) {
         AvroCodec.trustGeneratedClasses();
+        // records: every record read (chunks, manifests, whole updates, garbage);
+        // updates: the updates announced (a manifest or a whole update) that passed validation
+        records = getRuntimeContext().getMetricGroup().counter("recordsReceived");
         received = getRuntimeContext().getMetricGroup().counter("updatesReceived");
         rejected = new RejectionCounters(getRuntimeContext().getMetricGroup());
     }
 
     @Override
     public void processElement(RawRecord raw, Context ctx, Collector<ChunkData> out) {
-        received.inc();
+        records.inc();
         UpdateValidator.Outcome outcome = validator.parts(raw);
         if (outcome instanceof UpdateValidator.Parts p) {
             for (ChunkData c : p.chunks()) {
                 out.collect(c);
             }
             for (UpdateEvent e : p.events()) {
+                if (e.type == UpdateEvent.HEADER) {
+                    received.inc();
+                }
                 e.sourcePartition = raw.partition;
                 e.sourceOffset = raw.offset;
                 ctx.output(EVENTS, e);

@@ -55,9 +55,16 @@ public final class FederationSpec implements Serializable {
             @JsonProperty("seed") long seed,
             @JsonProperty("tensors") List<TensorSpec> tensors,
             @JsonProperty("chunkElements") Integer chunkElements) {
-        this.id = Objects.requireNonNull(id, "id");
+        if (id == null) {
+            throw new IllegalArgumentException("federation spec has no \"id\"");
+        }
+        if (tensors == null) {
+            throw new IllegalArgumentException(
+                    "federation " + id + " has no \"tensors\" (./fedstream spec prints a spec)");
+        }
+        this.id = id;
         this.seed = seed;
-        this.tensors = List.copyOf(Objects.requireNonNull(tensors, "tensors"));
+        this.tensors = List.copyOf(tensors);
         this.chunkElements = chunkElements == null ? DEFAULT_CHUNK_ELEMENTS : chunkElements;
         if (this.chunkElements <= 0) {
             throw new IllegalArgumentException(
@@ -180,6 +187,15 @@ public final class FederationSpec implements Serializable {
                 return JSON.readValue(text, new TypeReference<List<FederationSpec>>() {});
             }
             return List.of(JSON.readValue(text, FederationSpec.class));
+        } catch (com.fasterxml.jackson.databind.exc.ValueInstantiationException e) {
+            // the spec's own check (a missing or wrong field): its message, not Jackson's
+            Throwable cause = e.getCause() != null ? e.getCause() : e;
+            throw new IllegalArgumentException(
+                    "federation spec in " + file + ": " + cause.getMessage(), e);
+        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+            throw new IllegalArgumentException(
+                    "federation spec in " + file + " is not valid JSON: " + e.getOriginalMessage(),
+                    e);
         } catch (IOException e) {
             throw new IllegalArgumentException(
                     "cannot read federation specs from " + file + ": " + e.getMessage(), e);

@@ -26,8 +26,14 @@ public final class TensorSpec implements Serializable {
             @JsonProperty("shape") int[] shape,
             @JsonProperty("init") String init,
             @JsonProperty("scale") double scale) {
-        this.name = Objects.requireNonNull(name, "name");
-        this.shape = Objects.requireNonNull(shape, "shape").clone();
+        if (name == null) {
+            throw new IllegalArgumentException("a tensor has no \"name\"");
+        }
+        if (shape == null) {
+            throw new IllegalArgumentException("tensor " + name + " has no \"shape\"");
+        }
+        this.name = name;
+        this.shape = shape.clone();
         this.init = init == null ? "zeros" : init;
         this.scale = scale;
         if (shape.length == 0) {

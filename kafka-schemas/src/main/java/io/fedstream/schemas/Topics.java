@@ -23,5 +23,13 @@ public final class Topics {
      */
     public static final String GLOBAL_PROMPTS = "global-prompts";
 
+    /**
+     * A site's own dead letters: {@code rejected-updates.<site>}, written by the job besides {@link
+     * #REJECTED_UPDATES}, readable by that site alone under its ACLs.
+     */
+    public static String feedback(String siteId) {
+        return REJECTED_UPDATES + "." + siteId;
+    }
+
     private Topics() {}
 }
