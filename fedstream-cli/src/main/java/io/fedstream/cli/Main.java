@@ -39,6 +39,7 @@ import picocli.CommandLine.Command;
             PromptEmbeddingsCommand.class,
             PromptJobCommand.class,
             PromptWorkerCommand.class,
+            ClusterCommand.class,
             CommandLine.HelpCommand.class
         })
 public final class Main implements Runnable {
