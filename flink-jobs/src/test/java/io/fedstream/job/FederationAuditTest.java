@@ -232,7 +232,8 @@ class FederationAuditTest {
         float[] d4 = io.fedstream.schemas.TensorCodec.toFloats(u4.getTensors().get(0));
         for (int i = 0; i < after.length; i++) {
             double expected = before[i] + (5 * Math.pow(2, -0.5) * d3[i] + 7.0 * d4[i]) / 12.0;
-            assertThat((double) after[i]).isCloseTo(expected, org.assertj.core.api.Assertions.within(1e-6));
+            assertThat((double) after[i])
+                    .isCloseTo(expected, org.assertj.core.api.Assertions.within(1e-6));
         }
         // a manifest that hides the normalization is caught
         Map<String, String> params = new java.util.HashMap<>(v2.getManifest().getRuleParams());
