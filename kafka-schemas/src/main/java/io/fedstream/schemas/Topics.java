@@ -23,5 +23,11 @@ public final class Topics {
      */
     public static final String GLOBAL_PROMPTS = "global-prompts";
 
+    /**
+     * {@link io.fedstream.schemas.avro.PrivacyLedger}s: what each DP version cost its sites, keyed
+     * by federation id.
+     */
+    public static final String PRIVACY_LEDGER = "privacy-ledger";
+
     private Topics() {}
 }
