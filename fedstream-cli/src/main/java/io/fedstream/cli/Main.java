@@ -16,6 +16,7 @@ import picocli.CommandLine.Command;
             WorkerCommand.class,
             SpecCommand.class,
             AuditCommand.class,
+            LedgerCommand.class,
             KeygenCommand.class,
             KafkaCommand.class,
             BenchCommand.class,
