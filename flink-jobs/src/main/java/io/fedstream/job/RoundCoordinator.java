@@ -33,6 +33,7 @@ import org.apache.flink.api.common.state.MapState;
 import org.apache.flink.api.common.state.MapStateDescriptor;
 import org.apache.flink.api.common.state.ValueState;
 import org.apache.flink.api.common.state.ValueStateDescriptor;
+import org.apache.flink.api.common.typeinfo.PrimitiveArrayTypeInfo;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
 import org.apache.flink.api.common.typeinfo.Types;
 import org.apache.flink.metrics.Counter;
@@ -126,6 +127,12 @@ public class RoundCoordinator
     /** Federations with central DP: each site's spend over the closed versions (by site id). */
     private transient MapState<String, PrivacySpend> privacySpent;
 
+    /**
+     * Federations with central DP: the local DP (clip norm, noise multiplier) a pending or accepted
+     * update declared, by update key, until its version's ledger record is written.
+     */
+    private transient MapState<String, double[]> localDpDeclared;
+
     private transient Counter accepted;
     private transient Counter versionsPublished;
     private transient RejectionCounters rejected;
@@ -217,6 +224,13 @@ public class RoundCoordinator
                                         "privacy-spent",
                                         Types.STRING,
                                         TypeInformation.of(PrivacySpend.class)));
+        localDpDeclared =
+                getRuntimeContext()
+                        .getMapState(
+                                new MapStateDescriptor<>(
+                                        "local-dp-declared",
+                                        Types.STRING,
+                                        PrimitiveArrayTypeInfo.DOUBLE_PRIMITIVE_ARRAY_TYPE_INFO));
 
         metrics = getRuntimeContext().getMetricGroup();
         accepted = metrics.counter("updatesAccepted");
@@ -303,6 +317,10 @@ public class RoundCoordinator
                 return;
             }
             p.hasHeader = true;
+            if (e.localDpNoiseMultiplier > 0 && federations.get(e.federationId).privacy() != null) {
+                localDpDeclared.put(
+                        key, new double[] {e.localDpClipNorm, e.localDpNoiseMultiplier});
+            }
             p.baseVersion = e.baseVersion;
             p.numExamples = e.numExamples;
             p.sourcePartition = e.sourcePartition;
@@ -706,9 +724,20 @@ public class RoundCoordinator
             throws Exception {
         PrivacySpec privacy = spec.privacy();
         Map<String, Integer> bySite = new LinkedHashMap<>();
+        Map<String, double[]> local = new HashMap<>(); // site -> weakest declared local DP
+        java.util.Set<String> without = new java.util.HashSet<>();
         for (RoundState.Entry e : members) {
             bySite.merge(e.siteId, 1, Integer::sum);
+            String key = UpdateKey.of(e.siteId, e.updateId);
+            double[] declared = localDpDeclared.get(key);
+            if (declared != null) {
+                localDpDeclared.remove(key);
+                local.merge(e.siteId, declared, (a, b) -> a[1] <= b[1] ? a : b);
+            } else {
+                without.add(e.siteId);
+            }
         }
+        without.forEach(local::remove); // an update without local DP: the site has none here
         List<SiteSpend> spends = new ArrayList<>();
         for (Map.Entry<String, Integer> site : bySite.entrySet()) {
             PrivacySpend before = privacySpent.get(site.getKey());
@@ -726,6 +755,14 @@ public class RoundCoordinator
                             .setEpsilon(RdpAccountant.epsilon(rdp, privacy.delta()))
                             .setRdp(boxed(rdp))
                             .setVersions(after.versions)
+                            .setLocalDpClipNorm(
+                                    local.get(site.getKey()) == null
+                                            ? null
+                                            : local.get(site.getKey())[0])
+                            .setLocalDpNoiseMultiplier(
+                                    local.get(site.getKey()) == null
+                                            ? null
+                                            : local.get(site.getKey())[1])
                             .build());
         }
         PrivacyLedger record =
@@ -938,6 +975,7 @@ public class RoundCoordinator
             }
         }
         reject(ctx, partition, offset, federationId, p.siteId, p.updateId, reason, detail);
+        localDpDeclared.remove(key(p));
         if (p.hasHeader) {
             String[] expected = new String[n];
             for (int c = 0; c < n; c++) {

@@ -296,6 +296,28 @@ class DpFedAvgTest {
     }
 
     @Test
+    void theLedgerRecordsASitesDeclaredLocalDp() throws Exception {
+        Pipeline p = pipeline(SECRET, null, null);
+        p.start();
+        AdapterUpdate local =
+                update("u1", 0, 1000, Fixtures.constantDelta(0.1f))
+                        .setSiteId("s1")
+                        .setMetrics(
+                                Map.of(
+                                        PrivacySpec.LOCAL_DP_CLIP_METRIC, 0.3,
+                                        PrivacySpec.LOCAL_DP_NOISE_METRIC, 2.5))
+                        .build();
+        send(p, local);
+        send(p, u("u2", "s2", 0, 0.1f));
+
+        List<SiteSpend> entries = p.ledger.get(0).getEntries();
+        assertThat(entries.get(0).getLocalDpClipNorm()).isEqualTo(0.3);
+        assertThat(entries.get(0).getLocalDpNoiseMultiplier()).isEqualTo(2.5);
+        assertThat(entries.get(1).getLocalDpClipNorm()).isNull();
+        assertThat(entries.get(1).getLocalDpNoiseMultiplier()).isNull();
+    }
+
+    @Test
     void theJobRefusesAPrivacySetupThatCannotHoldItsPromise() {
         var feds = List.of(SPEC);
         assertThatThrownBy(() -> AggregationJob.checkPrivacy(policy(), feds, false))

@@ -28,6 +28,15 @@ public record PrivacySpec(
         @JsonProperty("expectedContributions") Integer expectedContributions)
         implements Serializable {
 
+    /**
+     * Update metric a worker with local DP sets: the L2 norm it clipped its update to. A
+     * declaration, not signed: the job records it in the ledger as the site's claim.
+     */
+    public static final String LOCAL_DP_CLIP_METRIC = "local_dp_clip_norm";
+
+    /** Update metric a worker with local DP sets: its noise multiplier (noise std / its clip). */
+    public static final String LOCAL_DP_NOISE_METRIC = "local_dp_noise_multiplier";
+
     @JsonCreator
     public PrivacySpec {
         positive(clipNorm, "clipNorm", "the L2 norm every update is clipped to");
