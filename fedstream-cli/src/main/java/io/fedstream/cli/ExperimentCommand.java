@@ -20,7 +20,7 @@ import picocli.CommandLine.Unmatched;
 @Command(
         name = "experiment",
         mixinStandardHelpOptions = true,
-        subcommands = FedPitExperimentCommand.class,
+        subcommands = {FedPitExperimentCommand.class, DpExperimentCommand.class},
         description = {
             "Runs an experiment and writes a Markdown table, a CSV and a PNG chart to --out."
                     + " Available: fedit (MedQuAD sites = NIH websites, question-type"

@@ -59,7 +59,9 @@ final class LocalFederation implements AutoCloseable {
     private final EmbeddedKafka kafka;
     private final Settings settings;
     private final DemoFederation demo;
-    private final FederationSpec spec;
+    private FederationSpec spec;
+    private Path privacySecretFile;
+    private WorkerListener workerListener = WorkerListener.NONE;
     private final List<KeyPair> siteKeys = new ArrayList<>();
     private final List<VersionRow> rows = new CopyOnWriteArrayList<>();
     private final List<Worker> workers = new ArrayList<>();
@@ -93,12 +95,29 @@ final class LocalFederation implements AutoCloseable {
         kafka.createTopic(Topics.ADAPTER_UPDATES, 2, Map.of());
         kafka.createTopic(Topics.GLOBAL_MODELS, 1, Map.of());
         kafka.createTopic(Topics.REJECTED_UPDATES, 1, Map.of());
+        kafka.createTopic(Topics.PRIVACY_LEDGER, 1, Map.of());
         kafka.createTopic(Topics.PROMPT_UPDATES, 2, Map.of());
         kafka.createTopic(Topics.GLOBAL_PROMPTS, 1, Map.of());
     }
 
     FederationSpec spec() {
         return spec;
+    }
+
+    /**
+     * Central DP for the run's federation: its spec gets {@code privacy} and the job the secret in
+     * {@code secretFile}. Call before {@link #jobConfiguration}.
+     */
+    LocalFederation withPrivacy(io.fedstream.schemas.PrivacySpec privacy, Path secretFile) {
+        this.spec = spec.withPrivacy(privacy);
+        this.privacySecretFile = secretFile;
+        return this;
+    }
+
+    /** Told of every update a site publishes. Call before {@link #start}. */
+    LocalFederation withWorkerListener(WorkerListener listener) {
+        this.workerListener = listener;
+        return this;
     }
 
     /**
@@ -129,6 +148,9 @@ final class LocalFederation implements AutoCloseable {
         conf.set(FedStreamOptions.CHECKPOINT_INTERVAL, settings.checkpointInterval());
         conf.set(FedStreamOptions.PARALLELISM, settings.parallelism());
         conf.set(FedStreamOptions.TRANSACTION_TIMEOUT, Duration.ofMinutes(10));
+        if (privacySecretFile != null) {
+            conf.set(FedStreamOptions.PRIVACY_SECRET_FILE, privacySecretFile.toString());
+        }
         return conf;
     }
 
@@ -157,7 +179,7 @@ final class LocalFederation implements AutoCloseable {
                                     kafka.bootstrapServers(), spec.id(), DemoFederation.siteName(i))
                             .withPause(settings.slowdown().multipliedBy(i))
                             .withSigningKey(keyId(i), siteKeys.get(i).getPrivate());
-            Worker w = new Worker(wc, trainer, WorkerListener.NONE, settings.seed());
+            Worker w = new Worker(wc, trainer, workerListener, settings.seed());
             workers.add(w);
             Thread t = new Thread(w, "worker-" + wc.siteId());
             t.setDaemon(true);
