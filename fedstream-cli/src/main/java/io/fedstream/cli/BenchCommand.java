@@ -127,13 +127,6 @@ final class BenchCommand implements Callable<Integer> {
                             + " limits raised) instead of chunks + manifest as workers publish.")
     boolean wholeRecords;
 
-    @Option(
-            names = "--dp",
-            description =
-                    "e2e: the federation runs central DP-FedAvg (clip, keyed noise, privacy ledger;"
-                            + " a budget no site reaches).")
-    boolean dp;
-
     @Override
     public Integer call() throws Exception {
         int floats = (int) (mb * 1e6 / 4);
@@ -167,8 +160,7 @@ final class BenchCommand implements Callable<Integer> {
                                         : quick ? List.of(4, 8) : List.of(8, 64, 256),
                                 checkpointInterval,
                                 !unsigned,
-                                wholeRecords,
-                                dp));
+                                wholeRecords));
             default:
                 System.err.println(
                         "unknown benchmark '" + name + "' (digest, aggregate, python, train, e2e)");

@@ -80,8 +80,7 @@ public final class E2eBench {
             List<Integer> heapQuorums,
             Duration checkpointInterval,
             boolean signed,
-            boolean wholeRecords,
-            boolean dp) {
+            boolean wholeRecords) {
 
         int latencyRounds() {
             return quick ? 2 : 8;
@@ -544,7 +543,7 @@ public final class E2eBench {
         StreamExecutionEnvironment env =
                 StreamExecutionEnvironment.createLocalEnvironment(parallelism, conf);
         AggregationJob.configureEnvironment(env, conf);
-        AggregationJob.build(env, conf, List.of(jobSpec()), AggregationJob.Io.kafka(conf));
+        AggregationJob.build(env, conf, List.of(sites.spec()), AggregationJob.Io.kafka(conf));
         JobClient job = env.executeAsync(conf.get(FedStreamOptions.JOB_NAME));
         Duration timeout = Duration.ofMinutes(5);
         try (VersionWatcher readable =
@@ -716,18 +715,6 @@ public final class E2eBench {
         }
     }
 
-    /**
-     * The federation as the job runs it: with --dp, central DP-FedAvg (clip 1, noise multiplier 1,
-     * a budget no site reaches, so every update is clipped, noised and charged but none refused).
-     */
-    private FederationSpec jobSpec() {
-        return settings.dp()
-                ? sites.spec()
-                        .withPrivacy(
-                                new io.fedstream.schemas.PrivacySpec(1.0, 1.0, 1e-5, 1e9, null))
-                : sites.spec();
-    }
-
     private Configuration jobConfiguration(
             Path dir,
             String run,
@@ -738,18 +725,8 @@ public final class E2eBench {
             int quorum)
             throws IOException {
         Path federations = dir.resolve("federations.json");
-        FederationSpec.writeAll(federations, List.of(jobSpec()));
+        FederationSpec.writeAll(federations, List.of(sites.spec()));
         Configuration conf = new Configuration();
-        if (settings.dp()) {
-            Path secret = dir.resolve("job.secret");
-            byte[] bytes = new byte[32];
-            new java.security.SecureRandom().nextBytes(bytes);
-            Files.write(secret, bytes);
-            conf.set(FedStreamOptions.PRIVACY_SECRET_FILE, secret.toString());
-            String ledger = "bench-" + run + "-ledger";
-            kafka.createTopic(ledger, 1, Map.of());
-            conf.set(FedStreamOptions.PRIVACY_LEDGER_TOPIC, ledger);
-        }
         if (sites.signed()) {
             Path keys = dir.resolve("site-keys.json");
             sites.registry().write(keys);
