@@ -77,6 +77,8 @@ public final class Worker implements Runnable, AutoCloseable {
     private SiteFeedback feedback;
     private int published;
     private GlobalModelAssembler assembler = new GlobalModelAssembler();
+    private volatile LocalDp localDp;
+    private final java.security.SecureRandom localNoise = new java.security.SecureRandom();
 
     public Worker(
             WorkerConfig config, SiteTrainer trainer, WorkerListener listener, long specSeed) {
@@ -84,6 +86,15 @@ public final class Worker implements Runnable, AutoCloseable {
         this.trainer = trainer;
         this.listener = listener;
         this.spec = trainer.federationSpec(config.federationId(), specSeed);
+    }
+
+    /**
+     * Local DP: clip and noise every update before it leaves the site ({@link LocalDp}); null for
+     * none. Call before {@link #run()}.
+     */
+    public Worker withLocalDp(LocalDp dp) {
+        this.localDp = dp;
+        return this;
     }
 
     @Override
@@ -188,6 +199,12 @@ public final class Worker implements Runnable, AutoCloseable {
             }
             Map<String, Double> metrics = new LinkedHashMap<>(result.metrics());
             metrics.put("train_seconds", seconds);
+            Map<String, float[]> delta = result.delta();
+            LocalDp dp = localDp;
+            if (dp != null) {
+                delta = dp.apply(delta, localNoise);
+                dp.declare(metrics);
+            }
             AdapterUpdate update =
                     AdapterUpdate.newBuilder()
                             .setUpdateId(updateId)
@@ -196,7 +213,7 @@ public final class Worker implements Runnable, AutoCloseable {
                             .setBaseVersion(base)
                             .setNumExamples(result.numExamples())
                             .setMetrics(metrics)
-                            .setTensors(TensorCodec.fromMap(spec, result.delta()))
+                            .setTensors(TensorCodec.fromMap(spec, delta))
                             .setCreatedAtMs(Instant.now())
                             .build();
             if (config.signingKey() != null) {

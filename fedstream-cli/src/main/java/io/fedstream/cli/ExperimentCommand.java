@@ -20,7 +20,11 @@ import picocli.CommandLine.Unmatched;
 @Command(
         name = "experiment",
         mixinStandardHelpOptions = true,
-        subcommands = {FedPitExperimentCommand.class, AsyncExperimentCommand.class},
+        subcommands = {
+            FedPitExperimentCommand.class,
+            AsyncExperimentCommand.class,
+            DpExperimentCommand.class
+        },
         description = {
             "Runs an experiment and writes a Markdown table, a CSV and a PNG chart to --out."
                     + " Available: fedit (MedQuAD sites = NIH websites, question-type"

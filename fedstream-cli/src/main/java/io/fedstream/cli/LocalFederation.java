@@ -61,10 +61,12 @@ final class LocalFederation implements AutoCloseable {
     private final Settings settings;
     private final LocalTask task;
     private final boolean ownsTask;
-    private final FederationSpec spec;
+    private FederationSpec spec;
     private volatile LocalTask.Score baseline;
     private SiteProgress progress;
     private volatile boolean latestOnly;
+    private Path privacySecretFile;
+    private WorkerListener workerListener = WorkerListener.NONE;
     private final List<KeyPair> siteKeys = new ArrayList<>();
     private final List<VersionRow> rows = new CopyOnWriteArrayList<>();
     private final List<Worker> workers = new ArrayList<>();
@@ -143,12 +145,29 @@ final class LocalFederation implements AutoCloseable {
         kafka.createTopic(Topics.ADAPTER_UPDATES, 2, Map.of());
         kafka.createTopic(Topics.GLOBAL_MODELS, 1, Map.of());
         kafka.createTopic(Topics.REJECTED_UPDATES, 1, Map.of());
+        kafka.createTopic(Topics.PRIVACY_LEDGER, 1, Map.of());
         kafka.createTopic(Topics.PROMPT_UPDATES, 2, Map.of());
         kafka.createTopic(Topics.GLOBAL_PROMPTS, 1, Map.of());
     }
 
     FederationSpec spec() {
         return spec;
+    }
+
+    /**
+     * Central DP for the run's federation: its spec gets {@code privacy} and the job the secret in
+     * {@code secretFile}. Call before {@link #jobConfiguration}.
+     */
+    LocalFederation withPrivacy(io.fedstream.schemas.PrivacySpec privacy, Path secretFile) {
+        this.spec = spec.withPrivacy(privacy);
+        this.privacySecretFile = secretFile;
+        return this;
+    }
+
+    /** Told of every update a site publishes. Call before {@link #start}. */
+    LocalFederation withWorkerListener(WorkerListener listener) {
+        this.workerListener = listener;
+        return this;
     }
 
     /**
@@ -179,6 +198,9 @@ final class LocalFederation implements AutoCloseable {
         conf.set(FedStreamOptions.CHECKPOINT_INTERVAL, settings.checkpointInterval());
         conf.set(FedStreamOptions.PARALLELISM, settings.parallelism());
         conf.set(FedStreamOptions.TRANSACTION_TIMEOUT, Duration.ofMinutes(10));
+        if (privacySecretFile != null) {
+            conf.set(FedStreamOptions.PRIVACY_SECRET_FILE, privacySecretFile.toString());
+        }
         return conf;
     }
 
@@ -209,12 +231,9 @@ final class LocalFederation implements AutoCloseable {
                     WorkerConfig.defaults(kafka.bootstrapServers(), spec.id(), siteId(i))
                             .withPause(settings.slowdown().multipliedBy(i))
                             .withSigningKey(keyId(i), siteKeys.get(i).getPrivate());
-            Worker w =
-                    new Worker(
-                            wc,
-                            trainer,
-                            progress == null ? WorkerListener.NONE : progress.listener(i),
-                            settings.seed());
+            WorkerListener listener =
+                    progress == null ? workerListener : both(progress.listener(i), workerListener);
+            Worker w = new Worker(wc, trainer, listener, settings.seed());
             workers.add(w);
             Thread t = new Thread(w, "worker-" + wc.siteId());
             t.setDaemon(true);
@@ -298,6 +317,41 @@ final class LocalFederation implements AutoCloseable {
         } catch (RuntimeException e) {
             LOG.error("version scorer failed", e);
         }
+    }
+
+    /** Both listeners, in order. */
+    private static WorkerListener both(WorkerListener a, WorkerListener b) {
+        return new WorkerListener() {
+            @Override
+            public void onGlobalVersion(
+                    String siteId,
+                    io.fedstream.schemas.avro.GlobalModel model,
+                    io.fedstream.worker.SiteTrainer.EvalResult eval) {
+                a.onGlobalVersion(siteId, model, eval);
+                b.onGlobalVersion(siteId, model, eval);
+            }
+
+            @Override
+            public void onUpdatePublished(
+                    io.fedstream.schemas.avro.AdapterUpdate update,
+                    io.fedstream.worker.SiteTrainer.TrainResult result) {
+                a.onUpdatePublished(update, result);
+                b.onUpdatePublished(update, result);
+            }
+
+            @Override
+            public void onRejected(
+                    String siteId, io.fedstream.schemas.avro.RejectedUpdate rejection) {
+                a.onRejected(siteId, rejection);
+                b.onRejected(siteId, rejection);
+            }
+
+            @Override
+            public void onStopped(String siteId, int published, Throwable failure) {
+                a.onStopped(siteId, published, failure);
+                b.onStopped(siteId, published, failure);
+            }
+        };
     }
 
     /** Versions seen so far, in order. */

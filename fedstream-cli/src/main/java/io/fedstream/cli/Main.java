@@ -29,6 +29,7 @@ import picocli.CommandLine.Command;
             WorkerCommand.class,
             SpecCommand.class,
             AuditCommand.class,
+            LedgerCommand.class,
             KeygenCommand.class,
             KafkaCommand.class,
             RejectionsCommand.class,

@@ -45,6 +45,19 @@ final class WorkerCommand implements Callable<Integer> {
     String siteId;
 
     @Option(
+            names = "--local-dp-clip",
+            description =
+                    "Local DP: clip every update to this L2 norm and add Gaussian noise of std"
+                            + " --local-dp-noise-multiplier times it before sending (declared in"
+                            + " the update's metrics; the job's privacy ledger records it).")
+    Double localDpClip;
+
+    @Option(
+            names = "--local-dp-noise-multiplier",
+            description = "Local DP: noise std / --local-dp-clip.")
+    Double localDpNoise;
+
+    @Option(
             names = "--seed",
             defaultValue = "42",
             description = "Seed of the demo federation (default ${DEFAULT-VALUE}).")
@@ -210,7 +223,20 @@ final class WorkerCommand implements Callable<Integer> {
         Preflight.kafka(bootstrap, config.clientProperties(), Preflight.KAFKA_TIMEOUT);
         WorkerListener progress = new WorkerProgress(System.out);
         {
+            if ((localDpClip == null) != (localDpNoise == null)) {
+                System.err.println(
+                        "--local-dp-clip and --local-dp-noise-multiplier go together: give both");
+                return 2;
+            }
             Worker worker = new Worker(config, trainer, progress, seed);
+            if (localDpClip != null) {
+                try {
+                    worker.withLocalDp(new io.fedstream.worker.LocalDp(localDpClip, localDpNoise));
+                } catch (IllegalArgumentException e) {
+                    System.err.println(e.getMessage());
+                    return 2;
+                }
+            }
             Thread hook = new Thread(worker::close);
             Runtime.getRuntime().addShutdownHook(hook);
             try (HealthServer health =

@@ -3,10 +3,12 @@ package io.fedstream.audit;
 import io.fedstream.aggregation.LittleEndianFloats;
 import io.fedstream.aggregation.StalenessFunction;
 import io.fedstream.aggregation.WeightedAccumulator;
+import io.fedstream.aggregation.privacy.DpNoise;
 import io.fedstream.aggregation.robust.NormClipping;
 import io.fedstream.aggregation.robust.RobustRule;
 import io.fedstream.aggregation.robust.RobustRules;
 import io.fedstream.aggregation.robust.WeightedDelta;
+import io.fedstream.job.RoundCoordinator;
 import io.fedstream.job.RoundPolicy;
 import io.fedstream.job.UpdateKey;
 import io.fedstream.schemas.GlobalModelAssembler;
@@ -46,6 +48,17 @@ public final class FederationAudit {
      */
     public static List<Finding> audit(
             List<GlobalModel> versions, Map<Offset, AdapterUpdate> updates) {
+        return audit(versions, updates, null);
+    }
+
+    /**
+     * As {@link #audit(List, Map)}; DP-FedAvg versions are recomputed with their noise re-derived
+     * from {@code privacySecret} (the job's), bit for bit. Without the secret everything but the
+     * noise is checked (membership, staleness weights, clipping, total weight, digest), and the
+     * finding says the values were not.
+     */
+    public static List<Finding> audit(
+            List<GlobalModel> versions, Map<Offset, AdapterUpdate> updates, byte[] privacySecret) {
         List<Finding> out = new ArrayList<>();
         TreeMap<Long, GlobalModel> byVersion = new TreeMap<>();
         for (GlobalModel g : versions) {
@@ -69,7 +82,7 @@ public final class FederationAudit {
                                 "versions " + expected + ".." + (v - 1) + " are missing"));
             }
             expected = v + 1;
-            out.add(check(g, byVersion.get(v - 1), updates, usedBy));
+            out.add(check(g, byVersion.get(v - 1), updates, usedBy, privacySecret));
         }
         return out;
     }
@@ -78,7 +91,8 @@ public final class FederationAudit {
             GlobalModel g,
             GlobalModel parent,
             Map<Offset, AdapterUpdate> updates,
-            Map<String, Long> usedBy) {
+            Map<String, Long> usedBy,
+            byte[] privacySecret) {
         long v = g.getVersion();
         String digest = GlobalModelAssembler.digest(g);
         if (!digest.equals(g.getManifest().getTensorsSha256())) {
@@ -122,9 +136,26 @@ public final class FederationAudit {
             sizes[t] = baseValues[t].length;
         }
         String ruleName = g.getManifest().getRule();
+        boolean dp = ruleName.equals(RoundCoordinator.DP_RULE);
+        double dpClip = 0;
+        double dpSigma = 0;
+        int dpExpected = 0;
+        if (dp) {
+            try {
+                dpClip = Double.parseDouble(params.get("dp_clip_norm"));
+                dpSigma = Double.parseDouble(params.get("dp_noise_multiplier"));
+                dpExpected = Integer.parseInt(params.get("dp_expected_contributions"));
+            } catch (RuntimeException e) {
+                return new Finding(v, false, "DP parameters cannot be read: " + params);
+            }
+            if (!DpNoise.DERIVATION.equals(params.get("dp_noise"))) {
+                return new Finding(
+                        v, false, "unknown DP noise derivation '" + params.get("dp_noise") + "'");
+            }
+        }
         RobustRule robust;
         try {
-            robust = ruleName.equals("fedavg") ? null : RobustRules.parse(ruleName);
+            robust = ruleName.equals("fedavg") || dp ? null : RobustRules.parse(ruleName);
         } catch (RuntimeException e) {
             return new Finding(v, false, "unknown aggregation rule '" + ruleName + "'");
         }
@@ -154,7 +185,10 @@ public final class FederationAudit {
                         v, false, "update " + name + " was already counted in version " + earlier);
             }
             long staleness = parent.getVersion() - u.getBaseVersion();
-            double w = u.getNumExamples() * f.apply(Math.max(0, staleness));
+            double w =
+                    dp
+                            ? f.apply(Math.max(0, staleness))
+                            : u.getNumExamples() * f.apply(Math.max(0, staleness));
             if (staleness != c.getStaleness() || staleness < 0 || w != c.getWeight()) {
                 return new Finding(
                         v,
@@ -183,7 +217,10 @@ public final class FederationAudit {
                 delta[t] = bytes(d.getData());
                 kinds[t] = LittleEndianFloats.Kind.valueOf(d.getDtype().name());
             }
-            if (robust == null) {
+            if (dp) {
+                double norm = Math.sqrt(chunkedSumSquares(delta, kinds, g.getChunkElements()));
+                acc.add(delta, kinds, w * (norm > dpClip ? dpClip / norm : 1.0));
+            } else if (robust == null) {
                 acc.add(delta, kinds, w);
             } else if (streamingClip != null) {
                 double sumSquares = chunkedSumSquares(delta, kinds, g.getChunkElements());
@@ -213,12 +250,29 @@ public final class FederationAudit {
                             + ", the manifest says "
                             + g.getManifest().getTotalWeight());
         }
+        if (dp && privacySecret == null) {
+            return new Finding(
+                    v,
+                    true,
+                    count
+                            + " updates, "
+                            + ruleName
+                            + ": members, weights, clipping and total weight verified, digest "
+                            + digest.substring(0, 12)
+                            + "; the noise and so the values NOT verified (no privacy secret)");
+        }
+        if (dp) {
+            addNoise(acc.sums(), privacySecret, g, dpSigma * dpClip);
+        }
         float[][] recomputed =
-                robust == null || streamingClip != null
-                        ? new WeightedAccumulator(acc.sums(), totalWeight, count)
+                dp
+                        ? new WeightedAccumulator(acc.sums(), dpExpected, count)
                                 .applyTo(baseValues, eta)
-                        : new WeightedAccumulator(robust.aggregate(held), 1.0, count)
-                                .applyTo(baseValues, eta);
+                        : robust == null || streamingClip != null
+                                ? new WeightedAccumulator(acc.sums(), totalWeight, count)
+                                        .applyTo(baseValues, eta)
+                                : new WeightedAccumulator(robust.aggregate(held), 1.0, count)
+                                        .applyTo(baseValues, eta);
         for (int t = 0; t < recomputed.length; t++) {
             Tensor published = g.getTensors().get(t);
             float[] actual = TensorCodec.toFloats(published);
@@ -250,8 +304,35 @@ public final class FederationAudit {
                 count
                         + " updates, "
                         + ruleName
+                        + (dp ? " with its noise re-derived from the secret," : "")
                         + " recomputed bit for bit, digest "
                         + digest.substring(0, 12));
+    }
+
+    /**
+     * Adds the version's noise to the per-tensor sums as the chunk aggregators added it: element p
+     * of the flattened vector is element p mod chunkElements of chunk p / chunkElements.
+     */
+    private static void addNoise(double[][] sums, byte[] secret, GlobalModel g, double std) {
+        long total = 0;
+        for (double[] t : sums) {
+            total += t.length;
+        }
+        int ce = g.getChunkElements();
+        int chunk = -1;
+        double[] z = null;
+        long p = 0;
+        for (double[] t : sums) {
+            for (int i = 0; i < t.length; i++, p++) {
+                int c = (int) (p / ce);
+                if (c != chunk) {
+                    chunk = c;
+                    int length = (int) Math.min(ce, total - (long) c * ce);
+                    z = DpNoise.normals(secret, g.getFederationId(), g.getVersion(), c, length);
+                }
+                t[i] += std * z[(int) (p % ce)];
+            }
+        }
     }
 
     /**

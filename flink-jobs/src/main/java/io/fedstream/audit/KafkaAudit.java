@@ -34,6 +34,19 @@ public final class KafkaAudit {
 
     public static Result run(
             Properties client, String updatesTopic, String globalModelsTopic, String federationId) {
+        return run(client, updatesTopic, globalModelsTopic, federationId, null);
+    }
+
+    /**
+     * @param privacySecret the job's privacy secret, to re-derive the noise of DP-FedAvg versions;
+     *     null checks everything but their noise
+     */
+    public static Result run(
+            Properties client,
+            String updatesTopic,
+            String globalModelsTopic,
+            String federationId,
+            byte[] privacySecret) {
         AvroCodec.trustGeneratedClasses();
         byte[] key = federationId.getBytes(StandardCharsets.UTF_8);
         GlobalModelAssembler assembler = new GlobalModelAssembler();
@@ -124,7 +137,7 @@ public final class KafkaAudit {
                     }
                 });
         List<FederationAudit.Finding> findings =
-                new ArrayList<>(FederationAudit.audit(versions, updates));
+                new ArrayList<>(FederationAudit.audit(versions, updates, privacySecret));
         findings.addAll(incomplete);
         return new Result(versions.size(), updates.size(), undecodable[0], findings);
     }

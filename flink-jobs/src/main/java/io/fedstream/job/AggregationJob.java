@@ -2,9 +2,11 @@ package io.fedstream.job;
 
 import static io.fedstream.job.FedStreamOptions.*;
 
+import io.fedstream.aggregation.privacy.SiteBudget;
 import io.fedstream.aggregation.robust.MultiKrum;
 import io.fedstream.schemas.AvroCodec;
 import io.fedstream.schemas.FederationSpec;
+import io.fedstream.schemas.PrivacySpec;
 import io.fedstream.schemas.SiteKeys;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -52,22 +54,51 @@ import org.apache.kafka.clients.consumer.OffsetResetStrategy;
 public final class AggregationJob {
     private AggregationJob() {}
 
-    /** The job's connections to the outside world. */
+    /**
+     * The job's connections to the outside world.
+     *
+     * @param ledger the privacy-ledger sink, needed only if a federation has privacy in its spec
+     * @param ledgerLookup reads the ledger when such a federation starts without state
+     */
     public record Io(
             Source<RawRecord, ?, ?> updates,
             Sink<OutRecord> globalModels,
             Sink<OutRecord> rejected,
             LatestVersionLookup lookup,
             Sink<FeedbackRecord> feedback,
-            FeedbackTopics feedbackTopics) {
+            FeedbackTopics feedbackTopics,
+            Sink<OutRecord> ledger,
+            LedgerLookup ledgerLookup) {
 
-        /** Without feedback to the sites (dead letters are still logged). */
+        /** With feedback to the sites, without a privacy ledger. */
+        public Io(
+                Source<RawRecord, ?, ?> updates,
+                Sink<OutRecord> globalModels,
+                Sink<OutRecord> rejected,
+                LatestVersionLookup lookup,
+                Sink<FeedbackRecord> feedback,
+                FeedbackTopics feedbackTopics) {
+            this(updates, globalModels, rejected, lookup, feedback, feedbackTopics, null, null);
+        }
+
+        /** With a privacy ledger, without feedback to the sites. */
+        public Io(
+                Source<RawRecord, ?, ?> updates,
+                Sink<OutRecord> globalModels,
+                Sink<OutRecord> rejected,
+                LatestVersionLookup lookup,
+                Sink<OutRecord> ledger,
+                LedgerLookup ledgerLookup) {
+            this(updates, globalModels, rejected, lookup, null, null, ledger, ledgerLookup);
+        }
+
+        /** Without feedback to the sites and without a privacy ledger. */
         public Io(
                 Source<RawRecord, ?, ?> updates,
                 Sink<OutRecord> globalModels,
                 Sink<OutRecord> rejected,
                 LatestVersionLookup lookup) {
-            this(updates, globalModels, rejected, lookup, null, null);
+            this(updates, globalModels, rejected, lookup, null, null, null, null);
         }
 
         /** Kafka source and exactly-once sinks as configured. */
@@ -114,7 +145,9 @@ public final class AggregationJob {
                                     adminProps,
                                     conf.get(FEEDBACK_CREATE_TOPICS),
                                     conf.get(FEEDBACK_MAX_TOPICS))
-                            : null);
+                            : null,
+                    exactlyOnceSink(conf, conf.get(PRIVACY_LEDGER_TOPIC), "ledger"),
+                    new KafkaLedgerLookup(lookupProps, conf.get(PRIVACY_LEDGER_TOPIC)));
         }
 
         /** Exactly-once like the others; each record goes to its site's topic. */
@@ -220,6 +253,66 @@ public final class AggregationJob {
         }
     }
 
+    /**
+     * Checks, before anything runs, that central DP can hold its promise for every federation with
+     * privacy in its spec: plain FedAvg as the rule (the clipped sum is what is noised), staleness
+     * weights at most 1 (so a site moves the sum by at most C), a budget that allows at least one
+     * version, and a secret to key the noise. Messages name the field to fix.
+     */
+    static void checkPrivacy(
+            RoundPolicy policy, Collection<FederationSpec> federations, boolean hasSecret) {
+        for (FederationSpec f : federations) {
+            PrivacySpec p = f.privacy();
+            if (p == null) {
+                continue;
+            }
+            String where = "federation " + f.id() + ": ";
+            if (!policy.streaming()) {
+                throw new IllegalArgumentException(
+                        where
+                                + "privacy (DP-FedAvg) noises the clipped FedAvg sum and needs "
+                                + AGGREGATION_RULE.key()
+                                + "=fedavg, not "
+                                + policy.rule());
+            }
+            for (long s = 0; s <= policy.maxStaleness(); s++) {
+                double w = policy.staleness().apply(s);
+                if (!(w >= 0 && w <= 1)) {
+                    throw new IllegalArgumentException(
+                            where
+                                    + "privacy needs staleness weights in [0, 1] (they bound a"
+                                    + " site's sensitivity), but "
+                                    + STALENESS_FUNCTION.key()
+                                    + " gives f("
+                                    + s
+                                    + ") = "
+                                    + w);
+                }
+            }
+            double one = SiteBudget.oneVersion(p.noiseMultiplier(), p.delta());
+            if (p.epsilonBudget() < one) {
+                throw new IllegalArgumentException(
+                        where
+                                + "privacy.epsilonBudget "
+                                + p.epsilonBudget()
+                                + " is below the cost of one version, epsilon "
+                                + one
+                                + " at delta "
+                                + p.delta()
+                                + " with noiseMultiplier "
+                                + p.noiseMultiplier()
+                                + ": no update could ever be accepted");
+            }
+            if (!hasSecret) {
+                throw new IllegalArgumentException(
+                        where
+                                + "privacy needs "
+                                + PRIVACY_SECRET_FILE.key()
+                                + ": the job secret that keys the noise");
+            }
+        }
+    }
+
     /** The federations of the configured specs file. */
     public static List<FederationSpec> federations(ReadableConfig conf) {
         String file =
@@ -292,6 +385,16 @@ public final class AggregationJob {
 
         RoundPolicy policy = roundPolicy(conf);
         checkRuleFits(policy, byId.values());
+        boolean private_ = byId.values().stream().anyMatch(f -> f.privacy() != null);
+        JobSecret secret = conf.getOptional(PRIVACY_SECRET_FILE).map(JobSecret::file).orElse(null);
+        checkPrivacy(policy, byId.values(), secret != null);
+        if (private_ && io.ledger() == null) {
+            throw new IllegalArgumentException(
+                    "a federation has privacy in its spec but the job has no privacy-ledger sink");
+        }
+        if (secret != null) {
+            secret.read(); // a missing or short file fails here, at start
+        }
         java.time.Duration assemblyTimeout =
                 conf.getOptional(ASSEMBLY_TIMEOUT).orElse(conf.get(ROUND_TIMEOUT));
 
@@ -326,7 +429,8 @@ public final class AggregationJob {
                                         io.lookup(),
                                         conf.get(UPDATES_TOPIC),
                                         assemblyTimeout,
-                                        conf.get(MAX_L2_NORM)))
+                                        conf.get(MAX_L2_NORM),
+                                        io.ledgerLookup()))
                         .uid("round-coordinator")
                         .name("round coordinator");
 
@@ -334,7 +438,9 @@ public final class AggregationJob {
         SingleOutputStreamOperator<ChunkDigest> digests =
                 chunks.keyBy(ChunkData::key, Types.STRING)
                         .connect(decisions.keyBy(Decision::key, Types.STRING))
-                        .process(new ChunkAggregator(byId, policy, io.lookup()))
+                        .process(
+                                new ChunkAggregator(
+                                        byId, policy, io.lookup(), private_ ? secret : null))
                         .uid("chunk-aggregator")
                         .name("chunk aggregation");
 
@@ -382,6 +488,13 @@ public final class AggregationJob {
                         .name("dead letters: log, tell sites");
         if (io.feedback() != null) {
             feedback.sinkTo(io.feedback()).uid("feedback-sink").name("site feedback");
+        }
+        if (private_) {
+            decisions
+                    .getSideOutput(RoundCoordinator.LEDGER)
+                    .sinkTo(io.ledger())
+                    .uid("privacy-ledger-sink")
+                    .name("privacy-ledger");
         }
     }
 

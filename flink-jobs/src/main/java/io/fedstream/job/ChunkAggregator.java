@@ -2,12 +2,14 @@ package io.fedstream.job;
 
 import io.fedstream.aggregation.LittleEndianFloats;
 import io.fedstream.aggregation.WeightedAccumulator;
+import io.fedstream.aggregation.privacy.DpNoise;
 import io.fedstream.aggregation.robust.NormClipping;
 import io.fedstream.aggregation.robust.RobustRule;
 import io.fedstream.aggregation.robust.WeightedDelta;
 import io.fedstream.schemas.AvroCodec;
 import io.fedstream.schemas.ChunkLayout;
 import io.fedstream.schemas.FederationSpec;
+import io.fedstream.schemas.PrivacySpec;
 import io.fedstream.schemas.TensorSpec;
 import io.fedstream.schemas.avro.GlobalChunk;
 import io.fedstream.schemas.avro.GlobalModel;
@@ -60,8 +62,12 @@ public class ChunkAggregator
     private final Map<String, FederationSpec> federations;
     private final RoundPolicy policy;
     private final LatestVersionLookup lookup;
+    private final JobSecret secret;
 
     private transient Map<String, ChunkLayout> layouts;
+
+    /** The job secret, read at open if a federation has central DP. */
+    private transient byte[] secretBytes;
 
     /** Version 0 of each federation, flattened: computed once per subtask. */
     private transient Map<String, float[]> genesis;
@@ -86,9 +92,26 @@ public class ChunkAggregator
             Map<String, FederationSpec> federations,
             RoundPolicy policy,
             LatestVersionLookup lookup) {
+        this(federations, policy, lookup, null);
+    }
+
+    /**
+     * @param secret the job secret that keys the noise of federations with privacy in their spec
+     *     (null if none has)
+     */
+    public ChunkAggregator(
+            Map<String, FederationSpec> federations,
+            RoundPolicy policy,
+            LatestVersionLookup lookup,
+            JobSecret secret) {
         this.federations = Map.copyOf(federations);
         this.policy = policy;
         this.lookup = lookup;
+        this.secret = secret;
+        if (secret == null && federations.values().stream().anyMatch(f -> f.privacy() != null)) {
+            throw new IllegalArgumentException(
+                    "a federation has privacy in its spec: the job needs a secret to key the noise");
+        }
     }
 
     /** Whether the rule is a running sum (FedAvg and norm clipping) rather than held updates. */
@@ -103,6 +126,9 @@ public class ChunkAggregator
         federations.forEach((id, spec) -> layouts.put(id, spec.layout()));
         genesis = new HashMap<>();
         published = new HashMap<>();
+        if (secret != null) {
+            secretBytes = secret.read();
+        }
         var rc = getRuntimeContext();
         currentVersion = rc.getState(new ValueStateDescriptor<>("version", Types.LONG));
         current =
@@ -344,7 +370,20 @@ public class ChunkAggregator
         }
         double[][] delta;
         double total;
-        if (accumulates(policy)) {
+        PrivacySpec privacy = federations.get(d.federationId).privacy();
+        if (privacy != null) {
+            // DP-FedAvg: the clipped sum plus N(0, (σC)²) per element, over the expected count
+            double[] noised = sum.value().clone();
+            DpNoise.addTo(
+                    noised,
+                    secretBytes,
+                    d.federationId,
+                    d.version,
+                    d.chunkIndex,
+                    privacy.noiseMultiplier() * privacy.clipNorm());
+            delta = new double[][] {noised};
+            total = privacy.expectedContributionsOr(policy.quorum());
+        } else if (accumulates(policy)) {
             delta = new double[][] {sum.value()};
             total = d.totalWeight;
         } else {

@@ -96,6 +96,14 @@ public final class FedStreamOptions {
                             "The job logs each dead letter at WARN, at most this many a minute"
                                     + " (per subtask); the rest are counted in one line a minute.");
 
+    public static final ConfigOption<String> PRIVACY_LEDGER_TOPIC =
+            key("fedstream.topic.privacy-ledger")
+                    .stringType()
+                    .defaultValue(Topics.PRIVACY_LEDGER)
+                    .withDescription(
+                            "Topic the job writes a PrivacyLedger record to for every version of a"
+                                    + " federation with privacy in its spec (exactly once).");
+
     public static final ConfigOption<String> CONSUMER_GROUP =
             key("fedstream.kafka.group-id")
                     .stringType()
@@ -293,6 +301,18 @@ public final class FedStreamOptions {
                                     + " valid signature by one of its keys (MISSING_SIGNATURE,"
                                     + " BAD_SIGNATURE). Unset: updates are not authenticated (for"
                                     + " development only).");
+
+    public static final ConfigOption<String> PRIVACY_SECRET_FILE =
+            key("fedstream.privacy.secret-file")
+                    .stringType()
+                    .noDefaultValue()
+                    .withDescription(
+                            "File of the job secret (at least 16 bytes, e.g. 32 random bytes) that"
+                                    + " keys the Gaussian noise of federations with privacy in"
+                                    + " their spec, per federation and version. Required for such"
+                                    + " federations, read by every TaskManager; keep it from the"
+                                    + " sites. An audit given it re-derives every noised version"
+                                    + " bit for bit.");
 
     // ---- Runtime -----------------------------------------------------------------------------
 

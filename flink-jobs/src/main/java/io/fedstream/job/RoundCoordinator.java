@@ -1,15 +1,21 @@
 package io.fedstream.job;
 
+import io.fedstream.aggregation.privacy.DpNoise;
+import io.fedstream.aggregation.privacy.RdpAccountant;
+import io.fedstream.aggregation.privacy.SiteBudget;
 import io.fedstream.aggregation.robust.NormClipping;
 import io.fedstream.schemas.AvroCodec;
 import io.fedstream.schemas.ChunkLayout;
 import io.fedstream.schemas.FederationSpec;
+import io.fedstream.schemas.PrivacySpec;
 import io.fedstream.schemas.TensorCodec;
 import io.fedstream.schemas.avro.CloseReason;
 import io.fedstream.schemas.avro.Contribution;
 import io.fedstream.schemas.avro.GlobalModel;
 import io.fedstream.schemas.avro.Manifest;
+import io.fedstream.schemas.avro.PrivacyLedger;
 import io.fedstream.schemas.avro.RejectReason;
+import io.fedstream.schemas.avro.SiteSpend;
 import io.fedstream.schemas.avro.Tensor;
 import java.time.Duration;
 import java.time.Instant;
@@ -27,6 +33,7 @@ import org.apache.flink.api.common.state.MapState;
 import org.apache.flink.api.common.state.MapStateDescriptor;
 import org.apache.flink.api.common.state.ValueState;
 import org.apache.flink.api.common.state.ValueStateDescriptor;
+import org.apache.flink.api.common.typeinfo.PrimitiveArrayTypeInfo;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
 import org.apache.flink.api.common.typeinfo.Types;
 import org.apache.flink.metrics.Counter;
@@ -85,12 +92,20 @@ public class RoundCoordinator
     public static final OutputTag<VersionInfo> VERSIONS =
             new OutputTag<>("version-manifests", TypeInformation.of(VersionInfo.class));
 
+    /** PrivacyLedger records of federations with central DP, one per version. */
+    public static final OutputTag<OutRecord> LEDGER =
+            new OutputTag<>("privacy-ledger", TypeInformation.of(OutRecord.class));
+
+    /** The rule name in the manifest of a DP-FedAvg version. */
+    public static final String DP_RULE = "dp-fedavg";
+
     private final Map<String, FederationSpec> federations;
     private final RoundPolicy policy;
     private final LatestVersionLookup lookup;
     private final String updatesTopic;
     private final long assemblyTimeoutMs;
     private final double maxL2Norm;
+    private final LedgerLookup ledgerLookup;
 
     private transient Map<String, ChunkLayout> layouts;
     private transient ValueState<Long> version;
@@ -109,6 +124,15 @@ public class RoundCoordinator
      */
     private transient ValueState<Boolean> keyedBySite;
 
+    /** Federations with central DP: each site's spend over the closed versions (by site id). */
+    private transient MapState<String, PrivacySpend> privacySpent;
+
+    /**
+     * Federations with central DP: the local DP (clip norm, noise multiplier) a pending or accepted
+     * update declared, by update key, until its version's ledger record is written.
+     */
+    private transient MapState<String, double[]> localDpDeclared;
+
     private transient Counter accepted;
     private transient Counter versionsPublished;
     private transient RejectionCounters rejected;
@@ -125,6 +149,23 @@ public class RoundCoordinator
             String updatesTopic,
             Duration assemblyTimeout,
             double maxL2Norm) {
+        this(federations, policy, lookup, updatesTopic, assemblyTimeout, maxL2Norm, null);
+    }
+
+    /**
+     * @param ledgerLookup where a federation with central DP that continues from a published
+     *     version (a start without state) reads its sites' spend; may be null if no federation has
+     *     privacy in its spec
+     */
+    public RoundCoordinator(
+            Map<String, FederationSpec> federations,
+            RoundPolicy policy,
+            LatestVersionLookup lookup,
+            String updatesTopic,
+            Duration assemblyTimeout,
+            double maxL2Norm,
+            LedgerLookup ledgerLookup) {
+        this.ledgerLookup = ledgerLookup;
         this.federations = Map.copyOf(federations);
         this.policy = policy;
         this.lookup = lookup;
@@ -176,6 +217,20 @@ public class RoundCoordinator
         keyedBySite =
                 getRuntimeContext()
                         .getState(new ValueStateDescriptor<>("keyed-by-site", Types.BOOLEAN));
+        privacySpent =
+                getRuntimeContext()
+                        .getMapState(
+                                new MapStateDescriptor<>(
+                                        "privacy-spent",
+                                        Types.STRING,
+                                        TypeInformation.of(PrivacySpend.class)));
+        localDpDeclared =
+                getRuntimeContext()
+                        .getMapState(
+                                new MapStateDescriptor<>(
+                                        "local-dp-declared",
+                                        Types.STRING,
+                                        PrimitiveArrayTypeInfo.DOUBLE_PRIMITIVE_ARRAY_TYPE_INFO));
 
         metrics = getRuntimeContext().getMetricGroup();
         accepted = metrics.counter("updatesAccepted");
@@ -262,6 +317,10 @@ public class RoundCoordinator
                 return;
             }
             p.hasHeader = true;
+            if (e.localDpNoiseMultiplier > 0 && federations.get(e.federationId).privacy() != null) {
+                localDpDeclared.put(
+                        key, new double[] {e.localDpClipNorm, e.localDpNoiseMultiplier});
+            }
             p.baseVersion = e.baseVersion;
             p.numExamples = e.numExamples;
             p.sourcePartition = e.sourcePartition;
@@ -386,9 +445,63 @@ public class RoundCoordinator
             return;
         }
 
+        PrivacySpec privacy = federations.get(federationId).privacy();
+        if (privacy != null) {
+            int sofar = 0;
+            for (RoundState.Entry open : entries.get()) {
+                if (open.siteId.equals(p.siteId)) {
+                    sofar++;
+                }
+            }
+            PrivacySpend spend = privacySpent.get(p.siteId);
+            double[] rdp = spend == null ? null : spend.rdp;
+            if (!SiteBudget.admits(
+                    rdp,
+                    sofar,
+                    privacy.noiseMultiplier(),
+                    privacy.delta(),
+                    privacy.epsilonBudget())) {
+                double after =
+                        RdpAccountant.epsilon(
+                                SiteBudget.afterVersion(rdp, privacy.noiseMultiplier(), sofar + 1),
+                                privacy.delta());
+                rejectPending(
+                        federationId,
+                        p,
+                        RejectReason.BUDGET_EXHAUSTED,
+                        "site "
+                                + p.siteId
+                                + " has spent epsilon "
+                                + SiteBudget.epsilon(rdp, privacy.delta())
+                                + " at delta "
+                                + privacy.delta()
+                                + (sofar > 0
+                                        ? " and has " + sofar + " update(s) in the open round"
+                                        : "")
+                                + "; this update would bring it to "
+                                + after
+                                + " > its budget "
+                                + privacy.epsilonBudget(),
+                        p.sourcePartition,
+                        p.sourceOffset,
+                        ctx,
+                        out);
+                return;
+            }
+        }
+
         // accepted
-        double w = policy.weight(p.numExamples, s);
-        double scale = clipFactor(policy, sumSquares);
+        double w;
+        double scale;
+        if (privacy != null) {
+            // DP-FedAvg: weight f(s) <= 1 (checked at start), never the claimed example count,
+            // and clipped to C, so a site's update moves the sum by at most C
+            w = policy.staleness().apply(s);
+            scale = norm > privacy.clipNorm() ? privacy.clipNorm() / norm : 1.0;
+        } else {
+            w = policy.weight(p.numExamples, s);
+            scale = clipFactor(policy, sumSquares);
+        }
         RoundState.Meta m = meta.value();
         if (m == null) {
             m = new RoundState.Meta();
@@ -550,6 +663,14 @@ public class RoundCoordinator
             out.collect(d);
         }
         String rule = policy.streaming() ? "fedavg" : policy.robustRule().describe();
+        Map<String, String> params = policy.describe();
+        PrivacySpec privacy = spec.privacy();
+        if (privacy != null) {
+            rule = DP_RULE;
+            params = new LinkedHashMap<>(params);
+            params.putAll(dpParams(privacy, policy.quorum()));
+            writeLedger(spec, next, entries.get(), ctx);
+        }
         ctx.output(
                 VERSIONS,
                 versionInfo(
@@ -559,7 +680,7 @@ public class RoundCoordinator
                                 current,
                                 reason,
                                 rule,
-                                policy.describe(),
+                                params,
                                 contributions,
                                 denominator,
                                 m.openedAtMs,
@@ -581,6 +702,99 @@ public class RoundCoordinator
                 next,
                 m.count,
                 reason);
+    }
+
+    /**
+     * What an audit needs to recompute a DP-FedAvg version, as recorded in its manifest's rule
+     * parameters.
+     */
+    public static Map<String, String> dpParams(PrivacySpec privacy, int quorum) {
+        Map<String, String> m = new LinkedHashMap<>();
+        m.put("dp_clip_norm", Double.toString(privacy.clipNorm()));
+        m.put("dp_noise_multiplier", Double.toString(privacy.noiseMultiplier()));
+        m.put(
+                "dp_expected_contributions",
+                Integer.toString(privacy.expectedContributionsOr(quorum)));
+        m.put("dp_delta", Double.toString(privacy.delta()));
+        m.put("dp_noise", DpNoise.DERIVATION);
+        m.put("dp_weight", "f(staleness), example counts ignored");
+        return m;
+    }
+
+    /**
+     * Charges every site of the closing round for its contributions and writes the version's ledger
+     * record (exactly once: a side output of this checkpointed operator to a transactional sink,
+     * with the spend in the same operator's state).
+     */
+    private void writeLedger(
+            FederationSpec spec, long version, Iterable<RoundState.Entry> members, Context ctx)
+            throws Exception {
+        PrivacySpec privacy = spec.privacy();
+        Map<String, Integer> bySite = new LinkedHashMap<>();
+        Map<String, double[]> local = new HashMap<>(); // site -> weakest declared local DP
+        java.util.Set<String> without = new java.util.HashSet<>();
+        for (RoundState.Entry e : members) {
+            bySite.merge(e.siteId, 1, Integer::sum);
+            String key = UpdateKey.of(e.siteId, e.updateId);
+            double[] declared = localDpDeclared.get(key);
+            if (declared != null) {
+                localDpDeclared.remove(key);
+                local.merge(e.siteId, declared, (a, b) -> a[1] <= b[1] ? a : b);
+            } else {
+                without.add(e.siteId);
+            }
+        }
+        without.forEach(local::remove); // an update without local DP: the site has none here
+        List<SiteSpend> spends = new ArrayList<>();
+        for (Map.Entry<String, Integer> site : bySite.entrySet()) {
+            PrivacySpend before = privacySpent.get(site.getKey());
+            double[] rdp =
+                    SiteBudget.afterVersion(
+                            before == null ? null : before.rdp,
+                            privacy.noiseMultiplier(),
+                            site.getValue());
+            PrivacySpend after = new PrivacySpend(rdp, (before == null ? 0 : before.versions) + 1);
+            privacySpent.put(site.getKey(), after);
+            spends.add(
+                    SiteSpend.newBuilder()
+                            .setSiteId(site.getKey())
+                            .setContributions(site.getValue())
+                            .setEpsilon(RdpAccountant.epsilon(rdp, privacy.delta()))
+                            .setRdp(boxed(rdp))
+                            .setVersions(after.versions)
+                            .setLocalDpClipNorm(
+                                    local.get(site.getKey()) == null
+                                            ? null
+                                            : local.get(site.getKey())[0])
+                            .setLocalDpNoiseMultiplier(
+                                    local.get(site.getKey()) == null
+                                            ? null
+                                            : local.get(site.getKey())[1])
+                            .build());
+        }
+        PrivacyLedger record =
+                PrivacyLedger.newBuilder()
+                        .setFederationId(spec.id())
+                        .setVersion(version)
+                        .setMechanism("central")
+                        .setClipNorm(privacy.clipNorm())
+                        .setNoiseMultiplier(privacy.noiseMultiplier())
+                        .setDelta(privacy.delta())
+                        .setEpsilonBudget(privacy.epsilonBudget())
+                        .setSamplingRate(1.0)
+                        .setExpectedContributions(privacy.expectedContributionsOr(policy.quorum()))
+                        .setOrders(boxed(RdpAccountant.orders()))
+                        .setEntries(spends)
+                        .build();
+        ctx.output(LEDGER, new OutRecord(spec.id(), AvroCodec.PRIVACY_LEDGER.encode(record)));
+    }
+
+    private static List<Double> boxed(double[] values) {
+        List<Double> out = new ArrayList<>(values.length);
+        for (double v : values) {
+            out.add(v);
+        }
+        return out;
     }
 
     /** Forgets update ids that are too old to be accepted anyway: their replay is TOO_STALE. */
@@ -612,6 +826,9 @@ public class RoundCoordinator
                     seen.put(UpdateKey.of(c.getSiteId(), c.getUpdateId()), c.getBaseVersion());
                 }
                 v = g.getVersion();
+                if (spec.privacy() != null) {
+                    recoverSpend(federationId, v);
+                }
                 for (int c = 0; c < layout.chunkCount(); c++) {
                     out.collect(decision(Decision.CONTINUE, federationId, c, v));
                 }
@@ -658,6 +875,26 @@ public class RoundCoordinator
             keyedBySite.update(true);
         }
         registerVersionGauge(federationId, v);
+    }
+
+    /** A federation with DP continuing without state: its sites' spend from the ledger. */
+    private void recoverSpend(String federationId, long upToVersion) throws Exception {
+        if (ledgerLookup == null) {
+            throw new IllegalStateException(
+                    "federation "
+                            + federationId
+                            + " has privacy in its spec and continues from published version "
+                            + upToVersion
+                            + ", but the job has no privacy ledger to read its sites' spend from");
+        }
+        Map<String, PrivacySpend> spent = ledgerLookup.spent(federationId, upToVersion);
+        for (Map.Entry<String, PrivacySpend> e : spent.entrySet()) {
+            privacySpent.put(e.getKey(), e.getValue());
+        }
+        LOG.info(
+                "federation {}: read the privacy spend of {} sites from the ledger",
+                federationId,
+                spent.size());
     }
 
     /**
@@ -745,6 +982,7 @@ public class RoundCoordinator
             }
         }
         reject(ctx, partition, offset, federationId, p.siteId, p.updateId, reason, detail);
+        localDpDeclared.remove(key(p));
         if (p.hasHeader) {
             String[] expected = new String[n];
             for (int c = 0; c < n; c++) {

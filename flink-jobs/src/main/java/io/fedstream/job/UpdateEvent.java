@@ -20,6 +20,11 @@ public class UpdateEvent {
     public long numExamples;
     public String[] chunkSha256;
 
+    /** HEADER: the local DP the site declared (clip norm, noise multiplier), 0 if none. */
+    public double localDpClipNorm;
+
+    public double localDpNoiseMultiplier;
+
     // RECEIPT
     public int chunkIndex;
     public String sha256;

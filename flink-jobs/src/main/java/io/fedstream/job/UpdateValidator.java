@@ -451,6 +451,12 @@ public final class UpdateValidator implements Serializable {
         header.baseVersion = m.getBaseVersion();
         header.numExamples = m.getNumExamples();
         header.chunkSha256 = m.getChunkSha256().toArray(String[]::new);
+        Double clip = m.getMetrics().get(io.fedstream.schemas.PrivacySpec.LOCAL_DP_CLIP_METRIC);
+        Double noise = m.getMetrics().get(io.fedstream.schemas.PrivacySpec.LOCAL_DP_NOISE_METRIC);
+        if (clip != null && noise != null && clip > 0 && noise > 0) { // NaN and junk: none
+            header.localDpClipNorm = Math.min(clip, Double.MAX_VALUE);
+            header.localDpNoiseMultiplier = Math.min(noise, Double.MAX_VALUE);
+        }
         return new Parts(List.of(header), List.of());
     }
 

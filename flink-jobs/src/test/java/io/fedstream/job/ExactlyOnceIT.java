@@ -184,7 +184,11 @@ class ExactlyOnceIT {
         final String updates = prefix + "-updates";
         final String global = prefix + "-global";
         final String rejected = prefix + "-rejected";
+        final String ledger = prefix + "-ledger";
         Thread producer;
+
+        /** The federations the job runs (a and b; a variant of a may have privacy). */
+        List<FederationSpec> federations = List.of(A, B);
 
         /** Whether the job failed at least once (and so recovered from a checkpoint). */
         boolean failed;
@@ -208,6 +212,7 @@ class ExactlyOnceIT {
             kafka.createTopic(updates, 2, Map.of());
             kafka.createTopic(global, 1, Map.of());
             kafka.createTopic(rejected, 1, Map.of());
+            kafka.createTopic(ledger, 1, Map.of());
         }
 
         JobClient start(int parallelism, String savepoint) throws Exception {
@@ -216,6 +221,7 @@ class ExactlyOnceIT {
             conf.set(FedStreamOptions.UPDATES_TOPIC, updates);
             conf.set(FedStreamOptions.GLOBAL_MODELS_TOPIC, global);
             conf.set(FedStreamOptions.REJECTED_TOPIC, rejected);
+            conf.set(FedStreamOptions.PRIVACY_LEDGER_TOPIC, ledger);
             conf.set(FedStreamOptions.CONSUMER_GROUP, prefix);
             conf.set(FedStreamOptions.TRANSACTIONAL_ID_PREFIX, prefix);
             conf.set(FedStreamOptions.ROUND_QUORUM, QUORUM);
@@ -238,7 +244,7 @@ class ExactlyOnceIT {
                     StreamExecutionEnvironment.getExecutionEnvironment(conf);
             AggregationJob.configureEnvironment(env, conf);
             AggregationJob.build(
-                    env, conf, List.of(A, B), AggregationJob.Io.kafka(conf), afterSource);
+                    env, conf, federations, AggregationJob.Io.kafka(conf), afterSource);
             JobClient job = env.executeAsync(prefix);
             if (producer == null) {
                 producer = new Thread(this::produce, prefix + "-producer");

@@ -46,6 +46,9 @@ final class Pipeline implements AutoCloseable {
     final List<RejectedUpdate> rejections = new ArrayList<>();
     final List<Decision> decisions = new ArrayList<>();
 
+    /** Privacy-ledger records, as they would be on the topic. */
+    final List<io.fedstream.schemas.avro.PrivacyLedger> ledger = new ArrayList<>();
+
     /** Every record sent, as it would be on the updates topic. */
     final List<RawRecord> sent = new ArrayList<>();
 
@@ -83,6 +86,23 @@ final class Pipeline implements AutoCloseable {
             Snapshot restore,
             StateBackend backend)
             throws Exception {
+        this(spec, policy, lookup, assemblyTimeout, restore, backend, null, null);
+    }
+
+    /**
+     * @param secret the job secret, for a spec with privacy
+     * @param ledgerLookup the ledger a DP federation continuing without state reads its spend from
+     */
+    Pipeline(
+            FederationSpec spec,
+            RoundPolicy policy,
+            LatestVersionLookup lookup,
+            java.time.Duration assemblyTimeout,
+            Snapshot restore,
+            StateBackend backend,
+            JobSecret secret,
+            LedgerLookup ledgerLookup)
+            throws Exception {
         this.spec = spec;
         Map<String, FederationSpec> feds = Map.of(spec.id(), spec);
         validator = new UpdateValidator(feds, new UpdateValidator.Limits(1_000_000, 1e6, 1e9));
@@ -95,13 +115,15 @@ final class Pipeline implements AutoCloseable {
                                         lookup,
                                         "adapter-updates",
                                         assemblyTimeout,
-                                        1e9)),
+                                        1e9,
+                                        ledgerLookup)),
                         id -> id,
                         e -> e.federationId,
                         Types.STRING);
         aggregator =
                 new KeyedTwoInputStreamOperatorTestHarness<>(
-                        new KeyedCoProcessOperator<>(new ChunkAggregator(feds, policy, lookup)),
+                        new KeyedCoProcessOperator<>(
+                                new ChunkAggregator(feds, policy, lookup, secret)),
                         ChunkData::key,
                         Decision::key,
                         Types.STRING);
@@ -255,6 +277,9 @@ final class Pipeline implements AutoCloseable {
             }
             for (OutRecord r : drain(coordinator, RoundCoordinator.REJECTED)) {
                 rejections.add(AvroCodec.REJECTED_UPDATE.decode(r.value));
+            }
+            for (OutRecord r : drain(coordinator, RoundCoordinator.LEDGER)) {
+                ledger.add(AvroCodec.PRIVACY_LEDGER.decode(r.value));
             }
             for (Object o : drain(aggregator.getOutput())) {
                 publisher.processElement2((ChunkDigest) o, 0);

@@ -74,6 +74,10 @@ public final class AvroCodec<T extends SpecificRecord> {
             new AvroCodec<>(UpdateManifest.class, UpdateManifest.getClassSchema());
     public static final AvroCodec<GlobalChunk> GLOBAL_CHUNK =
             new AvroCodec<>(GlobalChunk.class, GlobalChunk.getClassSchema());
+    public static final AvroCodec<io.fedstream.schemas.avro.PrivacyLedger> PRIVACY_LEDGER =
+            new AvroCodec<>(
+                    io.fedstream.schemas.avro.PrivacyLedger.class,
+                    io.fedstream.schemas.avro.PrivacyLedger.getClassSchema());
 
     private final Class<T> type;
     private final java.util.Set<Long> fingerprints = new java.util.HashSet<>();

@@ -41,6 +41,9 @@ public final class FederationSpec implements Serializable {
     private final List<TensorSpec> tensors;
     private final int chunkElements;
 
+    /** Central client-level DP (DP-FedAvg), or null for none. */
+    private final PrivacySpec privacy;
+
     /** Elements per chunk unless a spec says otherwise: 131072 float32 = 512 KiB per record. */
     public static final int DEFAULT_CHUNK_ELEMENTS = 131072;
 
@@ -49,12 +52,18 @@ public final class FederationSpec implements Serializable {
         this(id, seed, tensors, null);
     }
 
+    /** A spec without differential privacy. */
+    public FederationSpec(String id, long seed, List<TensorSpec> tensors, Integer chunkElements) {
+        this(id, seed, tensors, chunkElements, null);
+    }
+
     @JsonCreator
     public FederationSpec(
             @JsonProperty("id") String id,
             @JsonProperty("seed") long seed,
             @JsonProperty("tensors") List<TensorSpec> tensors,
-            @JsonProperty("chunkElements") Integer chunkElements) {
+            @JsonProperty("chunkElements") Integer chunkElements,
+            @JsonProperty("privacy") PrivacySpec privacy) {
         if (id == null) {
             throw new IllegalArgumentException("federation spec has no \"id\"");
         }
@@ -62,6 +71,7 @@ public final class FederationSpec implements Serializable {
             throw new IllegalArgumentException(
                     "federation " + id + " has no \"tensors\" (./fedstream spec prints a spec)");
         }
+        this.privacy = privacy;
         this.id = id;
         this.seed = seed;
         this.tensors = List.copyOf(tensors);
@@ -106,9 +116,22 @@ public final class FederationSpec implements Serializable {
         return chunkElements;
     }
 
+    /** Central client-level DP of this federation ({@link PrivacySpec}), or null for none. */
+    @JsonProperty
+    @com.fasterxml.jackson.annotation.JsonInclude(
+            com.fasterxml.jackson.annotation.JsonInclude.Include.NON_NULL)
+    public PrivacySpec privacy() {
+        return privacy;
+    }
+
     /** This spec with another chunk size. */
     public FederationSpec withChunkElements(int chunkElements) {
-        return new FederationSpec(id, seed, tensors, chunkElements);
+        return new FederationSpec(id, seed, tensors, chunkElements, privacy);
+    }
+
+    /** This spec with central DP (or, for null, without). */
+    public FederationSpec withPrivacy(PrivacySpec privacy) {
+        return new FederationSpec(id, seed, tensors, chunkElements, privacy);
     }
 
     /** How this federation's parameter vector is cut into chunks. */
@@ -216,12 +239,13 @@ public final class FederationSpec implements Serializable {
                 && id.equals(f.id)
                 && seed == f.seed
                 && chunkElements == f.chunkElements
-                && tensors.equals(f.tensors);
+                && tensors.equals(f.tensors)
+                && Objects.equals(privacy, f.privacy);
     }
 
     @Override
     public int hashCode() {
-        return Objects.hash(id, seed, tensors, chunkElements);
+        return Objects.hash(id, seed, tensors, chunkElements, privacy);
     }
 
     @Override
@@ -234,6 +258,7 @@ public final class FederationSpec implements Serializable {
                 + chunkElements
                 + ", "
                 + tensors
+                + (privacy == null ? "" : ", " + privacy)
                 + "}";
     }
 }

@@ -31,5 +31,11 @@ public final class Topics {
         return REJECTED_UPDATES + "." + siteId;
     }
 
+    /**
+     * {@link io.fedstream.schemas.avro.PrivacyLedger}s: what each DP version cost its sites, keyed
+     * by federation id.
+     */
+    public static final String PRIVACY_LEDGER = "privacy-ledger";
+
     private Topics() {}
 }

@@ -27,7 +27,8 @@ class AvroCodecTest {
                 AvroCodec.GLOBAL_PROMPT,
                 AvroCodec.UPDATE_CHUNK,
                 AvroCodec.UPDATE_MANIFEST,
-                AvroCodec.GLOBAL_CHUNK);
+                AvroCodec.GLOBAL_CHUNK,
+                AvroCodec.PRIVACY_LEDGER);
     }
 
     @ParameterizedTest
