@@ -177,7 +177,8 @@ final class DpExperimentCommand implements Callable<Integer> {
             StreamExecutionEnvironment env =
                     StreamExecutionEnvironment.createLocalEnvironment(conf);
             System.out.printf("%s: starting (%s)%n", setting, privacy == null ? "-" : privacy);
-            fed.start(env, conf, row -> System.out.println(setting + ": " + row.console("accuracy")));
+            fed.start(
+                    env, conf, row -> System.out.println(setting + ": " + row.console("accuracy")));
             fed.awaitVersions(versions, Duration.ofMinutes(20), () -> false);
             VersionRow last =
                     fed.rows().stream().filter(r -> r.version() == versions).findFirst().get();
