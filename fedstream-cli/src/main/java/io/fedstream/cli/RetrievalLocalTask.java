@@ -109,12 +109,14 @@ final class RetrievalLocalTask implements LocalTask {
 
     @Override
     public String cacheKey() {
-        return "retrieval/"
+        // what the baseline is (each site's adapter scored on every site's questions) and the
+        // whole LoRA layout are part of the key: a change of either never reads an old number
+        return "retrieval-v2/site-alone-on-every-site/"
                 + settings.sites()
                 + "/"
                 + settings.split()
                 + "/"
-                + settings.adaptedLayers()
+                + QaRetrieval.defaultLora(settings.adaptedLayers())
                 + "/"
                 + settings.training()
                 + "/"
