@@ -64,7 +64,7 @@ final class LocalFederation implements AutoCloseable {
     private FederationSpec spec;
     private volatile LocalTask.Score baseline;
     private SiteProgress progress;
-    private volatile boolean latestOnly;
+    private volatile boolean scoreBehind;
     private Path privacySecretFile;
     private WorkerListener workerListener = WorkerListener.NONE;
     private final List<KeyPair> siteKeys = new ArrayList<>();
@@ -129,7 +129,7 @@ final class LocalFederation implements AutoCloseable {
      * every batch it takes); {@link #close()} waits until every version it keeps is scored.
      */
     void scoreBehindReads() {
-        this.latestOnly = true;
+        this.scoreBehind = true;
     }
 
     /** Reports every site's sends to {@code p} (before {@link #start}). */
@@ -216,7 +216,7 @@ final class LocalFederation implements AutoCloseable {
         job = env.executeAsync(conf.get(FedStreamOptions.JOB_NAME));
         LOG.info("aggregation job {} submitted", job.getJobID());
 
-        if (latestOnly) {
+        if (scoreBehind) {
             scorer = new Thread(() -> score(onVersion), "version-scorer");
             scorer.setDaemon(true);
             scorer.start();
@@ -262,7 +262,7 @@ final class LocalFederation implements AutoCloseable {
                 }
                 long seenAtMs = System.currentTimeMillis();
                 for (GlobalModel g : ready) {
-                    if (latestOnly) {
+                    if (scoreBehind) {
                         toScore.add(new Seen(g, seenAtMs));
                     } else {
                         emit(g, seenAtMs, onVersion);

@@ -225,48 +225,46 @@ public final class RetrievalSiteTrainer implements SiteTrainer {
     }
 
     private TrainResult trainRound(Map<String, float[]> global, long seed) {
-        {
-            Map<String, float[]> start = Adapters.copy(global);
-            model.setAdapter(start);
-            SplittableRandom random = new SplittableRandom(seed);
-            int n = train.batchSize();
-            int[] order = Sampling.range(n);
-            long steps = 0;
-            double lossSum = 0;
-            long t0 = System.nanoTime();
-            try (LoraBert.Training training =
-                    model.newTraining(options.learningRate(), random.nextLong())) {
-                for (int epoch = 0; epoch < options.localEpochs(); epoch++) {
-                    Sampling.shuffle(order, random);
-                    for (int from = 0; from < n; from += options.batchSize()) {
-                        int[] rows =
-                                Arrays.copyOfRange(
-                                        order, from, Math.min(n, from + options.batchSize()));
-                        TokenBatch batch = BertSiteTrainer.gather(train, rows);
-                        int[] labels = new int[rows.length];
-                        for (int i = 0; i < rows.length; i++) {
-                            labels[i] = trainQueries.answers()[rows[i]];
-                        }
-                        lossSum +=
-                                training.retrievalStepFromPrefix(
-                                        gatherPrefix(trainPrefix, rows, batch.sequenceLength()),
-                                        batch,
-                                        trainQueries.keys(),
-                                        labels,
-                                        (float) options.scale());
-                        steps++;
+        Map<String, float[]> start = Adapters.copy(global);
+        model.setAdapter(start);
+        SplittableRandom random = new SplittableRandom(seed);
+        int n = train.batchSize();
+        int[] order = Sampling.range(n);
+        long steps = 0;
+        double lossSum = 0;
+        long t0 = System.nanoTime();
+        try (LoraBert.Training training =
+                model.newTraining(options.learningRate(), random.nextLong())) {
+            for (int epoch = 0; epoch < options.localEpochs(); epoch++) {
+                Sampling.shuffle(order, random);
+                for (int from = 0; from < n; from += options.batchSize()) {
+                    int[] rows =
+                            Arrays.copyOfRange(
+                                    order, from, Math.min(n, from + options.batchSize()));
+                    TokenBatch batch = BertSiteTrainer.gather(train, rows);
+                    int[] labels = new int[rows.length];
+                    for (int i = 0; i < rows.length; i++) {
+                        labels[i] = trainQueries.answers()[rows[i]];
                     }
+                    lossSum +=
+                            training.retrievalStepFromPrefix(
+                                    gatherPrefix(trainPrefix, rows, batch.sequenceLength()),
+                                    batch,
+                                    trainQueries.keys(),
+                                    labels,
+                                    (float) options.scale());
+                    steps++;
                 }
             }
-            long millis = (System.nanoTime() - t0) / 1_000_000;
-            Map<String, float[]> delta = Adapters.delta(model.getAdapter(), start);
-            Map<String, Double> metrics = new LinkedHashMap<>();
-            metrics.put(TRAIN_LOSS, steps == 0 ? Double.NaN : lossSum / steps);
-            metrics.put(STEPS, (double) steps);
-            metrics.put(TRAIN_MILLIS, (double) millis);
-            metrics.put(DELTA_NORM, Adapters.l2Norm(delta));
-            return new TrainResult(delta, n, metrics);
         }
+        long millis = (System.nanoTime() - t0) / 1_000_000;
+        Map<String, float[]> delta = Adapters.delta(model.getAdapter(), start);
+        Map<String, Double> metrics = new LinkedHashMap<>();
+        metrics.put(TRAIN_LOSS, steps == 0 ? Double.NaN : lossSum / steps);
+        metrics.put(STEPS, (double) steps);
+        metrics.put(TRAIN_MILLIS, (double) millis);
+        metrics.put(DELTA_NORM, Adapters.l2Norm(delta));
+        return new TrainResult(delta, n, metrics);
     }
 
     @Override

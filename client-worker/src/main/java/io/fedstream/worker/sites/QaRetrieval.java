@@ -325,13 +325,4 @@ public final class QaRetrieval {
         }
         return out;
     }
-
-    /** Sites by name, in order. */
-    public Map<String, SiteSplit> byName() {
-        Map<String, SiteSplit> m = new LinkedHashMap<>();
-        for (SiteSplit s : sites) {
-            m.put(s.name(), s);
-        }
-        return m;
-    }
 }
