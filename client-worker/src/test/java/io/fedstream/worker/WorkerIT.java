@@ -13,11 +13,11 @@ import io.fedstream.schemas.avro.AdapterUpdate;
 import io.fedstream.schemas.avro.GlobalModel;
 import io.fedstream.schemas.avro.UpdateChunk;
 import io.fedstream.schemas.avro.UpdateManifest;
-import io.fedstream.worker.train.LoraMlpConfig;
-import io.fedstream.worker.train.LoraMlpTrainer;
-import io.fedstream.worker.train.SiteData;
-import io.fedstream.worker.train.SyntheticTask;
-import io.fedstream.worker.train.TrainConfig;
+import io.fedstream.worker.mlp.LoraMlpConfig;
+import io.fedstream.worker.mlp.MlpSiteTrainer;
+import io.fedstream.worker.mlp.SiteData;
+import io.fedstream.worker.mlp.SyntheticTask;
+import io.fedstream.worker.mlp.TrainConfig;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -53,8 +53,8 @@ class WorkerIT {
         kafka.close();
     }
 
-    private static LoraMlpTrainer trainer() {
-        return new LoraMlpTrainer(MODEL, site, TrainConfig.defaults(5));
+    private static MlpSiteTrainer trainer() {
+        return new MlpSiteTrainer(MODEL, site, TrainConfig.defaults(5));
     }
 
     private static void publish(
@@ -108,7 +108,7 @@ class WorkerIT {
     void trainsFromTheNewestVersionOncePerVersionWithStableIds() throws Exception {
         // arrange: two versions exist before the worker starts, and one of another federation
         FederationSpec spec;
-        try (LoraMlpTrainer t = trainer()) {
+        try (MlpSiteTrainer t = trainer()) {
             spec = t.federationSpec("fed", 1);
         }
         Map<String, float[]> v0 = spec.initialValues();
@@ -131,7 +131,7 @@ class WorkerIT {
 
         // act: a first worker answers version 1, then version 2; a restarted one answers version 2
         // again
-        try (LoraMlpTrainer t = trainer();
+        try (MlpSiteTrainer t = trainer();
                 Worker w = new Worker(config, t, listener, 1)) {
             assertThat(w.ready()).as("not ready before it has read global-models").isFalse();
             Thread thread = new Thread(w);
@@ -144,7 +144,7 @@ class WorkerIT {
             w.close();
             assertThat(w.ready()).as("not ready once stopped").isFalse();
         }
-        try (LoraMlpTrainer t = trainer();
+        try (MlpSiteTrainer t = trainer();
                 Worker again = new Worker(config.withMaxUpdates(1), t, WorkerListener.NONE, 1)) {
             again.run(); // returns after one update
         }

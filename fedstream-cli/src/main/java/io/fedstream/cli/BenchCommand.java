@@ -178,7 +178,7 @@ final class BenchCommand implements Callable<Integer> {
                 if (threads != null) {
                     // before the engine starts; DjlRuntime keeps values already set
                     System.setProperty(
-                            io.fedstream.worker.train.DjlRuntime.NUM_THREADS,
+                            io.fedstream.worker.djl.DjlRuntime.NUM_THREADS,
                             Integer.toString(threads));
                 }
                 return io.fedstream.cli.bench.TrainBench.run(
@@ -187,7 +187,7 @@ final class BenchCommand implements Callable<Integer> {
             case "decoder":
                 if (threads != null) {
                     System.setProperty(
-                            io.fedstream.worker.train.DjlRuntime.NUM_THREADS,
+                            io.fedstream.worker.djl.DjlRuntime.NUM_THREADS,
                             Integer.toString(threads));
                 }
                 return io.fedstream.cli.bench.DecoderBench.run(

@@ -1,13 +1,13 @@
 package io.fedstream.cli;
 
 import io.fedstream.schemas.FederationSpec;
-import io.fedstream.worker.train.Examples;
-import io.fedstream.worker.train.LoraMlpConfig;
-import io.fedstream.worker.train.LoraMlpEvaluator;
-import io.fedstream.worker.train.LoraMlpTrainer;
-import io.fedstream.worker.train.SiteData;
-import io.fedstream.worker.train.SyntheticTask;
-import io.fedstream.worker.train.TrainConfig;
+import io.fedstream.worker.mlp.Examples;
+import io.fedstream.worker.mlp.LoraMlpConfig;
+import io.fedstream.worker.mlp.LoraMlpEvaluator;
+import io.fedstream.worker.mlp.MlpSiteTrainer;
+import io.fedstream.worker.mlp.SiteData;
+import io.fedstream.worker.mlp.SyntheticTask;
+import io.fedstream.worker.mlp.TrainConfig;
 import java.util.List;
 
 /**
@@ -41,14 +41,14 @@ record DemoFederation(
     }
 
     FederationSpec spec() {
-        try (LoraMlpTrainer t = trainer(0)) {
+        try (MlpSiteTrainer t = trainer(0)) {
             return t.federationSpec(id, seed);
         }
     }
 
     /** The trainer of site {@code index} (0-based); close it. */
-    LoraMlpTrainer trainer(int index) {
-        return new LoraMlpTrainer(model, sites.get(index), TrainConfig.defaults(seed * 31 + index));
+    MlpSiteTrainer trainer(int index) {
+        return new MlpSiteTrainer(model, sites.get(index), TrainConfig.defaults(seed * 31 + index));
     }
 
     /** An evaluator on the balanced held-out set no site trains on; close it. */

@@ -1,11 +1,11 @@
 package io.fedstream.cli;
 
+import io.fedstream.worker.Adapters;
 import io.fedstream.worker.SiteTrainer;
+import io.fedstream.worker.bert.LoraBert;
+import io.fedstream.worker.bert.RetrievalSiteTrainer;
 import io.fedstream.worker.data.InstructionExample;
-import io.fedstream.worker.model.LoraBert;
-import io.fedstream.worker.model.RetrievalSiteTrainer;
 import io.fedstream.worker.sites.QaRetrieval;
-import io.fedstream.worker.train.Adapters;
 import java.io.PrintStream;
 import java.nio.file.Path;
 import java.util.ArrayList;

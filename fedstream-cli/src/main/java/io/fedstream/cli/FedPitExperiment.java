@@ -3,26 +3,26 @@ package io.fedstream.cli;
 import ai.djl.huggingface.tokenizers.HuggingFaceTokenizer;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.fedstream.aggregation.WeightedAccumulator;
+import io.fedstream.worker.Adapters;
 import io.fedstream.worker.SiteTrainer;
 import io.fedstream.worker.data.InstructionExample;
+import io.fedstream.worker.data.Sampling;
+import io.fedstream.worker.decoder.CausalLm;
+import io.fedstream.worker.decoder.CausalLmSiteTrainer;
+import io.fedstream.worker.decoder.CausalTraining;
+import io.fedstream.worker.decoder.DecoderCheckpoint;
+import io.fedstream.worker.decoder.DecoderConfig;
+import io.fedstream.worker.decoder.DecoderLora;
+import io.fedstream.worker.decoder.LoraCausalLm;
+import io.fedstream.worker.decoder.WordLevelTokenizer;
 import io.fedstream.worker.fedpit.DecoderGenerator;
-import io.fedstream.worker.fedpit.FedPitTrainer;
+import io.fedstream.worker.fedpit.FedPitSiteTrainer;
 import io.fedstream.worker.fedpit.RougeL;
 import io.fedstream.worker.fedpit.SelfInstruct;
 import io.fedstream.worker.fedpit.SelfInstructPrompts;
 import io.fedstream.worker.fedpit.SyntheticFilter;
-import io.fedstream.worker.model.CausalLm;
-import io.fedstream.worker.model.CausalLmSiteTrainer;
-import io.fedstream.worker.model.CausalTraining;
-import io.fedstream.worker.model.DecoderCheckpoint;
-import io.fedstream.worker.model.DecoderConfig;
-import io.fedstream.worker.model.DecoderLora;
 import io.fedstream.worker.model.DecoderPretraining;
-import io.fedstream.worker.model.LoraCausalLm;
-import io.fedstream.worker.model.SafeTensors;
-import io.fedstream.worker.model.WordLevelTokenizer;
-import io.fedstream.worker.train.Adapters;
-import io.fedstream.worker.train.Sampling;
+import io.fedstream.worker.weights.SafeTensors;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.file.Files;
@@ -427,20 +427,20 @@ final class FedPitExperiment {
                         s.extractionTokens(),
                         SelfInstructPrompts.Config.defaults(),
                         SyntheticFilter.Config.defaults());
-        Map<String, FedPitTrainer> trainers = new LinkedHashMap<>();
+        Map<String, FedPitSiteTrainer> trainers = new LinkedHashMap<>();
         for (String site : train.keySet()) {
             Path file = adapters.resolve(site.replaceAll("[^A-Za-z0-9]+", "_") + ".safetensors");
             Files.deleteIfExists(file);
             trainers.put(
                     site,
-                    new FedPitTrainer(
+                    new FedPitSiteTrainer(
                             lm,
                             false,
                             tok,
                             new DecoderGenerator(lm, tok),
                             train.get(site),
                             test.get(site),
-                            new FedPitTrainer.Options(
+                            new FedPitSiteTrainer.Options(
                                     training, beta, si, s.localAdapterEpochs(), file)));
         }
         Map<String, List<InstructionExample>> generated = new LinkedHashMap<>();
@@ -451,7 +451,7 @@ final class FedPitExperiment {
                         v0,
                         s.rounds(),
                         (site, result) -> {
-                            FedPitTrainer t = (FedPitTrainer) site;
+                            FedPitSiteTrainer t = (FedPitSiteTrainer) site;
                             result.metrics()
                                     .forEach(
                                             (k, v) -> {
@@ -463,7 +463,7 @@ final class FedPitExperiment {
                                                     totals.merge(k, v, Double::sum);
                                                 }
                                             });
-                            for (Map.Entry<String, FedPitTrainer> e : trainers.entrySet()) {
+                            for (Map.Entry<String, FedPitSiteTrainer> e : trainers.entrySet()) {
                                 if (e.getValue() == t) {
                                     generated
                                             .computeIfAbsent(e.getKey(), k -> new ArrayList<>())
@@ -473,7 +473,7 @@ final class FedPitExperiment {
                         });
         Map<String, Double> published = new LinkedHashMap<>();
         Map<String, Double> personal = new LinkedHashMap<>();
-        for (Map.Entry<String, FedPitTrainer> e : trainers.entrySet()) {
+        for (Map.Entry<String, FedPitSiteTrainer> e : trainers.entrySet()) {
             published.put(e.getKey(), e.getValue().evaluate(g).loss());
             personal.put(e.getKey(), e.getValue().evaluatePersonalised(g).loss());
         }
@@ -529,7 +529,7 @@ final class FedPitExperiment {
                         cn == 0 ? Double.NaN : ci / cn,
                         cn == 0 ? Double.NaN : ca / cn,
                         all));
-        for (FedPitTrainer t : trainers.values()) {
+        for (FedPitSiteTrainer t : trainers.values()) {
             t.close();
         }
     }

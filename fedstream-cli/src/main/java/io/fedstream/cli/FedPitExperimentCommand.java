@@ -2,8 +2,8 @@ package io.fedstream.cli;
 
 import io.fedstream.worker.data.InstructionExample;
 import io.fedstream.worker.data.MedQuad;
+import io.fedstream.worker.data.Sampling;
 import io.fedstream.worker.model.DecoderPretraining;
-import io.fedstream.worker.train.Sampling;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;

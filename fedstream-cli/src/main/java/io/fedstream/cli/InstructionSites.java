@@ -3,31 +3,31 @@ package io.fedstream.cli;
 import ai.djl.huggingface.tokenizers.HuggingFaceTokenizer;
 import io.fedstream.schemas.FederationSpec;
 import io.fedstream.worker.SiteTrainer;
+import io.fedstream.worker.bert.BertClassifier;
+import io.fedstream.worker.bert.BertEncoder;
+import io.fedstream.worker.bert.BertSiteTrainer;
+import io.fedstream.worker.bert.LoraBert;
+import io.fedstream.worker.bert.LoraConfig;
+import io.fedstream.worker.bert.MiniLm;
 import io.fedstream.worker.data.AlpacaJsonl;
 import io.fedstream.worker.data.ByField;
 import io.fedstream.worker.data.InstructionExample;
 import io.fedstream.worker.data.MedQuad;
 import io.fedstream.worker.data.Partition;
+import io.fedstream.worker.data.Sampling;
 import io.fedstream.worker.data.Site;
+import io.fedstream.worker.decoder.CausalLm;
+import io.fedstream.worker.decoder.CausalLmSiteTrainer;
+import io.fedstream.worker.decoder.CausalTraining;
+import io.fedstream.worker.decoder.ChatTemplate;
+import io.fedstream.worker.decoder.DecoderCheckpoint;
+import io.fedstream.worker.decoder.DecoderConfig;
+import io.fedstream.worker.decoder.DecoderLora;
+import io.fedstream.worker.decoder.LoraCausalLm;
 import io.fedstream.worker.fedpit.ChatCompletionsGenerator;
-import io.fedstream.worker.fedpit.FedPitTrainer;
+import io.fedstream.worker.fedpit.FedPitSiteTrainer;
 import io.fedstream.worker.fedpit.SelfInstruct;
 import io.fedstream.worker.fedpit.TextGenerator;
-import io.fedstream.worker.model.BertClassifier;
-import io.fedstream.worker.model.BertEncoder;
-import io.fedstream.worker.model.BertSiteTrainer;
-import io.fedstream.worker.model.CausalLm;
-import io.fedstream.worker.model.CausalLmSiteTrainer;
-import io.fedstream.worker.model.CausalTraining;
-import io.fedstream.worker.model.ChatTemplate;
-import io.fedstream.worker.model.DecoderCheckpoint;
-import io.fedstream.worker.model.DecoderConfig;
-import io.fedstream.worker.model.DecoderLora;
-import io.fedstream.worker.model.LoraBert;
-import io.fedstream.worker.model.LoraCausalLm;
-import io.fedstream.worker.model.LoraConfig;
-import io.fedstream.worker.model.MiniLm;
-import io.fedstream.worker.train.Sampling;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -557,15 +557,15 @@ final class InstructionSites {
                     localAdapter != null
                             ? localAdapter
                             : Path.of("local-adapter-" + siteId(site) + ".safetensors");
-            FedPitTrainer trainer =
-                    new FedPitTrainer(
+            FedPitSiteTrainer trainer =
+                    new FedPitSiteTrainer(
                             lm,
                             true,
                             tokenizer,
                             generator,
                             train,
                             eval,
-                            new FedPitTrainer.Options(
+                            new FedPitSiteTrainer.Options(
                                     new CausalTraining.Options(
                                             tokens,
                                             batchSize(),
@@ -606,7 +606,7 @@ final class InstructionSites {
                     try {
                         trainer.close();
                     } finally {
-                        tokenizer.close(); // FedPitTrainer keeps it for its life
+                        tokenizer.close(); // FedPitSiteTrainer keeps it for its life
                     }
                 }
             };

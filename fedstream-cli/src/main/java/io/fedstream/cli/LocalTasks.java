@@ -1,6 +1,6 @@
 package io.fedstream.cli;
 
-import io.fedstream.worker.model.RetrievalSiteTrainer;
+import io.fedstream.worker.bert.RetrievalSiteTrainer;
 import io.fedstream.worker.sites.QaRetrieval;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;

@@ -1,10 +1,10 @@
 package io.fedstream.cli;
 
 import io.fedstream.schemas.FederationSpec;
+import io.fedstream.worker.Adapters;
 import io.fedstream.worker.SiteTrainer;
-import io.fedstream.worker.train.Adapters;
-import io.fedstream.worker.train.LoraMlpEvaluator;
-import io.fedstream.worker.train.LoraMlpTrainer;
+import io.fedstream.worker.mlp.LoraMlpEvaluator;
+import io.fedstream.worker.mlp.MlpSiteTrainer;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
@@ -17,9 +17,9 @@ import java.util.Map;
  */
 final class MlpLocalTask implements LocalTask {
     private final DemoFederation demo;
-    private final List<LoraMlpTrainer> trainers = new ArrayList<>();
+    private final List<MlpSiteTrainer> trainers = new ArrayList<>();
     // the workers' trainers are busy in their threads; these score the sites' held-out data
-    private final List<LoraMlpTrainer> scorers = new ArrayList<>();
+    private final List<MlpSiteTrainer> scorers = new ArrayList<>();
     private final LoraMlpEvaluator evaluator;
 
     MlpLocalTask(String federationId, long seed, int sites, double alpha) {
@@ -69,7 +69,7 @@ final class MlpLocalTask implements LocalTask {
     public synchronized Score score(Map<String, float[]> adapter) {
         SiteTrainer.EvalResult global = evaluator.evaluate(adapter);
         List<Double> perSite = new ArrayList<>();
-        for (LoraMlpTrainer t : scorers) {
+        for (MlpSiteTrainer t : scorers) {
             perSite.add(t.evaluate(adapter).accuracy());
         }
         return new Score(global.accuracy(), global.loss(), perSite);
@@ -82,7 +82,7 @@ final class MlpLocalTask implements LocalTask {
         double loss = 0;
         List<Double> perSite = new ArrayList<>();
         for (int i = 0; i < demo.numSites(); i++) {
-            try (LoraMlpTrainer t = demo.trainer(i)) {
+            try (MlpSiteTrainer t = demo.trainer(i)) {
                 Map<String, float[]> adapter = spec.initialValues();
                 for (int r = 0; r < rounds; r++) {
                     adapter = Adapters.apply(adapter, t.train(adapter, r).delta());
@@ -99,10 +99,10 @@ final class MlpLocalTask implements LocalTask {
 
     @Override
     public void close() {
-        for (LoraMlpTrainer t : trainers) {
+        for (MlpSiteTrainer t : trainers) {
             t.close();
         }
-        for (LoraMlpTrainer t : scorers) {
+        for (MlpSiteTrainer t : scorers) {
             t.close();
         }
         evaluator.close();

@@ -1,7 +1,7 @@
 package io.fedstream.cli;
 
 import io.fedstream.aggregation.prompt.TokenEmbeddings;
-import io.fedstream.worker.model.MiniLm;
+import io.fedstream.worker.bert.MiniLm;
 import io.fedstream.worker.prompt.TokenSpace;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;

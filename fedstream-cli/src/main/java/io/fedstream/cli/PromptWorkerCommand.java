@@ -2,9 +2,9 @@ package io.fedstream.cli;
 
 import io.fedstream.schemas.Topics;
 import io.fedstream.schemas.avro.PromptUpdate;
+import io.fedstream.worker.bert.MiniLm;
+import io.fedstream.worker.bert.OnnxWeights;
 import io.fedstream.worker.data.ImdbReviews;
-import io.fedstream.worker.model.MiniLm;
-import io.fedstream.worker.model.OnnxWeights;
 import io.fedstream.worker.prompt.BlackBoxModel;
 import io.fedstream.worker.prompt.ChatCompletionsClient;
 import io.fedstream.worker.prompt.DjlSentenceEncoder;

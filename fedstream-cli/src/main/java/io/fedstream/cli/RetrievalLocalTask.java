@@ -2,10 +2,10 @@ package io.fedstream.cli;
 
 import io.fedstream.schemas.FederationSpec;
 import io.fedstream.worker.SiteTrainer;
+import io.fedstream.worker.bert.LoraBert;
+import io.fedstream.worker.bert.RetrievalSiteTrainer;
 import io.fedstream.worker.data.InstructionExample;
 import io.fedstream.worker.data.MedQuad;
-import io.fedstream.worker.model.LoraBert;
-import io.fedstream.worker.model.RetrievalSiteTrainer;
 import io.fedstream.worker.sites.QaRetrieval;
 import java.io.IOException;
 import java.nio.file.Path;

@@ -1,6 +1,6 @@
 package io.fedstream.cli;
 
-import io.fedstream.worker.train.Sampling;
+import io.fedstream.worker.data.Sampling;
 import java.time.Duration;
 import java.util.SplittableRandom;
 

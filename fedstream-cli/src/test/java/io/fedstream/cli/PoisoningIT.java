@@ -9,8 +9,8 @@ import io.fedstream.aggregation.robust.WeightedDelta;
 import io.fedstream.schemas.FederationSpec;
 import io.fedstream.schemas.TensorSpec;
 import io.fedstream.worker.SiteTrainer;
-import io.fedstream.worker.train.LoraMlpEvaluator;
-import io.fedstream.worker.train.LoraMlpTrainer;
+import io.fedstream.worker.mlp.LoraMlpEvaluator;
+import io.fedstream.worker.mlp.MlpSiteTrainer;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -31,7 +31,7 @@ class PoisoningIT {
     static final int MALICIOUS = 3;
     static final int ROUNDS = 8;
     static DemoFederation demo;
-    static List<LoraMlpTrainer> trainers = new ArrayList<>();
+    static List<MlpSiteTrainer> trainers = new ArrayList<>();
     static LoraMlpEvaluator evaluator;
     static FederationSpec spec;
 
@@ -47,7 +47,7 @@ class PoisoningIT {
 
     @AfterAll
     static void close() {
-        trainers.forEach(LoraMlpTrainer::close);
+        trainers.forEach(MlpSiteTrainer::close);
         evaluator.close();
     }
 
@@ -67,7 +67,7 @@ class PoisoningIT {
         for (int round = 0; round < ROUNDS; round++) {
             List<float[][]> deltas = new ArrayList<>();
             List<Double> weights = new ArrayList<>();
-            for (LoraMlpTrainer t : trainers) {
+            for (MlpSiteTrainer t : trainers) {
                 SiteTrainer.TrainResult res = t.train(global, round);
                 deltas.add(flat(res.delta()));
                 weights.add((double) res.numExamples());

@@ -1,6 +1,5 @@
 package io.fedstream.worker.data;
 
-import io.fedstream.worker.train.DirichletPartitioner;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;

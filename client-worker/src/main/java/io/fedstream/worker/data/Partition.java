@@ -1,6 +1,5 @@
 package io.fedstream.worker.data;
 
-import io.fedstream.worker.train.Sampling;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashSet;

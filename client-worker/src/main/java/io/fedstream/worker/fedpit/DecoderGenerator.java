@@ -1,8 +1,8 @@
 package io.fedstream.worker.fedpit;
 
 import ai.djl.huggingface.tokenizers.HuggingFaceTokenizer;
-import io.fedstream.worker.model.GreedyDecoding;
-import io.fedstream.worker.model.LoraCausalLm;
+import io.fedstream.worker.decoder.GreedyDecoding;
+import io.fedstream.worker.decoder.LoraCausalLm;
 import java.util.List;
 
 /**

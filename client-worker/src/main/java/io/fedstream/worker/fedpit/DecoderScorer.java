@@ -1,8 +1,8 @@
 package io.fedstream.worker.fedpit;
 
 import ai.djl.huggingface.tokenizers.HuggingFaceTokenizer;
-import io.fedstream.worker.model.CausalBatch;
-import io.fedstream.worker.model.LoraCausalLm;
+import io.fedstream.worker.decoder.CausalBatch;
+import io.fedstream.worker.decoder.LoraCausalLm;
 import java.util.List;
 
 /**

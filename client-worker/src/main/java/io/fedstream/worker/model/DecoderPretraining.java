@@ -1,8 +1,16 @@
 package io.fedstream.worker.model;
 
-import io.fedstream.worker.model.DecoderConfig.Family;
-import io.fedstream.worker.model.DecoderLora.Module;
-import io.fedstream.worker.train.Sampling;
+import io.fedstream.worker.data.Sampling;
+import io.fedstream.worker.decoder.CausalBatch;
+import io.fedstream.worker.decoder.CausalLm;
+import io.fedstream.worker.decoder.DecoderConfig;
+import io.fedstream.worker.decoder.DecoderConfig.Family;
+import io.fedstream.worker.decoder.DecoderLora;
+import io.fedstream.worker.decoder.DecoderLora.Module;
+import io.fedstream.worker.decoder.DecoderWeights;
+import io.fedstream.worker.decoder.LoraCausalLm;
+import io.fedstream.worker.djl.FloatTensor;
+import io.fedstream.worker.djl.LoraDense;
 import java.io.PrintStream;
 import java.time.Duration;
 import java.util.ArrayList;

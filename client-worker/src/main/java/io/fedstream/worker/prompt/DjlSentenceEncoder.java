@@ -1,12 +1,12 @@
 package io.fedstream.worker.prompt;
 
 import ai.djl.huggingface.tokenizers.HuggingFaceTokenizer;
-import io.fedstream.worker.model.BertEncoder;
-import io.fedstream.worker.model.LoraBert;
-import io.fedstream.worker.model.LoraConfig;
-import io.fedstream.worker.model.MiniLm;
-import io.fedstream.worker.model.OnnxWeights;
-import io.fedstream.worker.model.TokenBatch;
+import io.fedstream.worker.bert.BertEncoder;
+import io.fedstream.worker.bert.LoraBert;
+import io.fedstream.worker.bert.LoraConfig;
+import io.fedstream.worker.bert.MiniLm;
+import io.fedstream.worker.bert.OnnxWeights;
+import io.fedstream.worker.bert.TokenBatch;
 import java.io.FileNotFoundException;
 import java.io.IOException;
 import java.io.InputStream;

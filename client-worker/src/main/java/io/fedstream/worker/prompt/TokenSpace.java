@@ -2,10 +2,10 @@ package io.fedstream.worker.prompt;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import io.fedstream.worker.model.BertWeights;
-import io.fedstream.worker.model.FloatTensor;
-import io.fedstream.worker.model.MiniLm;
-import io.fedstream.worker.model.OnnxWeights;
+import io.fedstream.worker.bert.BertWeights;
+import io.fedstream.worker.bert.MiniLm;
+import io.fedstream.worker.bert.OnnxWeights;
+import io.fedstream.worker.djl.FloatTensor;
 import java.io.IOException;
 import java.io.InputStream;
 import java.util.ArrayList;

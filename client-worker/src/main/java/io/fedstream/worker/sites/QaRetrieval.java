@@ -1,16 +1,16 @@
 package io.fedstream.worker.sites;
 
 import ai.djl.huggingface.tokenizers.HuggingFaceTokenizer;
+import io.fedstream.worker.bert.BertEncoder;
+import io.fedstream.worker.bert.LoraBert;
+import io.fedstream.worker.bert.LoraConfig;
+import io.fedstream.worker.bert.MiniLm;
+import io.fedstream.worker.bert.RetrievalSiteTrainer;
 import io.fedstream.worker.data.ByField;
 import io.fedstream.worker.data.InstructionExample;
 import io.fedstream.worker.data.Partition;
+import io.fedstream.worker.data.Sampling;
 import io.fedstream.worker.data.Site;
-import io.fedstream.worker.model.BertEncoder;
-import io.fedstream.worker.model.LoraBert;
-import io.fedstream.worker.model.LoraConfig;
-import io.fedstream.worker.model.MiniLm;
-import io.fedstream.worker.model.RetrievalSiteTrainer;
-import io.fedstream.worker.train.Sampling;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.util.ArrayList;

@@ -18,7 +18,7 @@ import io.fedstream.worker.Worker;
 import io.fedstream.worker.WorkerConfig;
 import io.fedstream.worker.WorkerListener;
 import io.fedstream.worker.data.InstructionExample;
-import io.fedstream.worker.model.LoraCausalLm;
+import io.fedstream.worker.decoder.LoraCausalLm;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.file.Path;
@@ -46,13 +46,14 @@ class FedPitWorkerIT {
     @Timeout(300)
     void thePrivateAdapterNeverReachesTheWire(@TempDir Path dir) throws Exception {
         List<InstructionExample> train = TinyMedical.examples().subList(0, 12);
-        FedPitTrainer.Options options =
-                FedPitTrainerTest.OPTIONS.withLocalAdapterFile(dir.resolve("local.safetensors"));
+        FedPitSiteTrainer.Options options =
+                FedPitSiteTrainerTest.OPTIONS.withLocalAdapterFile(
+                        dir.resolve("local.safetensors"));
         try (EmbeddedKafka kafka = EmbeddedKafka.builder().start();
                 LoraCausalLm lm = TinyMedical.model();
                 HuggingFaceTokenizer tok = TinyMedical.tokenizer();
-                FedPitTrainer trainer =
-                        new FedPitTrainer(lm, false, tok, null, train, List.of(), options)) {
+                FedPitSiteTrainer trainer =
+                        new FedPitSiteTrainer(lm, false, tok, null, train, List.of(), options)) {
             kafka.createTopic(Topics.ADAPTER_UPDATES, 1, Map.of());
             kafka.createTopic(Topics.GLOBAL_MODELS, 1, Map.of());
             FederationSpec spec = trainer.federationSpec("fed", 1);

@@ -4,8 +4,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import ai.djl.huggingface.tokenizers.HuggingFaceTokenizer;
-import io.fedstream.worker.model.GreedyDecoding;
-import io.fedstream.worker.model.LoraCausalLm;
+import io.fedstream.worker.decoder.GreedyDecoding;
+import io.fedstream.worker.decoder.LoraCausalLm;
 import java.io.UncheckedIOException;
 import java.time.Duration;
 import java.util.List;

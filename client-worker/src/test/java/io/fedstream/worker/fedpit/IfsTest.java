@@ -4,7 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import ai.djl.huggingface.tokenizers.HuggingFaceTokenizer;
 import io.fedstream.worker.data.InstructionExample;
-import io.fedstream.worker.model.LoraCausalLm;
+import io.fedstream.worker.decoder.LoraCausalLm;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 

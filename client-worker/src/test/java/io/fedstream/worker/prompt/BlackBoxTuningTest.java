@@ -3,8 +3,8 @@ package io.fedstream.worker.prompt;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import io.fedstream.worker.model.MiniLm;
-import io.fedstream.worker.model.OnnxWeights;
+import io.fedstream.worker.bert.MiniLm;
+import io.fedstream.worker.bert.OnnxWeights;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;

@@ -1,0 +1,107 @@
+package io.fedstream.worker.decoder;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.fedstream.worker.bert.TinyBert;
+import io.fedstream.worker.djl.FloatTensor;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.SplittableRandom;
+
+/** Small random causal decoders in Hugging Face layout, and a tiny tokenizer, for fast tests. */
+public final class TinyDecoder {
+    /** GPT-2: vocabulary 32 (EOS 31), hidden 16, 2 layers, 2 heads, MLP 64, 24 positions. */
+    static final DecoderConfig GPT2 = DecoderConfig.gpt2(32, 16, 2, 2, 24);
+
+    /**
+     * Llama: vocabulary 32, hidden 16, 2 layers, 4 heads sharing 2 kv heads, MLP 24, 32 positions.
+     */
+    public static final DecoderConfig LLAMA = DecoderConfig.llama(32, 16, 2, 4, 2, 24, 32);
+
+    private TinyDecoder() {}
+
+    /**
+     * Random weights under HF names: matrices and embeddings {@code N(0, 0.3)}, norm scales {@code
+     * 1 + N(0, 0.1)}, biases {@code N(0, 0.1)}.
+     */
+    static DecoderWeights randomWeights(DecoderConfig config, long seed) {
+        SplittableRandom rnd = new SplittableRandom(seed);
+        Map<String, FloatTensor> out = new LinkedHashMap<>();
+        for (Map.Entry<String, int[]> e : DecoderWeights.expectedShapes(config).entrySet()) {
+            int[] shape = e.getValue();
+            int n = 1;
+            for (int d : shape) {
+                n *= d;
+            }
+            String name = e.getKey();
+            boolean normScale =
+                    name.endsWith("norm.weight")
+                            || name.endsWith("layernorm.weight")
+                            || name.matches(".*ln_.\\.weight");
+            double std = shape.length == 2 ? 0.3 : 0.1;
+            float[] v = new float[n];
+            for (int i = 0; i < n; i++) {
+                v[i] = (float) ((normScale ? 1 : 0) + std * TinyBert.gaussian(rnd));
+            }
+            out.put(name, new FloatTensor(shape, v));
+        }
+        return DecoderWeights.of(out);
+    }
+
+    /** Random ids in {@code [3, vocab - 1)} (avoiding the special ids). */
+    public static long[] randomIds(DecoderConfig config, int len, long seed) {
+        SplittableRandom rnd = new SplittableRandom(seed);
+        long[] ids = new long[len];
+        for (int i = 0; i < len; i++) {
+            ids[i] = 3 + rnd.nextInt(config.vocabSize() - 4);
+        }
+        return ids;
+    }
+
+    /**
+     * A minimal word-level tokenizer.json (whitespace pre-tokenizer, no normalizer, no post
+     * processor): {@code vocab.get(i)} has id {@code i}, unknown words map to {@code <unk>}.
+     */
+    static String wordLevelTokenizerJson(List<String> vocab, List<String> special) {
+        ObjectMapper json = new ObjectMapper();
+        ObjectNode root = json.createObjectNode();
+        root.put("version", "1.0");
+        root.putNull("truncation");
+        root.putNull("padding");
+        ArrayNode added = root.putArray("added_tokens");
+        for (String s : special) {
+            ObjectNode t = added.addObject();
+            t.put("id", vocab.indexOf(s));
+            t.put("content", s);
+            t.put("single_word", false);
+            t.put("lstrip", false);
+            t.put("rstrip", false);
+            t.put("normalized", false);
+            t.put("special", true);
+        }
+        root.putNull("normalizer");
+        root.putObject("pre_tokenizer").put("type", "Whitespace");
+        root.putNull("post_processor");
+        root.putNull("decoder");
+        ObjectNode model = root.putObject("model");
+        model.put("type", "WordLevel");
+        ObjectNode v = model.putObject("vocab");
+        for (int i = 0; i < vocab.size(); i++) {
+            v.put(vocab.get(i), i);
+        }
+        model.put("unk_token", "<unk>");
+        return root.toString();
+    }
+
+    static double maxAbsDiff(float[] actual, double[][] expected, int rowOffset, int stride) {
+        double m = 0;
+        for (int t = 0; t < expected.length; t++) {
+            for (int v = 0; v < expected[t].length; v++) {
+                m = Math.max(m, Math.abs(actual[rowOffset + t * stride + v] - expected[t][v]));
+            }
+        }
+        return m;
+    }
+}
