@@ -1,26 +1,18 @@
 package io.fedstream.worker.bert;
 
-import ai.djl.nn.Block;
 import ai.djl.nn.Parameter;
 import io.fedstream.schemas.FederationSpec;
-import io.fedstream.schemas.TensorSpec;
-import java.util.List;
+import io.fedstream.worker.djl.AdaptedBlock;
 import java.util.Map;
 
 /**
  * A block over a frozen {@link BertEncoder} whose only trainable parameters are the exchanged
  * adapter tensors (LoRA matrices, task head).
  */
-public interface AdapterBlock extends Block {
+public interface AdapterBlock extends AdaptedBlock {
 
     /** The encoder inside. */
     BertEncoder encoder();
-
-    /** The trainable parameters by exchanged tensor name, in {@link #adapterTensors()} order. */
-    Map<String, Parameter> adapterParameters();
-
-    /** Name, shape and initialisation of every adapter tensor. */
-    List<TensorSpec> adapterTensors();
 
     /** The frozen pretrained parameters by Hugging Face name; never exchanged. */
     Map<String, Parameter> baseParameters();
@@ -36,7 +28,4 @@ public interface AdapterBlock extends Block {
     default FederationSpec adapterSpec(String federationId, long seed) {
         return new FederationSpec(federationId, seed, adapterTensors());
     }
-
-    /** Restarts every dropout mask stream from one seed. */
-    void seedDropout(long seed);
 }

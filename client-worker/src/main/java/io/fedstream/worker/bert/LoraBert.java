@@ -1,27 +1,13 @@
 package io.fedstream.worker.bert;
 
-import ai.djl.Device;
 import ai.djl.Model;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
-import ai.djl.ndarray.index.NDIndex;
-import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
-import ai.djl.nn.Parameter;
-import ai.djl.training.DefaultTrainingConfig;
-import ai.djl.training.ParameterStore;
-import ai.djl.training.Trainer;
-import ai.djl.training.loss.Loss;
-import io.fedstream.schemas.FederationSpec;
-import io.fedstream.schemas.TensorSpec;
+import io.fedstream.worker.djl.AdapterModel;
 import io.fedstream.worker.djl.DjlRuntime;
 import io.fedstream.worker.djl.NdArrays;
-import java.util.ArrayList;
-import java.util.Collections;
-import java.util.LinkedHashMap;
-import java.util.List;
-import java.util.Map;
 
 /**
  * One DJL {@link Model} holding a LoRA-adapted BERT ({@link BertEncoder} or {@link BertClassifier})
@@ -31,42 +17,14 @@ import java.util.Map;
  * <p>The adapter starts at version 0 of {@code adapterSpec(any id, seed)}, the same values the
  * federation creates from that seed. Not thread-safe; close it to free the native memory.
  */
-public final class LoraBert implements AutoCloseable {
-    // DJL's PtGradientCollector refuses a second collector anywhere in the JVM.
-
-    private final AdapterBlock block;
-    private final Model model;
-    private final ParameterStore inferenceStore;
-    private final Map<String, Parameter> adapter;
-    private final List<TensorSpec> layout;
-    private Training training;
+public final class LoraBert extends AdapterModel<AdapterBlock> {
 
     /**
      * Initialises {@code block} (it takes its pretrained weights now) in a new model and loads the
      * adapter's version 0 for {@code seed}.
      */
     public LoraBert(AdapterBlock block, long seed) {
-        this.block = block;
-        DjlRuntime.engine();
-        this.model = Model.newInstance("lora-bert", Device.cpu(), DjlRuntime.ENGINE);
-        try (DjlRuntime.NoGrad ignored = DjlRuntime.noGrad()) {
-            model.setBlock(block);
-            Shape tokens = new Shape(1, 8);
-            block.initialize(model.getNDManager(), DataType.FLOAT32, tokens, tokens, tokens);
-            inferenceStore = new ParameterStore(model.getNDManager(), false);
-        } catch (RuntimeException e) {
-            model.close();
-            throw e;
-        }
-        this.adapter = Collections.unmodifiableMap(block.adapterParameters());
-        this.layout = block.adapterTensors();
-        if (!layout.isEmpty()) {
-            setAdapter(new FederationSpec("init", seed, layout).initialValues());
-        }
-    }
-
-    public AdapterBlock block() {
-        return block;
+        super("lora-bert", block, seed, new Shape(1, 8), new Shape(1, 8), new Shape(1, 8));
     }
 
     public BertEncoder encoder() {
@@ -75,90 +33,6 @@ public final class LoraBert implements AutoCloseable {
 
     public BertConfig config() {
         return block.encoder().config();
-    }
-
-    public Model model() {
-        return model;
-    }
-
-    /** See {@link AdapterBlock#adapterSpec(String, long)}. */
-    public FederationSpec adapterSpec(String federationId, long seed) {
-        return block.adapterSpec(federationId, seed);
-    }
-
-    /** The exchanged tensor names, in spec order. */
-    public List<String> adapterNames() {
-        return new ArrayList<>(adapter.keySet());
-    }
-
-    /** Number of trainable (exchanged) values. */
-    public long adapterSize() {
-        long n = 0;
-        for (TensorSpec t : layout) {
-            n += t.size();
-        }
-        return n;
-    }
-
-    /** The current adapter values, in spec order. */
-    public Map<String, float[]> getAdapter() {
-        Map<String, float[]> out = new LinkedHashMap<>();
-        for (String name : adapter.keySet()) {
-            out.put(name, getAdapterTensor(name));
-        }
-        return out;
-    }
-
-    /** One adapter tensor, row-major. */
-    public float[] getAdapterTensor(String name) {
-        return parameter(name).getArray().toFloatArray();
-    }
-
-    /** Writes every adapter tensor; {@code values} must hold exactly the spec's tensors. */
-    public void setAdapter(Map<String, float[]> values) {
-        if (!values.keySet().equals(adapter.keySet())) {
-            throw new IllegalArgumentException(
-                    "adapter tensors " + values.keySet() + " do not match " + adapter.keySet());
-        }
-        for (TensorSpec t : layout) {
-            checkSize(t, values.get(t.name()));
-        }
-        for (Map.Entry<String, float[]> e : values.entrySet()) {
-            setAdapterTensor(e.getKey(), e.getValue());
-        }
-    }
-
-    /**
-     * Copies {@code values} into one adapter tensor in place (same array and storage, new values).
-     */
-    public void setAdapterTensor(String name, float[] values) {
-        Parameter p = parameter(name);
-        NDArray target = p.getArray();
-        if (values.length != target.size()) {
-            throw new IllegalArgumentException(
-                    name + " has " + target.size() + " values, got " + values.length);
-        }
-        try (DjlRuntime.NoGrad ignored = DjlRuntime.noGrad();
-                NDManager scope = model.getNDManager().newSubManager()) {
-            NDArray source = NdArrays.create(scope, values, target.getShape());
-            target.set(new NDIndex(":"), source);
-        }
-    }
-
-    private Parameter parameter(String name) {
-        Parameter p = adapter.get(name);
-        if (p == null) {
-            throw new IllegalArgumentException(
-                    "no adapter tensor " + name + "; have " + adapter.keySet());
-        }
-        return p;
-    }
-
-    private static void checkSize(TensorSpec t, float[] v) {
-        if (v == null || v.length != t.size()) {
-            throw new IllegalArgumentException(
-                    "tensor " + t.name() + " needs " + t.size() + " values");
-        }
     }
 
     /** The encoder's last hidden states, {@code [B, T, H]} row-major (inference mode). */
@@ -228,22 +102,7 @@ public final class LoraBert implements AutoCloseable {
      * restart from {@code seed}. One training at a time; close it before the next.
      */
     public Training newTraining(double learningRate, long seed) {
-        if (training != null) {
-            throw new IllegalStateException("a training is already open");
-        }
-        if (adapter.isEmpty()) {
-            throw new IllegalStateException("nothing to train: no adapter tensors");
-        }
-        training = new Training((float) learningRate, seed);
-        return training;
-    }
-
-    @Override
-    public void close() {
-        if (training != null) {
-            training.close();
-        }
-        model.close();
+        return new Training((float) learningRate, seed);
     }
 
     /**
@@ -284,28 +143,12 @@ public final class LoraBert implements AutoCloseable {
      * the classes; on a bare encoder, a contrastive retrieval loss against fixed keys ({@link
      * #retrievalStepFromPrefix}).
      */
-    public final class Training implements AutoCloseable {
-        private final NDManager scope;
-        private final Trainer trainer;
+    public final class Training extends AdapterTraining {
         private final int numClasses;
-        private long steps;
-        private boolean closed;
 
         private Training(float learningRate, long seed) {
-            block.seedDropout(seed);
+            super(learningRate, seed);
             numClasses = block instanceof BertClassifier c ? c.numClasses() : 0;
-            // the optimizer's moments and any array derived from the trainable ones during
-            // training (gradient handles) live in this scope and are freed with it
-            scope = model.getNDManager().newSubManager();
-            for (Parameter p : adapter.values()) {
-                p.getArray().tempAttach(scope);
-            }
-            DefaultTrainingConfig config =
-                    new DefaultTrainingConfig(Loss.softmaxCrossEntropyLoss())
-                            .optOptimizer(
-                                    new io.fedstream.worker.djl.RoundAdam(learningRate, scope))
-                            .optDevices(new Device[] {Device.cpu()});
-            trainer = model.newTrainer(config);
         }
 
         /**
@@ -344,9 +187,7 @@ public final class LoraBert implements AutoCloseable {
          */
         public float retrievalStepFromPrefix(
                 float[] prefix, TokenBatch batch, float[] keys, int[] labels, float scale) {
-            if (closed) {
-                throw new IllegalStateException("training is closed");
-            }
+            checkOpen();
             checkPrefix(prefix, batch);
             if (!(block instanceof BertEncoder)) {
                 throw new IllegalStateException("retrieval trains a bare encoder, not " + block);
@@ -375,16 +216,13 @@ public final class LoraBert implements AutoCloseable {
                         NdArrays.create(batchScope, oneHot, new Shape(labels.length, numKeys));
                 NDArray s = NdArrays.scalar(batchScope, scale);
                 loss =
-                        DjlRuntime.step(
-                                trainer,
-                                adapter.values(),
+                        step(
                                 t -> {
                                     NDArray h = t.forward(in).singletonOrThrow();
                                     NDArray q = normalize(BertEncoder.meanPool(h, in.get(1)));
                                     return crossEntropy(q.matMul(k.transpose()).mul(s), target);
                                 });
             }
-            steps++;
             return loss;
         }
 
@@ -392,9 +230,7 @@ public final class LoraBert implements AutoCloseable {
             if (numClasses == 0) {
                 throw new IllegalStateException("this model has no classification head");
             }
-            if (closed) {
-                throw new IllegalStateException("training is closed");
-            }
+            checkOpen();
             if (labels.length != batch.batchSize()) {
                 throw new IllegalArgumentException("one label per row needed");
             }
@@ -420,33 +256,9 @@ public final class LoraBert implements AutoCloseable {
                 NDArray target =
                         NdArrays.create(batchScope, oneHot, new Shape(labels.length, numClasses));
                 NDList input = in;
-                loss =
-                        DjlRuntime.step(
-                                trainer,
-                                adapter.values(),
-                                t -> crossEntropy(t.forward(input).singletonOrThrow(), target));
+                loss = step(t -> crossEntropy(t.forward(input).singletonOrThrow(), target));
             }
-            steps++;
             return loss;
-        }
-
-        /** Steps taken so far. */
-        public long steps() {
-            return steps;
-        }
-
-        @Override
-        public void close() {
-            if (closed) {
-                return;
-            }
-            closed = true;
-            try {
-                trainer.close();
-            } finally {
-                scope.close();
-                training = null;
-            }
         }
     }
 

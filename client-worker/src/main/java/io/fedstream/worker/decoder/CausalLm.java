@@ -18,6 +18,7 @@ import ai.djl.util.PairList;
 import io.fedstream.schemas.TensorSpec;
 import io.fedstream.worker.decoder.DecoderConfig.Family;
 import io.fedstream.worker.decoder.DecoderLora.Module;
+import io.fedstream.worker.djl.AdaptedBlock;
 import io.fedstream.worker.djl.LoraDense;
 import io.fedstream.worker.djl.NdArrays;
 import io.fedstream.worker.djl.Weight;
@@ -47,7 +48,7 @@ import java.util.SplittableRandom;
  * <p>All pretrained weights are frozen; the adapter tensors ({@code layer3.q_proj.lora_A}, ...) are
  * the only trainable parameters. The block takes its weights when first initialised (once).
  */
-public final class CausalLm extends AbstractBlock {
+public final class CausalLm extends AbstractBlock implements AdaptedBlock {
     private static final byte VERSION = 1;
 
     private final DecoderConfig config;

@@ -1,29 +1,15 @@
 package io.fedstream.worker.decoder;
 
-import ai.djl.Device;
 import ai.djl.Model;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.index.NDIndex;
-import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
-import ai.djl.nn.Parameter;
-import ai.djl.training.DefaultTrainingConfig;
-import ai.djl.training.ParameterStore;
-import ai.djl.training.Trainer;
-import ai.djl.training.loss.Loss;
-import io.fedstream.schemas.FederationSpec;
-import io.fedstream.schemas.TensorSpec;
+import io.fedstream.worker.djl.AdapterModel;
 import io.fedstream.worker.djl.DjlRuntime;
 import io.fedstream.worker.djl.NdArrays;
-import io.fedstream.worker.djl.RoundAdam;
-import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.Collections;
-import java.util.LinkedHashMap;
-import java.util.List;
-import java.util.Map;
 
 /**
  * One DJL {@link Model} holding a LoRA-adapted {@link CausalLm} for its whole life: adapter
@@ -33,100 +19,18 @@ import java.util.Map;
  * <p>The adapter starts at version 0 of {@code adapterSpec(any id, seed)}. Not thread-safe; close
  * it to free the native memory.
  */
-public final class LoraCausalLm implements AutoCloseable {
-    private final CausalLm block;
-    private final Model model;
-    private final ParameterStore inferenceStore;
-    private final Map<String, Parameter> adapter;
-    private final List<TensorSpec> layout;
-    private Training training;
+public final class LoraCausalLm extends AdapterModel<CausalLm> {
 
     /**
      * Initialises {@code block} (it takes its pretrained weights now) in a new model and loads the
      * adapter's version 0 for {@code seed}.
      */
     public LoraCausalLm(CausalLm block, long seed) {
-        this.block = block;
-        DjlRuntime.engine();
-        this.model = Model.newInstance("lora-causal-lm", Device.cpu(), DjlRuntime.ENGINE);
-        try (DjlRuntime.NoGrad ignored = DjlRuntime.noGrad()) {
-            model.setBlock(block);
-            Shape tokens = new Shape(1, 8);
-            block.initialize(model.getNDManager(), DataType.FLOAT32, tokens, tokens);
-            inferenceStore = new ParameterStore(model.getNDManager(), false);
-        } catch (RuntimeException e) {
-            model.close();
-            throw e;
-        }
-        this.adapter = Collections.unmodifiableMap(block.adapterParameters());
-        this.layout = block.adapterTensors();
-        if (!layout.isEmpty()) {
-            setAdapter(new FederationSpec("init", seed, layout).initialValues());
-        }
-    }
-
-    public CausalLm block() {
-        return block;
-    }
-
-    public Model model() {
-        return model;
+        super("lora-causal-lm", block, seed, new Shape(1, 8), new Shape(1, 8));
     }
 
     public DecoderConfig config() {
         return block.config();
-    }
-
-    /**
-     * The federation contract: exactly the adapter tensors (see {@link CausalLm#adapterTensors}).
-     */
-    public FederationSpec adapterSpec(String federationId, long seed) {
-        return new FederationSpec(federationId, seed, layout);
-    }
-
-    public List<String> adapterNames() {
-        return new ArrayList<>(adapter.keySet());
-    }
-
-    /** Number of trainable (exchanged) values. */
-    public long adapterSize() {
-        long n = 0;
-        for (TensorSpec t : layout) {
-            n += t.size();
-        }
-        return n;
-    }
-
-    /** The current adapter values, in spec order. */
-    public Map<String, float[]> getAdapter() {
-        Map<String, float[]> out = new LinkedHashMap<>();
-        for (Map.Entry<String, Parameter> e : adapter.entrySet()) {
-            out.put(e.getKey(), e.getValue().getArray().toFloatArray());
-        }
-        return out;
-    }
-
-    /** Writes every adapter tensor; {@code values} must hold exactly the spec's tensors. */
-    public void setAdapter(Map<String, float[]> values) {
-        if (!values.keySet().equals(adapter.keySet())) {
-            throw new IllegalArgumentException(
-                    "adapter tensors " + values.keySet() + " do not match " + adapter.keySet());
-        }
-        for (TensorSpec t : layout) {
-            float[] v = values.get(t.name());
-            if (v == null || v.length != t.size()) {
-                throw new IllegalArgumentException(
-                        "tensor " + t.name() + " needs " + t.size() + " values");
-            }
-        }
-        try (DjlRuntime.NoGrad ignored = DjlRuntime.noGrad();
-                NDManager scope = model.getNDManager().newSubManager()) {
-            for (Map.Entry<String, float[]> e : values.entrySet()) {
-                NDArray target = adapter.get(e.getKey()).getArray();
-                target.set(
-                        new NDIndex(":"), NdArrays.create(scope, e.getValue(), target.getShape()));
-            }
-        }
     }
 
     /** Logits {@code [B, T, V]} row-major (inference mode). */
@@ -267,34 +171,14 @@ public final class LoraCausalLm implements AutoCloseable {
      * restart from {@code seed}. One training at a time; close it before the next.
      */
     public Training newTraining(double learningRate, long seed) {
-        if (training != null) {
-            throw new IllegalStateException("a training is already open");
-        }
-        if (adapter.isEmpty()) {
-            throw new IllegalStateException("the model has no adapter to train");
-        }
-        training = new Training((float) learningRate, seed);
-        return training;
+        return new Training((float) learningRate, seed);
     }
 
     /** Mini-batch training of the adapter on the answer tokens' cross-entropy. */
-    public final class Training implements AutoCloseable {
-        private final NDManager scope;
-        private final Trainer trainer;
-        private long steps;
-        private boolean closed;
+    public final class Training extends AdapterTraining {
 
         private Training(float learningRate, long seed) {
-            block.seedDropout(seed);
-            scope = model.getNDManager().newSubManager();
-            for (Parameter p : adapter.values()) {
-                p.getArray().tempAttach(scope);
-            }
-            DefaultTrainingConfig config =
-                    new DefaultTrainingConfig(Loss.softmaxCrossEntropyLoss())
-                            .optOptimizer(new RoundAdam(learningRate, scope))
-                            .optDevices(new Device[] {Device.cpu()});
-            trainer = model.newTrainer(config);
+            super(learningRate, seed);
         }
 
         /**
@@ -304,45 +188,12 @@ public final class LoraCausalLm implements AutoCloseable {
          * @return the batch's mean answer loss before the update
          */
         public float step(CausalBatch batch) {
-            if (closed) {
-                throw new IllegalStateException("training is closed");
-            }
-            float loss;
+            checkOpen();
             try (DjlRuntime.NoGrad noGrad = DjlRuntime.noGrad();
                     NDManager batchScope = trainer.getManager().newSubManager()) {
                 NDList in = batch.toLossInputs(batchScope);
-                loss =
-                        DjlRuntime.step(
-                                trainer, adapter.values(), t -> t.forward(in).get(0).mean().neg());
-            }
-            steps++;
-            return loss;
-        }
-
-        public long steps() {
-            return steps;
-        }
-
-        @Override
-        public void close() {
-            if (closed) {
-                return;
-            }
-            closed = true;
-            try {
-                trainer.close();
-            } finally {
-                scope.close();
-                training = null;
+                return step(t -> t.forward(in).get(0).mean().neg());
             }
         }
-    }
-
-    @Override
-    public void close() {
-        if (training != null) {
-            training.close();
-        }
-        model.close();
     }
 }
