@@ -8,6 +8,7 @@ import io.fedstream.schemas.avro.AdapterUpdate;
 import io.fedstream.schemas.avro.PrivacyLedger;
 import io.fedstream.worker.SiteTrainer;
 import io.fedstream.worker.WorkerListener;
+import io.fedstream.worker.mlp.DemoFederation;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.SecureRandom;

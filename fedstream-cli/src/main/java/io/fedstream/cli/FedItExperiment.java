@@ -20,11 +20,11 @@ import io.fedstream.worker.bert.BertSiteTrainer;
 import io.fedstream.worker.bert.LoraBert;
 import io.fedstream.worker.bert.LoraConfig;
 import io.fedstream.worker.bert.MiniLm;
-import io.fedstream.worker.data.ByField;
 import io.fedstream.worker.data.InstructionExample;
 import io.fedstream.worker.data.Partition;
 import io.fedstream.worker.data.Sampling;
 import io.fedstream.worker.data.Site;
+import io.fedstream.worker.sites.SiteTrainers;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.util.ArrayList;
@@ -33,7 +33,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import java.util.SplittableRandom;
 import java.util.TreeSet;
 import java.util.function.Supplier;
 
@@ -167,35 +166,11 @@ final class FedItExperiment {
      * name) and kept in the original order. The test set does not depend on {@code trainCap}.
      */
     static Partition[] split(Partition all, int testPerSite, int trainCap, long seed) {
-        List<Site> train = new ArrayList<>();
-        List<Site> test = new ArrayList<>();
-        for (Site s : all.sites()) {
-            int n = s.size();
-            int nTest = Math.min(testPerSite, n / 2);
-            int[] order = Sampling.range(n);
-            Sampling.shuffle(
-                    order, new SplittableRandom(Sampling.streamSeed(seed, s.name().hashCode())));
-            int[] te = Arrays.copyOfRange(order, 0, nTest);
-            int[] tr = Arrays.copyOfRange(order, nTest, Math.min(n, nTest + trainCap));
-            Arrays.sort(te);
-            Arrays.sort(tr);
-            test.add(new Site(s.name(), pick(s.examples(), te)));
-            train.add(new Site(s.name(), pick(s.examples(), tr)));
-        }
-        return new Partition[] {new Partition(train), new Partition(test)};
-    }
-
-    private static List<InstructionExample> pick(List<InstructionExample> xs, int[] idx) {
-        List<InstructionExample> out = new ArrayList<>(idx.length);
-        for (int i : idx) {
-            out.add(xs.get(i));
-        }
-        return out;
+        return SiteTrainers.split(all, testPerSite, trainCap, seed);
     }
 
     static String label(InstructionExample e, String labelField) {
-        String v = e.label(labelField);
-        return v == null ? ByField.MISSING : v;
+        return SiteTrainers.label(e, labelField);
     }
 
     /**
@@ -536,14 +511,7 @@ final class FedItExperiment {
 
     static BertSiteTrainer.Labelled labelled(
             Site site, String labelField, Map<String, Integer> index) {
-        List<String> texts = new ArrayList<>();
-        int[] ys = new int[site.size()];
-        for (int i = 0; i < site.size(); i++) {
-            InstructionExample e = site.examples().get(i);
-            texts.add(e.instruction());
-            ys[i] = index.get(label(e, labelField));
-        }
-        return new BertSiteTrainer.Labelled(texts, ys);
+        return SiteTrainers.labelled(site, labelField, index);
     }
 
     private static String tokenStats(List<BertSiteTrainer> ts, int maxTokens) {

@@ -1,7 +1,7 @@
 package io.fedstream.cli;
 
-import io.fedstream.worker.bert.RetrievalSiteTrainer;
 import io.fedstream.worker.sites.QaRetrieval;
+import io.fedstream.worker.sites.SiteTrainers;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -15,28 +15,21 @@ import java.util.Locale;
 
 /** The local run's tasks, their defaults, and the cache of their site-alone baselines. */
 final class LocalTasks {
-    /** MiniLM layers, from the top, that carry LoRA in the default task. */
-    static final int ADAPTED_LAYERS = 3;
+    /** The default task's settings, as the worker's {@link QaRetrieval} defines them. */
+    static final int ADAPTED_LAYERS = QaRetrieval.ADAPTED_LAYERS;
 
-    /** Question and answer truncation of the default task. */
-    static final int QUESTION_TOKENS = 32;
+    static final int QUESTION_TOKENS = QaRetrieval.QUESTION_TOKENS;
 
-    static final int ANSWER_TOKENS = 64;
+    static final int ANSWER_TOKENS = QaRetrieval.ANSWER_TOKENS;
 
-    /** Questions per step and the contrastive loss' scale (sentence-transformers' 20). */
-    static final int BATCH_SIZE = 16;
+    static final int BATCH_SIZE = QaRetrieval.BATCH_SIZE;
 
-    static final double SCALE = 20;
+    static final double SCALE = QaRetrieval.SCALE;
 
     private LocalTasks() {}
 
     static Path defaultCacheDir() {
-        String xdg = System.getenv("XDG_CACHE_HOME");
-        Path base =
-                xdg != null && !xdg.isBlank()
-                        ? Path.of(xdg)
-                        : Path.of(System.getProperty("user.home"), ".cache");
-        return base.resolve("fedstream");
+        return SiteTrainers.defaultCacheDir();
     }
 
     /** The default task: MiniLM + LoRA retrieval on MedQuAD ({@link RetrievalLocalTask}). */
@@ -54,16 +47,9 @@ final class LocalTasks {
                 data,
                 new RetrievalLocalTask.Settings(
                         sites,
-                        new QaRetrieval.Settings(
-                                trainPerSite, testPerSite, QUESTION_TOKENS, ANSWER_TOKENS, seed),
+                        QaRetrieval.localSettings(trainPerSite, testPerSite, seed),
                         ADAPTED_LAYERS,
-                        new RetrievalSiteTrainer.Options(
-                                QUESTION_TOKENS,
-                                BATCH_SIZE,
-                                localEpochs,
-                                learningRate,
-                                SCALE,
-                                seed),
+                        QaRetrieval.localTraining(localEpochs, learningRate, seed),
                         cacheDir == null ? null : cacheDir.resolve("embeddings")));
     }
 

@@ -3,6 +3,7 @@ package io.fedstream.cli;
 import io.fedstream.schemas.FederationSpec;
 import io.fedstream.worker.Adapters;
 import io.fedstream.worker.SiteTrainer;
+import io.fedstream.worker.mlp.DemoFederation;
 import io.fedstream.worker.mlp.LoraMlpEvaluator;
 import io.fedstream.worker.mlp.MlpSiteTrainer;
 import java.util.ArrayList;

@@ -7,6 +7,7 @@ import io.fedstream.worker.bert.RetrievalSiteTrainer;
 import io.fedstream.worker.data.InstructionExample;
 import io.fedstream.worker.data.MedQuad;
 import io.fedstream.worker.sites.QaRetrieval;
+import io.fedstream.worker.sites.SiteTrainers;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -82,7 +83,7 @@ final class RetrievalLocalTask implements LocalTask {
         this.model = m;
         this.scoringModel = sm;
         for (QaRetrieval.SiteSplit s : task.sites()) {
-            siteIds.add(InstructionSites.siteId(s.name()));
+            siteIds.add(SiteTrainers.siteId(s.name()));
         }
     }
 

@@ -1,6 +1,8 @@
 package io.fedstream.cli;
 
 import io.fedstream.schemas.FederationSpec;
+import io.fedstream.worker.mlp.DemoFederation;
+import io.fedstream.worker.sites.SiteTrainers;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -31,15 +33,15 @@ final class SpecCommand implements Callable<Integer> {
             description = "Seed of version 0 (default ${DEFAULT-VALUE}).")
     long seed;
 
-    @Mixin InstructionSites site = new InstructionSites();
+    @Mixin SiteOptions site = new SiteOptions();
 
     @Override
     public Integer call() throws java.io.IOException {
         FederationSpec spec =
                 switch (site.kind()) {
-                    case InstructionSites.MINILM -> site.spec(federation, seed);
-                    case InstructionSites.RETRIEVAL -> site.retrievalSpec(federation, seed);
-                    case InstructionSites.DECODER -> site.decoderSpec(federation, seed);
+                    case SiteTrainers.MINILM -> site.spec(federation, seed);
+                    case SiteTrainers.RETRIEVAL -> site.retrievalSpec(federation, seed);
+                    case SiteTrainers.DECODER -> site.decoderSpec(federation, seed);
                     default -> DemoFederation.create(federation, seed, 1, 1.0).spec();
                 };
         System.out.println("[" + spec.toJson() + "]");

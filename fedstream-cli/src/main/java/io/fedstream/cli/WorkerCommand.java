@@ -5,6 +5,8 @@ import io.fedstream.worker.SiteTrainer;
 import io.fedstream.worker.Worker;
 import io.fedstream.worker.WorkerConfig;
 import io.fedstream.worker.WorkerListener;
+import io.fedstream.worker.mlp.DemoFederation;
+import io.fedstream.worker.sites.SiteTrainers;
 import java.time.Duration;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
@@ -105,14 +107,14 @@ final class WorkerCommand implements Callable<Integer> {
                             + " global version) on this port, for Kubernetes probes; off by default.")
     Integer healthPort;
 
-    @Mixin InstructionSites site = new InstructionSites();
+    @Mixin SiteOptions site = new SiteOptions();
 
-    private InstructionSites.SiteData miniLmSite;
+    private SiteTrainers.SiteData miniLmSite;
 
     @Override
     public Integer call() throws Exception {
         DemoFederation demo = null;
-        if (site.kind().equals(InstructionSites.MLP)) {
+        if (site.kind().equals(SiteTrainers.MLP)) {
             if (siteIndex < 0 || siteIndex >= sites) {
                 throw new Errors.UsageError(
                         "--site-index " + siteIndex + " must be in [0, " + sites + ") (--sites)");
@@ -127,53 +129,25 @@ final class WorkerCommand implements Callable<Integer> {
     /** This site's trainer: the demo's (from {@code demo}), MiniLM's or the decoder's. */
     SiteTrainer trainer(DemoFederation demo) throws java.io.IOException {
         return switch (site.kind()) {
-            case InstructionSites.DECODER -> site.decoderTrainer(id(), siteIndex, seed);
-            case InstructionSites.MINILM -> site.trainer(miniLmSite(), seed);
-            case InstructionSites.RETRIEVAL -> retrievalTrainer();
+            case SiteTrainers.DECODER -> site.decoderTrainer(id(), siteIndex, seed);
+            case SiteTrainers.MINILM -> site.trainer(miniLmSite(), seed);
+            case SiteTrainers.RETRIEVAL -> retrievalTrainer();
             default -> demo.trainer(siteIndex);
         };
     }
 
-    private RetrievalLocalTask retrieval;
-
-    // one site of the local run's task; the task (and its model) is closed with the trainer
+    // one site of the local run's task, with its own model
     private SiteTrainer retrievalTrainer() throws java.io.IOException {
-        RetrievalLocalTask task = retrievalTask();
-        if (siteIndex < 0 || siteIndex >= task.siteIds().size()) {
-            task.close();
-            throw new IllegalArgumentException(
-                    "--site-index must be in [0, " + task.siteIds().size() + ")");
+        int n = site.retrievalSiteIds(seed).size();
+        if (siteIndex < 0 || siteIndex >= n) {
+            throw new IllegalArgumentException("--site-index must be in [0, " + n + ")");
         }
-        SiteTrainer t = task.trainer(siteIndex);
-        return new SiteTrainer() {
-            @Override
-            public io.fedstream.schemas.FederationSpec federationSpec(String id, long s) {
-                return t.federationSpec(id, s);
-            }
-
-            @Override
-            public TrainResult train(java.util.Map<String, float[]> global, long base) {
-                return t.train(global, base);
-            }
-
-            @Override
-            public EvalResult evaluate(java.util.Map<String, float[]> adapter) {
-                return t.evaluate(adapter);
-            }
-
-            @Override
-            public void close() {
-                task.close();
-            }
-        };
-    }
-
-    private RetrievalLocalTask retrievalTask() throws java.io.IOException {
-        if (retrieval == null) {
-            retrieval = site.retrievalTask(seed);
-            System.out.println("site " + siteIndex + " of " + retrieval.description());
-        }
-        return retrieval;
+        var split = site.retrievalTask(seed).sites().get(siteIndex);
+        System.out.printf(
+                "site %d of %d: %s, MiniLM + LoRA retrieval, %d training and %d held-out"
+                        + " questions%n",
+                siteIndex, n, split.name(), split.train().size(), split.test().size());
+        return site.retrievalTrainer(siteIndex, seed);
     }
 
     /** {@code --site-id}, else the MiniLM or retrieval site's name, else {@code site-<index+1>}. */
@@ -181,15 +155,15 @@ final class WorkerCommand implements Callable<Integer> {
         if (siteId != null) {
             return siteId;
         }
-        if (site.kind().equals(InstructionSites.RETRIEVAL)) {
-            return retrievalTask().siteIds().get(siteIndex);
+        if (site.kind().equals(SiteTrainers.RETRIEVAL)) {
+            return site.retrievalSiteIds(seed).get(siteIndex);
         }
-        return site.kind().equals(InstructionSites.MINILM)
-                ? InstructionSites.siteId(miniLmSite().name())
+        return site.kind().equals(SiteTrainers.MINILM)
+                ? SiteTrainers.siteId(miniLmSite().name())
                 : DemoFederation.siteName(siteIndex);
     }
 
-    private InstructionSites.SiteData miniLmSite() {
+    private SiteTrainers.SiteData miniLmSite() {
         if (miniLmSite == null) {
             miniLmSite = site.site(siteIndex, seed);
             System.out.printf(

@@ -3,6 +3,7 @@ package io.fedstream.cli;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.fedstream.schemas.FederationSpec;
+import io.fedstream.worker.mlp.DemoFederation;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.net.InetAddress;

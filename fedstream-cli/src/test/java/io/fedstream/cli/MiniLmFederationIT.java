@@ -11,6 +11,7 @@ import io.fedstream.worker.SiteTrainer;
 import io.fedstream.worker.Worker;
 import io.fedstream.worker.WorkerConfig;
 import io.fedstream.worker.WorkerListener;
+import io.fedstream.worker.sites.SiteTrainers;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -56,8 +57,8 @@ class MiniLmFederationIT {
         // arrange: two sites that phrase their questions differently (heterogeneous data)
         Path data = dir.resolve("questions.jsonl");
         Files.write(data, questions());
-        InstructionSites sites = new InstructionSites();
-        sites.model = InstructionSites.MINILM;
+        SiteTrainers sites = new SiteTrainers();
+        sites.model = SiteTrainers.MINILM;
         sites.data = data;
         sites.siteField = "source";
         sites.labelField = "category";
@@ -103,7 +104,7 @@ class MiniLmFederationIT {
             List<Thread> threads = new ArrayList<>();
             try {
                 for (int i = 0; i < 2; i++) {
-                    InstructionSites.SiteData site = sites.site(i, seed);
+                    SiteTrainers.SiteData site = sites.site(i, seed);
                     SiteTrainer trainer = sites.trainer(site, seed);
                     trainers.add(trainer);
                     Worker w =
@@ -111,7 +112,7 @@ class MiniLmFederationIT {
                                     WorkerConfig.defaults(
                                             kafka.bootstrapServers(),
                                             spec.id(),
-                                            InstructionSites.siteId(site.name())),
+                                            SiteTrainers.siteId(site.name())),
                                     trainer,
                                     listener,
                                     seed);

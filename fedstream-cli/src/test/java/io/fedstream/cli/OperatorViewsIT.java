@@ -10,6 +10,7 @@ import io.fedstream.schemas.SiteKeys;
 import io.fedstream.schemas.Topics;
 import io.fedstream.worker.Worker;
 import io.fedstream.worker.WorkerConfig;
+import io.fedstream.worker.mlp.DemoFederation;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;

@@ -9,6 +9,7 @@ import io.fedstream.aggregation.robust.WeightedDelta;
 import io.fedstream.schemas.FederationSpec;
 import io.fedstream.schemas.TensorSpec;
 import io.fedstream.worker.SiteTrainer;
+import io.fedstream.worker.mlp.DemoFederation;
 import io.fedstream.worker.mlp.LoraMlpEvaluator;
 import io.fedstream.worker.mlp.MlpSiteTrainer;
 import java.util.ArrayList;

@@ -13,6 +13,7 @@ import io.fedstream.schemas.GlobalModelAssembler;
 import io.fedstream.schemas.Topics;
 import io.fedstream.schemas.avro.GlobalModel;
 import io.fedstream.schemas.avro.UpdateManifest;
+import io.fedstream.worker.mlp.DemoFederation;
 import java.io.BufferedReader;
 import java.io.InputStreamReader;
 import java.nio.charset.StandardCharsets;

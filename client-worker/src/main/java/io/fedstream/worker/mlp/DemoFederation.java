@@ -1,13 +1,6 @@
-package io.fedstream.cli;
+package io.fedstream.worker.mlp;
 
 import io.fedstream.schemas.FederationSpec;
-import io.fedstream.worker.mlp.Examples;
-import io.fedstream.worker.mlp.LoraMlpConfig;
-import io.fedstream.worker.mlp.LoraMlpEvaluator;
-import io.fedstream.worker.mlp.MlpSiteTrainer;
-import io.fedstream.worker.mlp.SiteData;
-import io.fedstream.worker.mlp.SyntheticTask;
-import io.fedstream.worker.mlp.TrainConfig;
 import java.util.List;
 
 /**
@@ -16,7 +9,7 @@ import java.util.List;
  * Dirichlet(α) draw over labels (non-IID). Everything follows from the seed, so a worker process
  * started with the same seed, site count and site index gets the same data as in a local run.
  */
-record DemoFederation(
+public record DemoFederation(
         String id,
         long seed,
         int numSites,
@@ -25,12 +18,12 @@ record DemoFederation(
         SyntheticTask task,
         List<SiteData> sites) {
 
-    static final int POOL_SIZE = 2400;
-    static final double EVAL_FRACTION = 0.2;
-    static final int MIN_PER_SITE = 40;
-    static final int HOLDOUT_PER_CLASS = 100;
+    public static final int POOL_SIZE = 2400;
+    public static final double EVAL_FRACTION = 0.2;
+    public static final int MIN_PER_SITE = 40;
+    public static final int HOLDOUT_PER_CLASS = 100;
 
-    static DemoFederation create(String id, long seed, int numSites, double alpha) {
+    public static DemoFederation create(String id, long seed, int numSites, double alpha) {
         if (numSites < 1) {
             throw new IllegalArgumentException("need at least one site");
         }
@@ -40,24 +33,24 @@ record DemoFederation(
         return new DemoFederation(id, seed, numSites, alpha, model, task, sites);
     }
 
-    FederationSpec spec() {
+    public FederationSpec spec() {
         try (MlpSiteTrainer t = trainer(0)) {
             return t.federationSpec(id, seed);
         }
     }
 
     /** The trainer of site {@code index} (0-based); close it. */
-    MlpSiteTrainer trainer(int index) {
+    public MlpSiteTrainer trainer(int index) {
         return new MlpSiteTrainer(model, sites.get(index), TrainConfig.defaults(seed * 31 + index));
     }
 
     /** An evaluator on the balanced held-out set no site trains on; close it. */
-    LoraMlpEvaluator globalEvaluator() {
+    public LoraMlpEvaluator globalEvaluator() {
         Examples holdout = task.globalHoldout(HOLDOUT_PER_CLASS);
         return new LoraMlpEvaluator(model, holdout);
     }
 
-    static String siteName(int index) {
+    public static String siteName(int index) {
         return "site-" + (index + 1);
     }
 }

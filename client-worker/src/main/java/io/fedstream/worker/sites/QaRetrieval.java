@@ -41,6 +41,21 @@ import java.util.SplittableRandom;
  */
 public final class QaRetrieval {
 
+    /** The local run's task: MiniLM layers, from the top, that carry LoRA. */
+    public static final int ADAPTED_LAYERS = 3;
+
+    /** The local run's task: question truncation. */
+    public static final int QUESTION_TOKENS = 32;
+
+    /** The local run's task: answer truncation. */
+    public static final int ANSWER_TOKENS = 64;
+
+    /** The local run's task: questions per step. */
+    public static final int BATCH_SIZE = 16;
+
+    /** The local run's task: the contrastive loss' scale (sentence-transformers' 20). */
+    public static final double SCALE = 20;
+
     /**
      * @param trainPerSite training questions per site, at most
      * @param testPerSite held-out questions per site
@@ -184,6 +199,18 @@ public final class QaRetrieval {
                 .withFromLayer(6 - layers);
     }
 
+    /** The local run's split: {@link #QUESTION_TOKENS} and {@link #ANSWER_TOKENS} truncation. */
+    public static Settings localSettings(int trainPerSite, int testPerSite, long seed) {
+        return new Settings(trainPerSite, testPerSite, QUESTION_TOKENS, ANSWER_TOKENS, seed);
+    }
+
+    /** The local run's training: {@link #BATCH_SIZE} questions per step, scale {@link #SCALE}. */
+    public static RetrievalSiteTrainer.Options localTraining(
+            int localEpochs, double learningRate, long seed) {
+        return new RetrievalSiteTrainer.Options(
+                QUESTION_TOKENS, BATCH_SIZE, localEpochs, learningRate, SCALE, seed);
+    }
+
     /** all-MiniLM-L6-v2 as a bare encoder with {@code lora}; version 0 of {@code seed}. */
     public static LoraBert miniLm(LoraConfig lora, long seed) throws IOException {
         return new LoraBert(BertEncoder.miniLm(lora), seed);
@@ -207,6 +234,37 @@ public final class QaRetrieval {
      */
     public List<RetrievalSiteTrainer> trainers(
             LoraBert model, RetrievalSiteTrainer.Options options, java.nio.file.Path cacheDir) {
+        List<Integer> all = new ArrayList<>();
+        for (int i = 0; i < sites.size(); i++) {
+            all.add(i);
+        }
+        return trainers(model, false, options, cacheDir, all);
+    }
+
+    /**
+     * The trainer of site {@code index} alone, as {@link #trainers(LoraBert,
+     * RetrievalSiteTrainer.Options, java.nio.file.Path)} makes it (same keys, same seed), for a
+     * worker that runs one site; closes {@code model} when closed if {@code ownsModel}.
+     */
+    public RetrievalSiteTrainer trainer(
+            int index,
+            LoraBert model,
+            boolean ownsModel,
+            RetrievalSiteTrainer.Options options,
+            java.nio.file.Path cacheDir) {
+        if (index < 0 || index >= sites.size()) {
+            throw new IllegalArgumentException(
+                    "site index " + index + " must be in [0, " + sites.size() + ")");
+        }
+        return trainers(model, ownsModel, options, cacheDir, List.of(index)).get(0);
+    }
+
+    private List<RetrievalSiteTrainer> trainers(
+            LoraBert model,
+            boolean ownsModel,
+            RetrievalSiteTrainer.Options options,
+            java.nio.file.Path cacheDir,
+            List<Integer> which) {
         try (HuggingFaceTokenizer questions = MiniLm.tokenizer(settings.questionTokens());
                 HuggingFaceTokenizer answers = MiniLm.tokenizer(settings.answerTokens())) {
             List<String> pool = evalPool();
@@ -233,7 +291,7 @@ public final class QaRetrieval {
             Map<String, Integer> at = index(distinct);
             float[] poolKeys = rows(embedded, h, pool, at);
             List<RetrievalSiteTrainer> out = new ArrayList<>();
-            for (int i = 0; i < sites.size(); i++) {
+            for (int i : which) {
                 SiteSplit s = sites.get(i);
                 List<String> local = distinctAnswers(s.train());
                 Map<String, Integer> localIndex = index(local);
@@ -248,7 +306,7 @@ public final class QaRetrieval {
                 out.add(
                         new RetrievalSiteTrainer(
                                 model,
-                                false,
+                                ownsModel,
                                 questions,
                                 train,
                                 test,

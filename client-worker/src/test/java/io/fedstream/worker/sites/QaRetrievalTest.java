@@ -1,12 +1,18 @@
 package io.fedstream.worker.sites;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import io.fedstream.worker.SiteTrainer;
+import io.fedstream.worker.bert.LoraBert;
+import io.fedstream.worker.bert.RetrievalSiteTrainer;
 import io.fedstream.worker.data.InstructionExample;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
+import org.assertj.core.data.Offset;
 import org.junit.jupiter.api.Test;
 
 class QaRetrievalTest {
@@ -82,6 +88,32 @@ class QaRetrievalTest {
         QaRetrieval other = QaRetrieval.split(data(), new QaRetrieval.Settings(9, 4, 32, 64, 8));
         assertThat(two.sites()).isEqualTo(one.sites());
         assertThat(other.sites()).isNotEqualTo(one.sites());
+    }
+
+    @Test
+    void aWorkersOneSiteTrainerIsThatSiteOfTheLocalRunsTrainers() throws Exception {
+        QaRetrieval r = QaRetrieval.split(data(), new QaRetrieval.Settings(6, 3, 16, 16, 7));
+        RetrievalSiteTrainer.Options options =
+                new RetrievalSiteTrainer.Options(16, 4, 1, 3e-3, 20, 5);
+        try (LoraBert model = QaRetrieval.miniLm(QaRetrieval.defaultLora(1), 3)) {
+            Map<String, float[]> start = model.adapterSpec("t", 3).initialValues();
+            RetrievalSiteTrainer fromAll = r.trainers(model, options).get(1);
+            SiteTrainer.TrainResult expected = fromAll.train(start, 0);
+            SiteTrainer.EvalResult expectedEval = fromAll.evaluate(start);
+            try (RetrievalSiteTrainer one = r.trainer(1, model, false, options, null)) {
+                SiteTrainer.TrainResult got = one.train(start, 0);
+                assertThat(got.numExamples()).isEqualTo(expected.numExamples());
+                for (String name : expected.delta().keySet()) {
+                    assertThat(got.delta().get(name))
+                            .containsExactly(expected.delta().get(name), Offset.offset(1e-6f));
+                }
+                SiteTrainer.EvalResult eval = one.evaluate(start);
+                assertThat(eval.examples()).isEqualTo(expectedEval.examples());
+                assertThat(eval.accuracy()).isEqualTo(expectedEval.accuracy());
+            }
+            assertThatThrownBy(() -> r.trainer(2, model, false, options, null))
+                    .isInstanceOf(IllegalArgumentException.class);
+        }
     }
 
     @Test
