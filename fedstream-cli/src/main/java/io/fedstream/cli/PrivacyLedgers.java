@@ -1,9 +1,9 @@
 package io.fedstream.cli;
 
-import io.fedstream.audit.TopicReader;
 import io.fedstream.schemas.AvroCodec;
 import io.fedstream.schemas.avro.PrivacyLedger;
 import io.fedstream.schemas.avro.SiteSpend;
+import io.fedstream.schemas.kafka.TopicReader;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Arrays;

@@ -14,6 +14,7 @@ import io.fedstream.schemas.avro.Contribution;
 import io.fedstream.schemas.avro.GlobalModel;
 import io.fedstream.schemas.avro.UpdateChunk;
 import io.fedstream.schemas.avro.UpdateManifest;
+import io.fedstream.testing.MiniClusters;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -42,7 +43,7 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class FederationLoopIT {
 
-    @RegisterExtension static final MiniClusterExtension FLINK = Flink.miniCluster(2);
+    @RegisterExtension static final MiniClusterExtension FLINK = MiniClusters.withSlots(2);
 
     @TempDir Path dir;
 

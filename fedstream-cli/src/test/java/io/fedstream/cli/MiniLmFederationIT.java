@@ -7,6 +7,7 @@ import io.fedstream.job.AggregationJob;
 import io.fedstream.job.FedStreamOptions;
 import io.fedstream.schemas.FederationSpec;
 import io.fedstream.schemas.avro.GlobalModel;
+import io.fedstream.testing.MiniClusters;
 import io.fedstream.worker.SiteTrainer;
 import io.fedstream.worker.Worker;
 import io.fedstream.worker.WorkerConfig;
@@ -48,7 +49,7 @@ class MiniLmFederationIT {
         {"Which medicines help with %s?", "What therapy do doctors use for %s?"}
     };
 
-    @RegisterExtension static final MiniClusterExtension FLINK = Flink.miniCluster(2);
+    @RegisterExtension static final MiniClusterExtension FLINK = MiniClusters.withSlots(2);
 
     @TempDir Path dir;
 

@@ -8,6 +8,7 @@ import io.fedstream.job.FedStreamOptions;
 import io.fedstream.schemas.FederationSpec;
 import io.fedstream.schemas.SiteKeys;
 import io.fedstream.schemas.Topics;
+import io.fedstream.testing.MiniClusters;
 import io.fedstream.worker.Worker;
 import io.fedstream.worker.WorkerConfig;
 import io.fedstream.worker.mlp.DemoFederation;
@@ -37,7 +38,7 @@ import org.junit.jupiter.api.io.TempDir;
  * the dead letters as a table, and {@code ./fedstream report} writes the page.
  */
 class OperatorViewsIT {
-    @RegisterExtension static final MiniClusterExtension FLINK = Flink.miniCluster(2);
+    @RegisterExtension static final MiniClusterExtension FLINK = MiniClusters.withSlots(2);
 
     @TempDir Path dir;
 

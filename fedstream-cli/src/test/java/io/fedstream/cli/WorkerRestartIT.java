@@ -2,8 +2,6 @@ package io.fedstream.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.fedstream.audit.DeliveryCheck;
-import io.fedstream.audit.TopicReader;
 import io.fedstream.embedded.EmbeddedKafka;
 import io.fedstream.job.AggregationJob;
 import io.fedstream.job.FedStreamOptions;
@@ -14,6 +12,9 @@ import io.fedstream.schemas.Topics;
 import io.fedstream.schemas.avro.GlobalModel;
 import io.fedstream.schemas.avro.UpdateManifest;
 import io.fedstream.worker.mlp.DemoFederation;
+import io.fedstream.schemas.kafka.TopicReader;
+import io.fedstream.testing.DeliveryCheck;
+import io.fedstream.testing.MiniClusters;
 import java.io.BufferedReader;
 import java.io.InputStreamReader;
 import java.nio.charset.StandardCharsets;
@@ -47,7 +48,7 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class WorkerRestartIT {
 
-    @RegisterExtension static final MiniClusterExtension FLINK = Flink.miniCluster(2);
+    @RegisterExtension static final MiniClusterExtension FLINK = MiniClusters.withSlots(2);
 
     static final long SEED = 7;
 

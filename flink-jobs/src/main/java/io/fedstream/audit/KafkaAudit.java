@@ -1,14 +1,15 @@
 package io.fedstream.audit;
 
-import io.fedstream.job.UpdateKey;
 import io.fedstream.schemas.AvroCodec;
 import io.fedstream.schemas.ChunkLayout;
 import io.fedstream.schemas.GlobalModelAssembler;
 import io.fedstream.schemas.UpdateChunking;
+import io.fedstream.schemas.UpdateKey;
 import io.fedstream.schemas.avro.AdapterUpdate;
 import io.fedstream.schemas.avro.GlobalModel;
 import io.fedstream.schemas.avro.UpdateChunk;
 import io.fedstream.schemas.avro.UpdateManifest;
+import io.fedstream.schemas.kafka.TopicReader;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.HashMap;

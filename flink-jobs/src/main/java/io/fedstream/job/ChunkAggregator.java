@@ -11,6 +11,7 @@ import io.fedstream.schemas.ChunkLayout;
 import io.fedstream.schemas.FederationSpec;
 import io.fedstream.schemas.PrivacySpec;
 import io.fedstream.schemas.TensorSpec;
+import io.fedstream.schemas.UpdateKey;
 import io.fedstream.schemas.avro.GlobalChunk;
 import io.fedstream.schemas.avro.GlobalModel;
 import io.fedstream.schemas.avro.Tensor;

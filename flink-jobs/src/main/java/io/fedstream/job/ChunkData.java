@@ -1,5 +1,7 @@
 package io.fedstream.job;
 
+import io.fedstream.schemas.UpdateKey;
+
 /**
  * One validated chunk of an update on its way to the aggregator of its chunk: the little-endian
  * elements, their kind (ordinal of {@link io.fedstream.aggregation.LittleEndianFloats.Kind}) and

@@ -1,5 +1,7 @@
 package io.fedstream.job;
 
+import io.fedstream.schemas.UpdateKey;
+
 /**
  * What the round coordinator decided, sent to the aggregator of one chunk ({@link #key()}). The
  * coordinator sends the same decisions to every chunk of a federation in the same order, so every

@@ -4,6 +4,7 @@ import static org.apache.flink.configuration.ConfigOptions.key;
 
 import io.fedstream.aggregation.StalenessFunction;
 import io.fedstream.schemas.Topics;
+import io.fedstream.schemas.kafka.ClientIds;
 import java.lang.reflect.Field;
 import java.lang.reflect.Modifier;
 import java.time.Duration;
@@ -107,7 +108,7 @@ public final class FedStreamOptions {
     public static final ConfigOption<String> CONSUMER_GROUP =
             key("fedstream.kafka.group-id")
                     .stringType()
-                    .defaultValue("fedstream-aggregator")
+                    .defaultValue(ClientIds.AGGREGATOR_GROUP)
                     .withDescription(
                             "Consumer group of the updates source. Offsets are committed on"
                                     + " checkpoints; a job started without state resumes from them"
@@ -116,7 +117,7 @@ public final class FedStreamOptions {
     public static final ConfigOption<String> TRANSACTIONAL_ID_PREFIX =
             key("fedstream.kafka.transactional-id-prefix")
                     .stringType()
-                    .defaultValue("fedstream-aggregator")
+                    .defaultValue(ClientIds.AGGREGATOR_TRANSACTIONAL_ID_PREFIX)
                     .withDescription(
                             "Prefix of the sinks' Kafka transactional ids; unique per job on a"
                                     + " cluster.");

@@ -1,10 +1,10 @@
 package io.fedstream.job;
 
 import io.fedstream.aggregation.privacy.RdpAccountant;
-import io.fedstream.audit.TopicReader;
 import io.fedstream.schemas.AvroCodec;
 import io.fedstream.schemas.avro.PrivacyLedger;
 import io.fedstream.schemas.avro.SiteSpend;
+import io.fedstream.schemas.kafka.TopicReader;
 import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
 import java.util.HashMap;

@@ -4,6 +4,7 @@ import static org.apache.flink.configuration.ConfigOptions.key;
 
 import io.fedstream.aggregation.prompt.PromptMerge;
 import io.fedstream.schemas.Topics;
+import io.fedstream.schemas.kafka.ClientIds;
 import java.util.List;
 import org.apache.flink.configuration.ConfigOption;
 import org.apache.flink.configuration.ReadableConfig;
@@ -39,13 +40,13 @@ public final class PromptOptions {
     public static final ConfigOption<String> CONSUMER_GROUP =
             key("fedstream.prompt.kafka.group-id")
                     .stringType()
-                    .defaultValue("fedstream-prompt-aggregator")
+                    .defaultValue(ClientIds.PROMPT_AGGREGATOR_GROUP)
                     .withDescription("Consumer group of the prompt updates source.");
 
     public static final ConfigOption<String> TRANSACTIONAL_ID_PREFIX =
             key("fedstream.prompt.kafka.transactional-id-prefix")
                     .stringType()
-                    .defaultValue("fedstream-prompt-aggregator")
+                    .defaultValue(ClientIds.PROMPT_AGGREGATOR_TRANSACTIONAL_ID_PREFIX)
                     .withDescription("Prefix of the prompt job's sink transactional ids.");
 
     public static final ConfigOption<String> FEDERATIONS_FILE =

@@ -9,6 +9,7 @@ import io.fedstream.schemas.ChunkLayout;
 import io.fedstream.schemas.FederationSpec;
 import io.fedstream.schemas.PrivacySpec;
 import io.fedstream.schemas.TensorCodec;
+import io.fedstream.schemas.UpdateKey;
 import io.fedstream.schemas.avro.CloseReason;
 import io.fedstream.schemas.avro.Contribution;
 import io.fedstream.schemas.avro.GlobalModel;

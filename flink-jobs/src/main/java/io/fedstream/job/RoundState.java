@@ -1,5 +1,7 @@
 package io.fedstream.job;
 
+import io.fedstream.schemas.UpdateKey;
+
 /**
  * Keyed state POJOs of {@link RoundCoordinator} and {@link ChunkAggregator}. Public fields so Flink
  * serializes them as POJOs.

@@ -6,6 +6,7 @@ import io.fedstream.schemas.ChunkLayout;
 import io.fedstream.schemas.FederationSpec;
 import io.fedstream.schemas.SiteKeys;
 import io.fedstream.schemas.TensorSpec;
+import io.fedstream.schemas.UpdateKey;
 import io.fedstream.schemas.UpdateSigning;
 import io.fedstream.schemas.avro.AdapterUpdate;
 import io.fedstream.schemas.avro.DType;

@@ -16,6 +16,8 @@ import io.fedstream.schemas.avro.GlobalModel;
 import io.fedstream.schemas.avro.RejectReason;
 import io.fedstream.schemas.avro.RejectedUpdate;
 import io.fedstream.schemas.avro.Tensor;
+import io.fedstream.testing.MiniClusters;
+import io.fedstream.testing.TestTopics;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.Instant;
@@ -44,7 +46,7 @@ import org.junit.jupiter.api.extension.RegisterExtension;
  */
 class AggregationJobIT {
 
-    @RegisterExtension static final MiniClusterExtension FLINK = Flink.miniCluster(2);
+    @RegisterExtension static final MiniClusterExtension FLINK = MiniClusters.withSlots(2);
 
     static EmbeddedKafka kafka;
 

@@ -7,6 +7,7 @@ import io.fedstream.job.ExactlyOnceIT.Scenario;
 import io.fedstream.job.FailingPassThrough.Fault;
 import io.fedstream.job.FailingPassThrough.Plan;
 import io.fedstream.job.FailingPassThrough.Point;
+import io.fedstream.testing.MiniClusters;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
@@ -30,13 +31,13 @@ import org.junit.jupiter.params.provider.ValueSource;
  * hostile records, trickled in; federation a's 30 updates as three chunks and a manifest each, so
  * 135 records, over which the faults' record counts are spread); every run must publish the
  * versions of a fault-free run, digest for digest, and pass the {@link
- * io.fedstream.audit.DeliveryCheck} (each version and chunk once and in order, each update in
+ * io.fedstream.testing.DeliveryCheck} (each version and chunk once and in order, each update in
  * exactly one manifest or dead-lettered once). A rule that holds its rounds' chunks (trimmed mean)
  * runs the same faults with them in RocksDB.
  */
 class CheckpointFaultsIT {
 
-    @RegisterExtension static final MiniClusterExtension FLINK = Flink.miniCluster(4);
+    @RegisterExtension static final MiniClusterExtension FLINK = MiniClusters.withSlots(4);
 
     static EmbeddedKafka kafka;
     static List<String> reference;

@@ -14,6 +14,7 @@ import io.fedstream.schemas.avro.RejectedUpdate;
 import io.fedstream.schemas.avro.Signature;
 import io.fedstream.schemas.avro.UpdateChunk;
 import io.fedstream.schemas.avro.UpdateManifest;
+import io.fedstream.testing.MiniClusters;
 import java.nio.ByteBuffer;
 import java.nio.file.Path;
 import java.security.PrivateKey;
@@ -47,7 +48,7 @@ class ChunkFuzzIT {
     static final int GENUINE = 12;
     static final int MUTANTS_PER_UPDATE = 100;
 
-    @RegisterExtension static final MiniClusterExtension FLINK = Flink.miniCluster(2);
+    @RegisterExtension static final MiniClusterExtension FLINK = MiniClusters.withSlots(2);
 
     @TempDir Path dir;
 

@@ -2,7 +2,6 @@ package io.fedstream.job;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.fedstream.audit.DeliveryCheck;
 import io.fedstream.embedded.EmbeddedKafka;
 import io.fedstream.schemas.AvroCodec;
 import io.fedstream.schemas.FederationSpec;
@@ -13,6 +12,8 @@ import io.fedstream.schemas.UpdateChunking;
 import io.fedstream.schemas.avro.AdapterUpdate;
 import io.fedstream.schemas.avro.GlobalModel;
 import io.fedstream.schemas.avro.Tensor;
+import io.fedstream.testing.DeliveryCheck;
+import io.fedstream.testing.MiniClusters;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -67,7 +68,7 @@ class ExactlyOnceIT {
     static final int VERSIONS = 1 + 30 / QUORUM + 1 + 12 / QUORUM; // with the two versions 0
     static final int HOSTILE = 3;
 
-    @RegisterExtension static final MiniClusterExtension FLINK = Flink.miniCluster(4);
+    @RegisterExtension static final MiniClusterExtension FLINK = MiniClusters.withSlots(4);
 
     static EmbeddedKafka kafka;
     static List<String> reference;
@@ -393,7 +394,7 @@ class ExactlyOnceIT {
             List<GlobalModel> manifests = new ArrayList<>();
             java.util.Set<String> complete = new java.util.HashSet<>();
             GlobalModelAssembler assembler = new GlobalModelAssembler();
-            io.fedstream.audit.TopicReader.readAll(
+            io.fedstream.schemas.kafka.TopicReader.readAll(
                     kafka.clientProperties(),
                     topic,
                     r -> {
@@ -437,7 +438,7 @@ class ExactlyOnceIT {
         long deadline = System.nanoTime() + timeout.toNanos();
         while (true) {
             out.clear();
-            io.fedstream.audit.TopicReader.readAll(
+            io.fedstream.schemas.kafka.TopicReader.readAll(
                     kafka.clientProperties(), topic, r -> out.add(r.value()));
             if (out.size() >= n || System.nanoTime() > deadline) {
                 return new ArrayList<>(out);

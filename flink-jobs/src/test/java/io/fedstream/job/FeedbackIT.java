@@ -12,7 +12,8 @@ import io.fedstream.schemas.UpdateSigning;
 import io.fedstream.schemas.avro.AdapterUpdate;
 import io.fedstream.schemas.avro.RejectReason;
 import io.fedstream.schemas.avro.RejectedUpdate;
-import io.fedstream.security.FederationAcls;
+import io.fedstream.schemas.kafka.FederationAcls;
+import io.fedstream.testing.MiniClusters;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -41,7 +42,7 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class FeedbackIT {
 
-    @RegisterExtension static final MiniClusterExtension FLINK = Flink.miniCluster(2);
+    @RegisterExtension static final MiniClusterExtension FLINK = MiniClusters.withSlots(2);
 
     @TempDir Path dir;
 
@@ -124,12 +125,12 @@ class FeedbackIT {
             while ((all.size() < 3 || toB.isEmpty()) && System.nanoTime() < deadline) {
                 all.clear();
                 toB.clear();
-                io.fedstream.audit.TopicReader.readAll(
+                io.fedstream.schemas.kafka.TopicReader.readAll(
                         kafka.clientProperties("admin", "admin-pw"),
                         Topics.REJECTED_UPDATES,
                         r -> all.add(AvroCodec.REJECTED_UPDATE.decode(r.value())));
                 if (topicExists(kafka, Topics.feedback("site-b"))) {
-                    io.fedstream.audit.TopicReader.readAll(
+                    io.fedstream.schemas.kafka.TopicReader.readAll(
                             kafka.clientProperties("site-b", "b-pw"),
                             Topics.feedback("site-b"),
                             r -> toB.add(AvroCodec.REJECTED_UPDATE.decode(r.value())));
@@ -160,7 +161,7 @@ class FeedbackIT {
             // a may not read b's feedback
             assertThatThrownBy(
                             () ->
-                                    io.fedstream.audit.TopicReader.readAll(
+                                    io.fedstream.schemas.kafka.TopicReader.readAll(
                                             kafka.clientProperties("site-a", "a-pw"),
                                             Topics.feedback("site-b"),
                                             r -> {}))

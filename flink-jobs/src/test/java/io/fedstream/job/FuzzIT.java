@@ -9,6 +9,7 @@ import io.fedstream.schemas.UpdateSigning;
 import io.fedstream.schemas.avro.AdapterUpdate;
 import io.fedstream.schemas.avro.RejectReason;
 import io.fedstream.schemas.avro.RejectedUpdate;
+import io.fedstream.testing.MiniClusters;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.EnumMap;
@@ -30,7 +31,7 @@ class FuzzIT {
     static final int GENUINE = 24;
     static final int MUTANTS_PER_UPDATE = 125; // 3000 mutants
 
-    @RegisterExtension static final MiniClusterExtension FLINK = Flink.miniCluster(2);
+    @RegisterExtension static final MiniClusterExtension FLINK = MiniClusters.withSlots(2);
 
     @TempDir Path dir;
 

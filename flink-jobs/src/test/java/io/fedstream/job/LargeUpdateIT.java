@@ -17,6 +17,7 @@ import io.fedstream.schemas.avro.RejectReason;
 import io.fedstream.schemas.avro.RejectedUpdate;
 import io.fedstream.schemas.avro.Tensor;
 import io.fedstream.schemas.avro.UpdateChunk;
+import io.fedstream.testing.MiniClusters;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -57,7 +58,7 @@ import org.junit.jupiter.api.extension.RegisterExtension;
  * rejections, never to a version.
  */
 class LargeUpdateIT {
-    @RegisterExtension static final MiniClusterExtension FLINK = Flink.miniCluster(2);
+    @RegisterExtension static final MiniClusterExtension FLINK = MiniClusters.withSlots(2);
 
     static final FederationSpec LARGE =
             new FederationSpec(

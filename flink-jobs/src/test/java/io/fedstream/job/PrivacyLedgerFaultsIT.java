@@ -13,6 +13,7 @@ import io.fedstream.schemas.FederationSpec;
 import io.fedstream.schemas.PrivacySpec;
 import io.fedstream.schemas.avro.PrivacyLedger;
 import io.fedstream.schemas.avro.SiteSpend;
+import io.fedstream.testing.MiniClusters;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -47,7 +48,7 @@ class PrivacyLedgerFaultsIT {
             ExactlyOnceIT.A.withPrivacy(new PrivacySpec(0.2, 1.0, 1e-5, 1000.0, 3));
     static final int DP_VERSIONS = 30 / ExactlyOnceIT.QUORUM;
 
-    @RegisterExtension static final MiniClusterExtension FLINK = Flink.miniCluster(4);
+    @RegisterExtension static final MiniClusterExtension FLINK = MiniClusters.withSlots(4);
 
     @TempDir static Path dir;
     static EmbeddedKafka kafka;

@@ -14,6 +14,8 @@ import io.fedstream.schemas.avro.PromptToken;
 import io.fedstream.schemas.avro.PromptUpdate;
 import io.fedstream.schemas.avro.RejectReason;
 import io.fedstream.schemas.avro.RejectedUpdate;
+import io.fedstream.testing.MiniClusters;
+import io.fedstream.testing.TestTopics;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -41,7 +43,7 @@ import org.junit.jupiter.api.io.TempDir;
 /** FedDTPT prompt rounds end to end: a real broker and a Flink MiniCluster at parallelism 2. */
 class PromptAggregationJobIT {
 
-    @RegisterExtension static final MiniClusterExtension FLINK = Flink.miniCluster(2);
+    @RegisterExtension static final MiniClusterExtension FLINK = MiniClusters.withSlots(2);
 
     static EmbeddedKafka kafka;
 

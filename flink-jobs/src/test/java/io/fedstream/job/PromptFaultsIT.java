@@ -15,6 +15,8 @@ import io.fedstream.schemas.avro.PromptToken;
 import io.fedstream.schemas.avro.PromptUpdate;
 import io.fedstream.schemas.avro.RejectReason;
 import io.fedstream.schemas.avro.RejectedUpdate;
+import io.fedstream.testing.MiniClusters;
+import io.fedstream.testing.TestTopics;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -68,7 +70,7 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class PromptFaultsIT {
 
-    @RegisterExtension static final MiniClusterExtension FLINK = Flink.miniCluster(2);
+    @RegisterExtension static final MiniClusterExtension FLINK = MiniClusters.withSlots(2);
 
     static final int QUORUM = 3;
     static final int IMDB_UPDATES = 24;

@@ -11,6 +11,7 @@ import io.fedstream.schemas.GlobalModelAssembler;
 import io.fedstream.schemas.SiteKeys;
 import io.fedstream.schemas.TensorCodec;
 import io.fedstream.schemas.UpdateChunking;
+import io.fedstream.schemas.UpdateKey;
 import io.fedstream.schemas.UpdateSigning;
 import io.fedstream.schemas.avro.AdapterUpdate;
 import io.fedstream.schemas.avro.CloseReason;

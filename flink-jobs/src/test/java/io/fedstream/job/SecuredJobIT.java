@@ -2,7 +2,6 @@ package io.fedstream.job;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.fedstream.audit.DeliveryCheck;
 import io.fedstream.embedded.EmbeddedKafka;
 import io.fedstream.schemas.AvroCodec;
 import io.fedstream.schemas.SiteKeys;
@@ -15,7 +14,9 @@ import io.fedstream.schemas.avro.GlobalModel;
 import io.fedstream.schemas.avro.RejectReason;
 import io.fedstream.schemas.avro.RejectedUpdate;
 import io.fedstream.schemas.avro.UpdateChunk;
-import io.fedstream.security.FederationAcls;
+import io.fedstream.schemas.kafka.FederationAcls;
+import io.fedstream.testing.DeliveryCheck;
+import io.fedstream.testing.MiniClusters;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -43,7 +44,7 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class SecuredJobIT {
 
-    @RegisterExtension static final MiniClusterExtension FLINK = Flink.miniCluster(2);
+    @RegisterExtension static final MiniClusterExtension FLINK = MiniClusters.withSlots(2);
 
     @TempDir Path dir;
 
@@ -102,7 +103,7 @@ class SecuredJobIT {
                 versions.clear();
                 io.fedstream.schemas.GlobalModelAssembler assembler =
                         new io.fedstream.schemas.GlobalModelAssembler();
-                io.fedstream.audit.TopicReader.readAll(
+                io.fedstream.schemas.kafka.TopicReader.readAll(
                         kafka.clientProperties("site-1", "site-pw"),
                         Topics.GLOBAL_MODELS,
                         r -> versions.addAll(assembler.accept(r.value())));
@@ -221,11 +222,11 @@ class SecuredJobIT {
                 rejected.clear();
                 io.fedstream.schemas.GlobalModelAssembler assembler =
                         new io.fedstream.schemas.GlobalModelAssembler();
-                io.fedstream.audit.TopicReader.readAll(
+                io.fedstream.schemas.kafka.TopicReader.readAll(
                         kafka.clientProperties("site-b", "b-pw"),
                         Topics.GLOBAL_MODELS,
                         r -> versions.addAll(assembler.accept(r.value())));
-                io.fedstream.audit.TopicReader.readAll(
+                io.fedstream.schemas.kafka.TopicReader.readAll(
                         kafka.clientProperties("admin", "admin-pw"),
                         Topics.REJECTED_UPDATES,
                         r -> rejected.add(AvroCodec.REJECTED_UPDATE.decode(r.value())));

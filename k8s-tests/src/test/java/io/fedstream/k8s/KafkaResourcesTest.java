@@ -4,7 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.fedstream.job.FedStreamOptions;
 import io.fedstream.schemas.Topics;
-import io.fedstream.security.FederationAcls;
+import io.fedstream.schemas.kafka.FederationAcls;
 import io.strimzi.api.kafka.model.kafka.EphemeralStorage;
 import io.strimzi.api.kafka.model.kafka.JbodStorage;
 import io.strimzi.api.kafka.model.kafka.Kafka;

@@ -1,4 +1,4 @@
-package io.fedstream.job;
+package io.fedstream.schemas;
 
 /**
  * The job's identity of an update: the pair (site id, update id). Update ids are chosen by sites

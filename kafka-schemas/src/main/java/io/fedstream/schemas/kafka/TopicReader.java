@@ -1,4 +1,4 @@
-package io.fedstream.audit;
+package io.fedstream.schemas.kafka;
 
 import java.time.Duration;
 import java.util.HashMap;
@@ -12,7 +12,11 @@ import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 
-/** Reads a whole topic once, from the beginning to the end it has when the read starts. */
+/**
+ * Reads a whole topic once, read_committed, from the beginning to the end it has when the read
+ * starts: all partitions assigned, no consumer group (so a principal needs only READ and DESCRIBE
+ * on the topic).
+ */
 public final class TopicReader {
     private TopicReader() {}
 

@@ -1,4 +1,4 @@
-package io.fedstream.security;
+package io.fedstream.schemas.kafka;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -13,12 +13,12 @@ import org.apache.kafka.common.resource.ResourcePattern;
 import org.apache.kafka.common.resource.ResourceType;
 
 /**
- * The Kafka ACLs of FedStream's principals: what a site, the aggregation job and an operator may
- * do, and by omission everything they may not. One place for these definitions, to create them with
- * {@link org.apache.kafka.clients.admin.Admin#createAcls} (or {@code
- * io.fedstream.embedded.EmbeddedKafka#createAcls}) and to mirror into Strimzi {@code KafkaUser}
- * manifests ({@code spec.authorization.acls}: one entry per binding, same resource type, name,
- * pattern type and operation).
+ * The Kafka ACLs of FedStream's principals: what a site, the aggregation job, the prompt job, a
+ * prompt site and an operator may do, and by omission everything they may not. One place for these
+ * definitions, to create them with {@link org.apache.kafka.clients.admin.Admin#createAcls} (or
+ * {@code io.fedstream.embedded.EmbeddedKafka#createAcls}) and to mirror into Strimzi {@code
+ * KafkaUser} manifests ({@code spec.authorization.acls}: one entry per binding, same resource type,
+ * name, pattern type and operation).
  *
  * <p>The bindings assume a cluster that denies whatever no ACL allows ({@code
  * allow.everyone.if.no.acl.found=false}, the default) and contain no DENY entries. All are ALLOW,
@@ -43,40 +43,64 @@ import org.apache.kafka.common.resource.ResourceType;
  */
 public final class FederationAcls {
 
-    /** The aggregation job's default consumer group ({@code fedstream.kafka.group-id}). */
-    public static final String AGGREGATOR_GROUP = "fedstream-aggregator";
+    /** The aggregation job's default consumer group: {@link ClientIds#AGGREGATOR_GROUP}. */
+    public static final String AGGREGATOR_GROUP = ClientIds.AGGREGATOR_GROUP;
 
     /**
-     * The aggregation job's default transactional id prefix ({@code
-     * fedstream.kafka.transactional-id-prefix}). Its sinks use {@code <prefix>-global-…} and {@code
-     * <prefix>-rejected-…} (Flink appends subtask and checkpoint numbers), all covered by one
-     * PREFIXED ACL.
+     * The aggregation job's default transactional id prefix: {@link
+     * ClientIds#AGGREGATOR_TRANSACTIONAL_ID_PREFIX}.
      */
-    public static final String AGGREGATOR_TRANSACTIONAL_ID_PREFIX = "fedstream-aggregator";
+    public static final String AGGREGATOR_TRANSACTIONAL_ID_PREFIX =
+            ClientIds.AGGREGATOR_TRANSACTIONAL_ID_PREFIX;
 
     private static final String ANY_HOST = "*";
 
     private FederationAcls() {}
 
     /**
-     * FedStream's topic names (the defaults are {@code io.fedstream.schemas.Topics}; each can be
-     * overridden in the job's and the workers' configuration).
+     * The adapter federation's topic names (the defaults are {@link io.fedstream.schemas.Topics};
+     * each can be overridden in the job's and the workers' configuration).
      */
     public record Topics(String adapterUpdates, String globalModels, String rejectedUpdates) {
 
         /** {@code adapter-updates}, {@code global-models}, {@code rejected-updates}. */
         public static final Topics DEFAULT =
-                new Topics("adapter-updates", "global-models", "rejected-updates");
+                new Topics(
+                        io.fedstream.schemas.Topics.ADAPTER_UPDATES,
+                        io.fedstream.schemas.Topics.GLOBAL_MODELS,
+                        io.fedstream.schemas.Topics.REJECTED_UPDATES);
 
         public Topics {
-            requireName(adapterUpdates, "adapterUpdates");
-            requireName(globalModels, "globalModels");
-            requireName(rejectedUpdates, "rejectedUpdates");
-            if (Set.of(adapterUpdates, globalModels, rejectedUpdates).size() != 3) {
-                throw new IllegalArgumentException(
-                        "The three topics must differ: "
-                                + List.of(adapterUpdates, globalModels, rejectedUpdates));
-            }
+            requireDistinct(adapterUpdates, globalModels, rejectedUpdates);
+        }
+    }
+
+    /**
+     * The prompt federation's (FedDTPT) topic names: the prompt job reads {@code promptUpdates},
+     * publishes {@code globalPrompts} and dead-letters to {@code rejectedUpdates} (by default the
+     * adapter job's dead-letter topic, {@code fedstream.prompt.topic.rejected}).
+     */
+    public record PromptTopics(String promptUpdates, String globalPrompts, String rejectedUpdates) {
+
+        /** {@code prompt-updates}, {@code global-prompts}, {@code rejected-updates}. */
+        public static final PromptTopics DEFAULT =
+                new PromptTopics(
+                        io.fedstream.schemas.Topics.PROMPT_UPDATES,
+                        io.fedstream.schemas.Topics.GLOBAL_PROMPTS,
+                        io.fedstream.schemas.Topics.REJECTED_UPDATES);
+
+        public PromptTopics {
+            requireDistinct(promptUpdates, globalPrompts, rejectedUpdates);
+        }
+    }
+
+    private static void requireDistinct(String updates, String published, String rejected) {
+        requireName(updates, "updates topic");
+        requireName(published, "published topic");
+        requireName(rejected, "rejected topic");
+        if (Set.of(updates, published, rejected).size() != 3) {
+            throw new IllegalArgumentException(
+                    "The three topics must differ: " + List.of(updates, published, rejected));
         }
     }
 
@@ -108,13 +132,27 @@ public final class FederationAcls {
      */
     public static List<AclBinding> forSite(String siteUser, Topics topics) {
         Objects.requireNonNull(topics, "topics");
-        String principal = principal(siteUser);
-        List<AclBinding> acls = new ArrayList<>();
-        acls.add(topic(topics.adapterUpdates(), principal, AclOperation.WRITE));
-        acls.add(topic(topics.adapterUpdates(), principal, AclOperation.DESCRIBE));
-        acls.add(topic(topics.globalModels(), principal, AclOperation.READ));
-        acls.add(topic(topics.globalModels(), principal, AclOperation.DESCRIBE));
-        return List.copyOf(acls);
+        return site(principal(siteUser), topics.adapterUpdates(), topics.globalModels());
+    }
+
+    /**
+     * What a prompt site (a prompt worker) may do: publish its tuned prompts to {@code
+     * promptUpdates} (WRITE, DESCRIBE) and read {@code globalPrompts} (READ, DESCRIBE), as {@link
+     * #forSite} does for adapter updates and global models. It can neither read other sites'
+     * prompts, nor write global prompts, nor see the dead letters, nor use a group or transactional
+     * id.
+     */
+    public static List<AclBinding> forPromptSite(String siteUser, PromptTopics topics) {
+        Objects.requireNonNull(topics, "topics");
+        return site(principal(siteUser), topics.promptUpdates(), topics.globalPrompts());
+    }
+
+    private static List<AclBinding> site(String principal, String updates, String published) {
+        return List.of(
+                topic(updates, principal, AclOperation.WRITE),
+                topic(updates, principal, AclOperation.DESCRIBE),
+                topic(published, principal, AclOperation.READ),
+                topic(published, principal, AclOperation.DESCRIBE));
     }
 
     /**
@@ -193,12 +231,62 @@ public final class FederationAcls {
     public static List<AclBinding> forAggregationJob(
             String jobUser, Topics topics, String consumerGroup, String transactionalIdPrefix) {
         Objects.requireNonNull(topics, "topics");
+        return job(
+                principal(jobUser),
+                topics.adapterUpdates(),
+                topics.globalModels(),
+                topics.rejectedUpdates(),
+                consumerGroup,
+                transactionalIdPrefix);
+    }
+
+    /**
+     * {@link #forPromptJob(String, PromptTopics, String, String)} with the prompt job's default
+     * group and prefix ({@link ClientIds#PROMPT_AGGREGATOR_GROUP}, {@link
+     * ClientIds#PROMPT_AGGREGATOR_TRANSACTIONAL_ID_PREFIX}).
+     */
+    public static List<AclBinding> forPromptJob(String jobUser, PromptTopics topics) {
+        return forPromptJob(
+                jobUser,
+                topics,
+                ClientIds.PROMPT_AGGREGATOR_GROUP,
+                ClientIds.PROMPT_AGGREGATOR_TRANSACTIONAL_ID_PREFIX);
+    }
+
+    /**
+     * What the prompt job (FedDTPT) may do: the same shape as {@link #forAggregationJob} on the
+     * prompt topics. READ and DESCRIBE {@code promptUpdates} with its group (literal, READ); WRITE,
+     * READ (the version lookup at start) and DESCRIBE {@code globalPrompts}; WRITE and DESCRIBE
+     * {@code rejectedUpdates}; WRITE and DESCRIBE on its transactional ids (prefixed). It writes no
+     * per-site feedback topics.
+     */
+    public static List<AclBinding> forPromptJob(
+            String jobUser,
+            PromptTopics topics,
+            String consumerGroup,
+            String transactionalIdPrefix) {
+        Objects.requireNonNull(topics, "topics");
+        return job(
+                principal(jobUser),
+                topics.promptUpdates(),
+                topics.globalPrompts(),
+                topics.rejectedUpdates(),
+                consumerGroup,
+                transactionalIdPrefix);
+    }
+
+    private static List<AclBinding> job(
+            String principal,
+            String updates,
+            String published,
+            String rejected,
+            String consumerGroup,
+            String transactionalIdPrefix) {
         requireName(consumerGroup, "consumerGroup");
         requireName(transactionalIdPrefix, "transactionalIdPrefix");
-        String principal = principal(jobUser);
         List<AclBinding> acls = new ArrayList<>();
-        acls.add(topic(topics.adapterUpdates(), principal, AclOperation.READ));
-        acls.add(topic(topics.adapterUpdates(), principal, AclOperation.DESCRIBE));
+        acls.add(topic(updates, principal, AclOperation.READ));
+        acls.add(topic(updates, principal, AclOperation.DESCRIBE));
         acls.add(
                 binding(
                         ResourceType.GROUP,
@@ -206,11 +294,11 @@ public final class FederationAcls {
                         PatternType.LITERAL,
                         principal,
                         AclOperation.READ));
-        acls.add(topic(topics.globalModels(), principal, AclOperation.WRITE));
-        acls.add(topic(topics.globalModels(), principal, AclOperation.READ));
-        acls.add(topic(topics.globalModels(), principal, AclOperation.DESCRIBE));
-        acls.add(topic(topics.rejectedUpdates(), principal, AclOperation.WRITE));
-        acls.add(topic(topics.rejectedUpdates(), principal, AclOperation.DESCRIBE));
+        acls.add(topic(published, principal, AclOperation.WRITE));
+        acls.add(topic(published, principal, AclOperation.READ));
+        acls.add(topic(published, principal, AclOperation.DESCRIBE));
+        acls.add(topic(rejected, principal, AclOperation.WRITE));
+        acls.add(topic(rejected, principal, AclOperation.DESCRIBE));
         acls.add(
                 binding(
                         ResourceType.TRANSACTIONAL_ID,

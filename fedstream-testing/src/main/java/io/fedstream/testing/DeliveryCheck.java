@@ -1,4 +1,4 @@
-package io.fedstream.audit;
+package io.fedstream.testing;
 
 import io.fedstream.schemas.AvroCodec;
 import io.fedstream.schemas.ChunkLayout;
@@ -10,6 +10,7 @@ import io.fedstream.schemas.avro.GlobalModel;
 import io.fedstream.schemas.avro.RejectedUpdate;
 import io.fedstream.schemas.avro.UpdateChunk;
 import io.fedstream.schemas.avro.UpdateManifest;
+import io.fedstream.schemas.kafka.TopicReader;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HashMap;
@@ -49,12 +50,13 @@ import java.util.TreeMap;
  *       attempt whose update a resend got accepted.
  * </ul>
  *
- * <p>Unlike {@link FederationAudit} it does not recompute versions from updates (it hashes the
- * published chunks, nothing more), so it is cheap enough to run after every fault-injection test.
- * An update of a round that has not closed yet, or still waiting for its chunks, is in no manifest,
- * and the chunks of a version whose manifest is not out yet have none: check a log whose input has
- * been fully aggregated (or expect those as {@link Kind#IN_NO_MANIFEST}). Chunks of versions newer
- * than a federation's newest manifest are taken to be in flight and are not flagged.
+ * <p>Unlike {@code io.fedstream.audit.FederationAudit} (flink-jobs) it does not recompute versions
+ * from updates (it hashes the published chunks, nothing more), so it is cheap enough to run after
+ * every fault-injection test. An update of a round that has not closed yet, or still waiting for
+ * its chunks, is in no manifest, and the chunks of a version whose manifest is not out yet have
+ * none: check a log whose input has been fully aggregated (or expect those as {@link
+ * Kind#IN_NO_MANIFEST}). Chunks of versions newer than a federation's newest manifest are taken to
+ * be in flight and are not flagged.
  */
 public final class DeliveryCheck {
     private DeliveryCheck() {}

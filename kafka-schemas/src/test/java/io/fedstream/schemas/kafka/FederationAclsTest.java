@@ -1,10 +1,11 @@
-package io.fedstream.security;
+package io.fedstream.schemas.kafka;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.fedstream.embedded.EmbeddedKafka;
-import io.fedstream.security.FederationAcls.Topics;
+import io.fedstream.schemas.kafka.FederationAcls.PromptTopics;
+import io.fedstream.schemas.kafka.FederationAcls.Topics;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -51,6 +52,7 @@ import org.junit.jupiter.api.Test;
 class FederationAclsTest {
 
     private static final Topics TOPICS = Topics.DEFAULT;
+    private static final PromptTopics PROMPTS = PromptTopics.DEFAULT;
     private static final String FEDERATION = "demo";
     private static final Duration READ_TIMEOUT = Duration.ofSeconds(20);
     private static final Duration NO_RETRY = Duration.ofSeconds(5);
@@ -61,7 +63,9 @@ class FederationAclsTest {
                     "site-1", "site-1-secret",
                     "site-2", "site-2-secret",
                     "job", "job-secret",
-                    "operator", "operator-secret");
+                    "operator", "operator-secret",
+                    "prompt-site", "prompt-site-secret",
+                    "prompt-job", "prompt-job-secret");
 
     private static EmbeddedKafka kafka;
 
@@ -72,12 +76,16 @@ class FederationAclsTest {
                 List.of(
                         new NewTopic(TOPICS.adapterUpdates(), 2, (short) 1),
                         new NewTopic(TOPICS.globalModels(), 1, (short) 1),
-                        new NewTopic(TOPICS.rejectedUpdates(), 1, (short) 1)));
+                        new NewTopic(TOPICS.rejectedUpdates(), 1, (short) 1),
+                        new NewTopic(PROMPTS.promptUpdates(), 2, (short) 1),
+                        new NewTopic(PROMPTS.globalPrompts(), 1, (short) 1)));
         List<AclBinding> acls = new ArrayList<>();
         acls.addAll(FederationAcls.forSite("site-1", TOPICS));
         acls.addAll(FederationAcls.forSite("site-2", TOPICS));
         acls.addAll(FederationAcls.forAggregationJob("job", TOPICS));
         acls.addAll(FederationAcls.forOperator("operator", TOPICS));
+        acls.addAll(FederationAcls.forPromptSite("prompt-site", PROMPTS));
+        acls.addAll(FederationAcls.forPromptJob("prompt-job", PROMPTS));
         kafka.createAcls(acls);
     }
 
@@ -466,6 +474,161 @@ class FederationAclsTest {
         }
     }
 
+    // ---- the prompt job and its sites (FedDTPT) ------------------------------------------------
+
+    @Test
+    void promptSitePublishesPromptsAndReadsOnlyCommittedGlobalPrompts() throws Exception {
+        // arrange
+        String marker = "prompt-" + System.nanoTime();
+        try (KafkaProducer<String, String> job =
+                promptJobProducer(
+                        ClientIds.PROMPT_AGGREGATOR_TRANSACTIONAL_ID_PREFIX + "-global-0-1")) {
+            job.initTransactions();
+            job.beginTransaction();
+            job.send(
+                    new ProducerRecord<>(
+                            PROMPTS.globalPrompts(), FEDERATION, "committed-" + marker));
+            job.commitTransaction();
+            job.beginTransaction();
+            job.send(
+                    new ProducerRecord<>(PROMPTS.globalPrompts(), FEDERATION, "aborted-" + marker));
+            job.flush();
+            job.abortTransaction();
+        }
+
+        // act
+        RecordMetadata written;
+        try (KafkaProducer<String, String> site = siteProducer("prompt-site")) {
+            written =
+                    site.send(new ProducerRecord<>(PROMPTS.promptUpdates(), FEDERATION, marker))
+                            .get();
+        }
+        List<String> prompts =
+                readAll(siteConsumerProperties("prompt-site"), PROMPTS.globalPrompts());
+
+        // assert
+        assertThat(written.topic()).isEqualTo(PROMPTS.promptUpdates());
+        assertThat(prompts).contains("committed-" + marker).doesNotContain("aborted-" + marker);
+    }
+
+    @Test
+    void promptSiteCannotReadOtherSitesPromptsNorWriteGlobalPromptsNorTouchAdapterTopics() {
+        try (KafkaProducer<String, String> site = siteProducer("prompt-site");
+                KafkaConsumer<String, String> reader = siteConsumer("prompt-site")) {
+            // act
+            Throwable forged =
+                    causeOf(
+                            () ->
+                                    site.send(
+                                                    new ProducerRecord<>(
+                                                            PROMPTS.globalPrompts(),
+                                                            FEDERATION,
+                                                            "forged-prompt"))
+                                            .get());
+            Throwable adapter =
+                    causeOf(
+                            () ->
+                                    site.send(
+                                                    new ProducerRecord<>(
+                                                            TOPICS.adapterUpdates(),
+                                                            FEDERATION,
+                                                            "not-a-prompt-site-update"))
+                                            .get());
+
+            // assert
+            assertThat(forged).isInstanceOf(TopicAuthorizationException.class);
+            assertThat(adapter).isInstanceOf(TopicAuthorizationException.class);
+            assertThatThrownBy(() -> readAll(reader, PROMPTS.promptUpdates()))
+                    .isInstanceOf(TopicAuthorizationException.class);
+            assertThatThrownBy(() -> readAll(reader, TOPICS.globalModels()))
+                    .isInstanceOf(TopicAuthorizationException.class);
+        }
+    }
+
+    @Test
+    void promptJobReadsPromptsWithItsGroupAndWritesTransactionallyToBothOutputs() throws Exception {
+        // arrange
+        String marker = "prompt-job-" + System.nanoTime();
+        try (KafkaProducer<String, String> site = siteProducer("prompt-site")) {
+            site.send(new ProducerRecord<>(PROMPTS.promptUpdates(), FEDERATION, marker)).get();
+        }
+        Properties props = props("prompt-job");
+        props.put(ConsumerConfig.GROUP_ID_CONFIG, ClientIds.PROMPT_AGGREGATOR_GROUP);
+        props.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
+        props.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
+
+        // act: the source reads and commits; the sinks write in one transaction
+        List<String> updates;
+        try (KafkaConsumer<String, String> job = consumer(props)) {
+            updates = readAll(job, PROMPTS.promptUpdates());
+            job.commitSync();
+        }
+        try (KafkaProducer<String, String> job =
+                promptJobProducer(
+                        ClientIds.PROMPT_AGGREGATOR_TRANSACTIONAL_ID_PREFIX + "-rejected-0-1")) {
+            job.initTransactions();
+            job.beginTransaction();
+            job.send(new ProducerRecord<>(PROMPTS.globalPrompts(), FEDERATION, "v-" + marker));
+            job.send(new ProducerRecord<>(PROMPTS.rejectedUpdates(), "prompt-site", marker));
+            job.commitTransaction();
+        }
+
+        // assert
+        assertThat(updates).contains(marker);
+        try (Admin job = Admin.create(props("prompt-job"))) {
+            assertThat(
+                            job.listConsumerGroupOffsets(ClientIds.PROMPT_AGGREGATOR_GROUP)
+                                    .partitionsToOffsetAndMetadata()
+                                    .get()
+                                    .keySet())
+                    .extracting(TopicPartition::topic)
+                    .containsOnly(PROMPTS.promptUpdates());
+        }
+        assertThat(readAll(committed(props("prompt-job")), PROMPTS.globalPrompts()))
+                .contains("v-" + marker);
+        assertThat(readAll(committed(props("operator")), TOPICS.rejectedUpdates()))
+                .contains(marker);
+    }
+
+    @Test
+    void theTwoJobsCannotUseEachOthersTopicsGroupsOrTransactionalIds() {
+        // arrange
+        assertThat(ClientIds.PROMPT_AGGREGATOR_TRANSACTIONAL_ID_PREFIX)
+                .doesNotStartWith(ClientIds.AGGREGATOR_TRANSACTIONAL_ID_PREFIX);
+        assertThat(ClientIds.AGGREGATOR_TRANSACTIONAL_ID_PREFIX)
+                .doesNotStartWith(ClientIds.PROMPT_AGGREGATOR_TRANSACTIONAL_ID_PREFIX);
+        Properties promptJobAsAggregator = props("prompt-job");
+        promptJobAsAggregator.put(
+                ProducerConfig.TRANSACTIONAL_ID_CONFIG,
+                ClientIds.AGGREGATOR_TRANSACTIONAL_ID_PREFIX + "-global-0-1");
+        Properties aggregatorAsPromptJob = props("job");
+        aggregatorAsPromptJob.put(
+                ProducerConfig.TRANSACTIONAL_ID_CONFIG,
+                ClientIds.PROMPT_AGGREGATOR_TRANSACTIONAL_ID_PREFIX + "-global-0-1");
+        Properties groupOfTheOther = props("prompt-job");
+        groupOfTheOther.put(ConsumerConfig.GROUP_ID_CONFIG, ClientIds.AGGREGATOR_GROUP);
+        TopicPartition prompts = new TopicPartition(PROMPTS.promptUpdates(), 0);
+
+        try (KafkaProducer<String, String> p1 = producer(promptJobAsAggregator);
+                KafkaProducer<String, String> p2 = producer(aggregatorAsPromptJob);
+                KafkaConsumer<String, String> adapterJob = consumer(committed(props("job")));
+                KafkaConsumer<String, String> promptJob = consumer(groupOfTheOther)) {
+            // act / assert
+            assertThatThrownBy(p1::initTransactions)
+                    .isInstanceOf(TransactionalIdAuthorizationException.class);
+            assertThatThrownBy(p2::initTransactions)
+                    .isInstanceOf(TransactionalIdAuthorizationException.class);
+            assertThatThrownBy(() -> readAll(adapterJob, PROMPTS.promptUpdates()))
+                    .isInstanceOf(TopicAuthorizationException.class);
+            promptJob.assign(List.of(prompts));
+            assertThatThrownBy(
+                            () ->
+                                    promptJob.commitSync(
+                                            Map.of(prompts, new OffsetAndMetadata(0)), NO_RETRY))
+                    .isInstanceOf(GroupAuthorizationException.class);
+        }
+    }
+
     // ---- helpers -----------------------------------------------------------------------------
 
     private static Properties props(String user) {
@@ -499,6 +662,13 @@ class FederationAclsTest {
     /** One of the job's exactly-once sink producers. */
     private static KafkaProducer<String, String> jobProducer(String transactionalId) {
         Properties props = props("job");
+        props.put(ProducerConfig.TRANSACTIONAL_ID_CONFIG, transactionalId);
+        return producer(props);
+    }
+
+    /** One of the prompt job's exactly-once sink producers. */
+    private static KafkaProducer<String, String> promptJobProducer(String transactionalId) {
+        Properties props = props("prompt-job");
         props.put(ProducerConfig.TRANSACTIONAL_ID_CONFIG, transactionalId);
         return producer(props);
     }
