@@ -14,6 +14,7 @@ import io.fedstream.schemas.avro.Contribution;
 import io.fedstream.schemas.avro.GlobalModel;
 import io.fedstream.schemas.avro.UpdateChunk;
 import io.fedstream.schemas.avro.UpdateManifest;
+import io.fedstream.schemas.kafka.TopicReader;
 import io.fedstream.testing.MiniClusters;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -29,10 +30,6 @@ import org.apache.flink.configuration.Configuration;
 import org.apache.flink.configuration.RestartStrategyOptions;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 import org.apache.flink.test.junit5.MiniClusterExtension;
-import org.apache.kafka.clients.consumer.ConsumerRecord;
-import org.apache.kafka.clients.consumer.KafkaConsumer;
-import org.apache.kafka.common.TopicPartition;
-import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
@@ -178,26 +175,9 @@ class FederationLoopIT {
 
     private static <T> List<T> readAll(
             EmbeddedKafka kafka, String topic, Function<byte[], List<T>> decode) {
-        var p = kafka.clientProperties();
-        p.put("isolation.level", "read_committed");
-        p.put("max.partition.fetch.bytes", Integer.toString(LocalFederation.MAX_RECORD_BYTES));
         List<T> out = new ArrayList<>();
-        try (KafkaConsumer<byte[], byte[]> c =
-                new KafkaConsumer<>(p, new ByteArrayDeserializer(), new ByteArrayDeserializer())) {
-            List<TopicPartition> parts =
-                    c.partitionsFor(topic).stream()
-                            .map(i -> new TopicPartition(topic, i.partition()))
-                            .toList();
-            c.assign(parts);
-            c.seekToBeginning(parts);
-            Map<TopicPartition, Long> end = new HashMap<>(c.endOffsets(parts));
-            while (!end.isEmpty()) {
-                for (ConsumerRecord<byte[], byte[]> r : c.poll(Duration.ofMillis(200))) {
-                    out.addAll(decode.apply(r.value()));
-                }
-                end.entrySet().removeIf(e -> c.position(e.getKey()) >= e.getValue());
-            }
-        }
+        TopicReader.readAll(
+                kafka.clientProperties(), topic, r -> out.addAll(decode.apply(r.value())));
         return out;
     }
 

@@ -6,9 +6,9 @@ import io.fedstream.embedded.EmbeddedKafka;
 import io.fedstream.job.AggregationJob;
 import io.fedstream.job.FedStreamOptions;
 import io.fedstream.schemas.FederationSpec;
-import io.fedstream.schemas.SiteKeys;
 import io.fedstream.schemas.Topics;
 import io.fedstream.testing.MiniClusters;
+import io.fedstream.testing.SigningSites;
 import io.fedstream.worker.Worker;
 import io.fedstream.worker.WorkerConfig;
 import io.fedstream.worker.mlp.DemoFederation;
@@ -19,7 +19,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
-import java.util.Map;
 import org.apache.flink.configuration.Configuration;
 import org.apache.flink.configuration.RestartStrategyOptions;
 import org.apache.flink.core.execution.JobClient;
@@ -46,20 +45,8 @@ class OperatorViewsIT {
     void rejectionsReachTheSiteAndTheOperator() throws Exception {
         DemoFederation demo = DemoFederation.create("demo", 42, 2, 0.5);
         FederationSpec spec = demo.spec();
-        var key1 = SiteKeys.generate();
-        var key2 = SiteKeys.generate();
-        Path registry = dir.resolve("site-keys.json");
-        new SiteKeys(
-                        Map.of(
-                                "site-1",
-                                List.of(
-                                        new SiteKeys.Entry(
-                                                "k1", SiteKeys.encode(key1.getPublic()))),
-                                "site-2",
-                                List.of(
-                                        new SiteKeys.Entry(
-                                                "k2", SiteKeys.encode(key2.getPublic())))))
-                .write(registry);
+        SigningSites sites = SigningSites.generate("site-1", "site-2");
+        Path registry = sites.writeRegistry(dir.resolve("site-keys.json"));
         try (EmbeddedKafka kafka = EmbeddedKafka.builder().start()) {
             LocalFederation.createTopics(kafka);
             Path federations = dir.resolve("federations.json");
@@ -101,7 +88,8 @@ class OperatorViewsIT {
                         new Worker(
                                 WorkerConfig.defaults(kafka.bootstrapServers(), "demo", "site-1")
                                         .withMaxUpdates(3)
-                                        .withSigningKey("k1", key1.getPrivate()),
+                                        .withSigningKey(
+                                                sites.keyId("site-1"), sites.privateKey("site-1")),
                                 t1,
                                 new WorkerProgress(System.out),
                                 42);

@@ -5,7 +5,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.fedstream.embedded.EmbeddedKafka;
 import io.fedstream.schemas.AvroCodec;
 import io.fedstream.schemas.FederationSpec;
-import io.fedstream.schemas.SiteKeys;
 import io.fedstream.schemas.UpdateChunking;
 import io.fedstream.schemas.UpdateSigning;
 import io.fedstream.schemas.avro.AdapterUpdate;
@@ -15,6 +14,7 @@ import io.fedstream.schemas.avro.Signature;
 import io.fedstream.schemas.avro.UpdateChunk;
 import io.fedstream.schemas.avro.UpdateManifest;
 import io.fedstream.testing.MiniClusters;
+import io.fedstream.testing.SigningSites;
 import java.nio.ByteBuffer;
 import java.nio.file.Path;
 import java.security.PrivateKey;
@@ -44,6 +44,9 @@ import org.junit.jupiter.api.io.TempDir;
  * for the update: without a manifest nothing tells a genuine copy from a bogus one.
  */
 class ChunkFuzzIT {
+    /** The one site, signing with its own key. */
+    private static final SigningSites SITES = SigningSites.generate("site-1");
+
     static final FederationSpec SPEC = Fixtures.SPEC.withChunkElements(3); // 8 = 3 + 3 + 2
     static final int GENUINE = 12;
     static final int MUTANTS_PER_UPDATE = 100;
@@ -68,16 +71,10 @@ class ChunkFuzzIT {
 
     @Test
     void mutatedChunkRecordsNeverChangeAVersionAndEachIsDeadLetteredOnce() throws Exception {
-        var key = SiteKeys.generate();
-        Path registry = dir.resolve("keys.json");
-        new SiteKeys(
-                        Map.of(
-                                "site-1",
-                                List.of(new SiteKeys.Entry("k", SiteKeys.encode(key.getPublic())))))
-                .write(registry);
+        Path registry = SITES.writeRegistry(dir.resolve("keys.json"));
         List<Update> genuine = new ArrayList<>();
         for (int i = 0; i < GENUINE; i++) {
-            genuine.add(signedChunked(genuineUpdate(i), key.getPrivate()));
+            genuine.add(signedChunked(genuineUpdate(i), SITES.privateKey("site-1")));
         }
         List<Sent> clean = new ArrayList<>();
         for (Update u : genuine) {
@@ -92,7 +89,7 @@ class ChunkFuzzIT {
             u.chunks().forEach(c -> records.add(genuine(AvroCodec.UPDATE_CHUNK.encode(c))));
             List<Sent> tail = new ArrayList<>();
             for (int m = 0; m < MUTANTS_PER_UPDATE; m++) {
-                List<Sent> mutant = mutate(i, m, genuine, rnd, key.getPrivate());
+                List<Sent> mutant = mutate(i, m, genuine, rnd, SITES.privateKey("site-1"));
                 if (mutant.get(0).group() == TAIL) {
                     tail.addAll(mutant);
                 } else {
@@ -199,7 +196,7 @@ class ChunkFuzzIT {
 
     private static Update signedChunked(AdapterUpdate u, PrivateKey key) {
         UpdateChunking.Chunked c = UpdateChunking.split(u, SPEC.layout());
-        UpdateSigning.sign(c.manifest(), "k", key);
+        UpdateSigning.sign(c.manifest(), SITES.keyId("site-1"), key);
         return new Update(c.chunks(), c.manifest());
     }
 
@@ -356,7 +353,7 @@ class ChunkFuzzIT {
             case 10 -> { // a correctly signed manifest whose chunks never come
                 UpdateManifest t = copy(u.manifest());
                 t.setUpdateId(ghost);
-                UpdateSigning.sign(t, "k", key);
+                UpdateSigning.sign(t, SITES.keyId("site-1"), key);
                 return List.of(
                         own(AvroCodec.UPDATE_MANIFEST.encode(t), RejectReason.MISSING_CHUNK));
             }

@@ -6,7 +6,6 @@ import static org.assertj.core.groups.Tuple.tuple;
 
 import io.fedstream.embedded.EmbeddedKafka;
 import io.fedstream.schemas.AvroCodec;
-import io.fedstream.schemas.SiteKeys;
 import io.fedstream.schemas.Topics;
 import io.fedstream.schemas.UpdateSigning;
 import io.fedstream.schemas.avro.AdapterUpdate;
@@ -14,22 +13,17 @@ import io.fedstream.schemas.avro.RejectReason;
 import io.fedstream.schemas.avro.RejectedUpdate;
 import io.fedstream.schemas.kafka.FederationAcls;
 import io.fedstream.testing.MiniClusters;
+import io.fedstream.testing.SigningSites;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
-import java.util.Properties;
-import org.apache.flink.configuration.Configuration;
-import org.apache.flink.configuration.RestartStrategyOptions;
 import org.apache.flink.core.execution.JobClient;
-import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 import org.apache.flink.test.junit5.MiniClusterExtension;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
-import org.apache.kafka.common.serialization.ByteArraySerializer;
+import org.apache.kafka.common.acl.AclBinding;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
@@ -48,74 +42,31 @@ class FeedbackIT {
 
     @Test
     void aSiteLearnsOfItsOwnRejectionsOnly() throws Exception {
-        Map<String, String> users =
-                Map.of(
-                        "admin", "admin-pw",
-                        "fedstream-job", "job-pw",
-                        "site-a", "a-pw",
-                        "site-b", "b-pw");
-        var keyA = SiteKeys.generate();
-        var keyB = SiteKeys.generate();
-        Path registry = dir.resolve("site-keys.json");
-        new SiteKeys(
-                        Map.of(
-                                "site-a",
-                                List.of(
-                                        new SiteKeys.Entry(
-                                                "ka", SiteKeys.encode(keyA.getPublic()))),
-                                "site-b",
-                                List.of(
-                                        new SiteKeys.Entry(
-                                                "kb", SiteKeys.encode(keyB.getPublic())))))
-                .write(registry);
+        SigningSites sites = SigningSites.generate("site-a", "site-b");
+        Path registry = sites.writeRegistry(dir.resolve("site-keys.json"));
         FederationAcls.Topics t = FederationAcls.Topics.DEFAULT;
-        try (EmbeddedKafka kafka = EmbeddedKafka.builder().scram(users, "admin").start()) {
-            kafka.createTopic(Topics.ADAPTER_UPDATES, 2, Map.of());
-            kafka.createTopic(Topics.GLOBAL_MODELS, 1, Map.of());
-            kafka.createTopic(Topics.REJECTED_UPDATES, 1, Map.of());
-            List<org.apache.kafka.common.acl.AclBinding> acls = new ArrayList<>();
-            acls.addAll(FederationAcls.forAggregationJob("fedstream-job", t));
-            acls.addAll(FederationAcls.forJobFeedback("fedstream-job", t));
-            for (String s : List.of("site-a", "site-b")) {
-                acls.addAll(FederationAcls.forSite(s, t));
-                acls.addAll(FederationAcls.forSiteFeedback(s, s, t));
-            }
-            kafka.createAcls(acls);
-            Properties job = kafka.clientProperties("fedstream-job", "job-pw");
-            job.remove("bootstrap.servers");
-            Path jobProps = dir.resolve("job.properties");
-            try (var out = Files.newBufferedWriter(jobProps)) {
-                job.store(out, "the job's Kafka identity");
-            }
-            Configuration conf = new Configuration();
-            conf.set(FedStreamOptions.BOOTSTRAP_SERVERS, kafka.bootstrapServers());
-            conf.set(FedStreamOptions.CLIENT_PROPERTIES_FILE, jobProps.toString());
-            conf.set(FedStreamOptions.SITE_KEYS_FILE, registry.toString());
-            conf.set(FedStreamOptions.ROUND_QUORUM, 1);
-            conf.set(FedStreamOptions.CHECKPOINT_INTERVAL, Duration.ofMillis(300));
-            conf.set(FedStreamOptions.PARALLELISM, 2);
-            conf.set(FedStreamOptions.TRANSACTION_TIMEOUT, Duration.ofMinutes(5));
-            conf.set(RestartStrategyOptions.RESTART_STRATEGY, "none");
-            StreamExecutionEnvironment env =
-                    StreamExecutionEnvironment.getExecutionEnvironment(conf);
-            AggregationJob.configureEnvironment(env, conf);
-            AggregationJob.build(env, conf, List.of(Fixtures.SPEC), AggregationJob.Io.kafka(conf));
-            JobClient client = env.executeAsync("feedback");
+        List<AclBinding> feedbackAcls = new ArrayList<>();
+        feedbackAcls.addAll(FederationAcls.forJobFeedback(SecuredJob.JOB_USER, t));
+        for (String s : List.of("site-a", "site-b")) {
+            feedbackAcls.addAll(FederationAcls.forSiteFeedback(s, s, t));
+        }
+        try (EmbeddedKafka kafka = SecuredJob.broker(List.of("site-a", "site-b"), feedbackAcls)) {
+            JobClient client = SecuredJob.start(kafka, dir, 1, registry, "feedback");
 
             byte[] fed = "f".getBytes(StandardCharsets.UTF_8);
-            try (KafkaProducer<byte[], byte[]> a = producer(kafka, "site-a", "a-pw");
-                    KafkaProducer<byte[], byte[]> b = producer(kafka, "site-b", "b-pw")) {
+            try (KafkaProducer<byte[], byte[]> a = SecuredJob.producer(kafka, "site-a");
+                    KafkaProducer<byte[], byte[]> b = SecuredJob.producer(kafka, "site-b")) {
                 // b forgets to sign: b must hear of it
                 b.send(record(fed, AvroCodec.ADAPTER_UPDATE.encode(update("site-b/v0", "site-b"))))
                         .get();
                 // a sends garbage, and an update in the name of a site nobody registered
                 a.send(record(fed, "not avro".getBytes(StandardCharsets.UTF_8))).get();
                 AdapterUpdate mallory = update("mallory/v0", "mallory");
-                UpdateSigning.sign(mallory, "ka", keyA.getPrivate());
+                UpdateSigning.sign(mallory, sites.keyId("site-a"), sites.privateKey("site-a"));
                 a.send(record(fed, AvroCodec.ADAPTER_UPDATE.encode(mallory))).get();
                 // and one good update of its own
                 AdapterUpdate good = update("site-a/v0", "site-a");
-                UpdateSigning.sign(good, "ka", keyA.getPrivate());
+                UpdateSigning.sign(good, sites.keyId("site-a"), sites.privateKey("site-a"));
                 a.send(record(fed, AvroCodec.ADAPTER_UPDATE.encode(good))).get();
             }
 
@@ -126,12 +77,12 @@ class FeedbackIT {
                 all.clear();
                 toB.clear();
                 io.fedstream.schemas.kafka.TopicReader.readAll(
-                        kafka.clientProperties("admin", "admin-pw"),
+                        SecuredJob.client(kafka, SecuredJob.ADMIN),
                         Topics.REJECTED_UPDATES,
                         r -> all.add(AvroCodec.REJECTED_UPDATE.decode(r.value())));
                 if (topicExists(kafka, Topics.feedback("site-b"))) {
                     io.fedstream.schemas.kafka.TopicReader.readAll(
-                            kafka.clientProperties("site-b", "b-pw"),
+                            SecuredJob.client(kafka, "site-b"),
                             Topics.feedback("site-b"),
                             r -> toB.add(AvroCodec.REJECTED_UPDATE.decode(r.value())));
                 }
@@ -162,7 +113,7 @@ class FeedbackIT {
             assertThatThrownBy(
                             () ->
                                     io.fedstream.schemas.kafka.TopicReader.readAll(
-                                            kafka.clientProperties("site-a", "a-pw"),
+                                            SecuredJob.client(kafka, "site-a"),
                                             Topics.feedback("site-b"),
                                             r -> {}))
                     .hasStackTraceContaining("Authorization");
@@ -172,17 +123,9 @@ class FeedbackIT {
     private static boolean topicExists(EmbeddedKafka kafka, String topic) throws Exception {
         try (org.apache.kafka.clients.admin.Admin admin =
                 org.apache.kafka.clients.admin.Admin.create(
-                        kafka.clientProperties("admin", "admin-pw"))) {
+                        SecuredJob.client(kafka, SecuredJob.ADMIN))) {
             return admin.listTopics().names().get().contains(topic);
         }
-    }
-
-    private static KafkaProducer<byte[], byte[]> producer(
-            EmbeddedKafka kafka, String user, String password) {
-        return new KafkaProducer<>(
-                kafka.clientProperties(user, password),
-                new ByteArraySerializer(),
-                new ByteArraySerializer());
     }
 
     private static AdapterUpdate update(String id, String site) {

@@ -4,12 +4,12 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.fedstream.embedded.EmbeddedKafka;
 import io.fedstream.schemas.AvroCodec;
-import io.fedstream.schemas.SiteKeys;
 import io.fedstream.schemas.UpdateSigning;
 import io.fedstream.schemas.avro.AdapterUpdate;
 import io.fedstream.schemas.avro.RejectReason;
 import io.fedstream.schemas.avro.RejectedUpdate;
 import io.fedstream.testing.MiniClusters;
+import io.fedstream.testing.SigningSites;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.EnumMap;
@@ -28,6 +28,9 @@ import org.junit.jupiter.api.io.TempDir;
  * versions as a run on the genuine updates alone.
  */
 class FuzzIT {
+    /** The one site, signing with its own key. */
+    private static final SigningSites SITES = SigningSites.generate("site-1");
+
     static final int GENUINE = 24;
     static final int MUTANTS_PER_UPDATE = 125; // 3000 mutants
 
@@ -37,13 +40,7 @@ class FuzzIT {
 
     @Test
     void mutatedRecordsNeverChangeAVersionNorStopTheJob() throws Exception {
-        var key = SiteKeys.generate();
-        Path registry = dir.resolve("keys.json");
-        new SiteKeys(
-                        Map.of(
-                                "site-1",
-                                List.of(new SiteKeys.Entry("k", SiteKeys.encode(key.getPublic())))))
-                .write(registry);
+        Path registry = SITES.writeRegistry(dir.resolve("keys.json"));
         List<byte[]> genuine = new ArrayList<>();
         for (int i = 0; i < GENUINE; i++) {
             AdapterUpdate u = ExactlyOnceIT.update(Fixtures.SPEC, i);
@@ -52,7 +49,7 @@ class FuzzIT {
                     Fixtures.update("x", 0, 1, Fixtures.constantDelta(0.01f * (i + 1)))
                             .build()
                             .getTensors());
-            UpdateSigning.sign(u, "k", key.getPrivate());
+            UpdateSigning.sign(u, SITES.keyId("site-1"), SITES.privateKey("site-1"));
             genuine.add(AvroCodec.ADAPTER_UPDATE.encode(u));
         }
         SplittableRandom rnd = new SplittableRandom(2026);

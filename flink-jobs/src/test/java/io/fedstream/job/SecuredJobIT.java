@@ -4,7 +4,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.fedstream.embedded.EmbeddedKafka;
 import io.fedstream.schemas.AvroCodec;
-import io.fedstream.schemas.SiteKeys;
 import io.fedstream.schemas.Topics;
 import io.fedstream.schemas.UpdateChunking;
 import io.fedstream.schemas.UpdateSigning;
@@ -17,22 +16,16 @@ import io.fedstream.schemas.avro.UpdateChunk;
 import io.fedstream.schemas.kafka.FederationAcls;
 import io.fedstream.testing.DeliveryCheck;
 import io.fedstream.testing.MiniClusters;
+import io.fedstream.testing.SigningSites;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
-import java.util.Properties;
-import org.apache.flink.configuration.Configuration;
-import org.apache.flink.configuration.RestartStrategyOptions;
 import org.apache.flink.core.execution.JobClient;
-import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 import org.apache.flink.test.junit5.MiniClusterExtension;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
-import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
@@ -50,43 +43,9 @@ class SecuredJobIT {
 
     @Test
     void theJobRunsUnderItsOwnPrincipalAndAcls() throws Exception {
-        Map<String, String> users =
-                Map.of("admin", "admin-pw", "fedstream-job", "job-pw", "site-1", "site-pw");
-        try (EmbeddedKafka kafka = EmbeddedKafka.builder().scram(users, "admin").start()) {
-            kafka.createTopic(Topics.ADAPTER_UPDATES, 2, Map.of());
-            kafka.createTopic(Topics.GLOBAL_MODELS, 1, Map.of());
-            kafka.createTopic(Topics.REJECTED_UPDATES, 1, Map.of());
-            List<org.apache.kafka.common.acl.AclBinding> acls = new ArrayList<>();
-            acls.addAll(
-                    FederationAcls.forAggregationJob(
-                            "fedstream-job", FederationAcls.Topics.DEFAULT));
-            acls.addAll(FederationAcls.forSite("site-1", FederationAcls.Topics.DEFAULT));
-            kafka.createAcls(acls);
-            Properties job = kafka.clientProperties("fedstream-job", "job-pw");
-            job.remove("bootstrap.servers");
-            Path jobProps = dir.resolve("job.properties");
-            try (var out = Files.newBufferedWriter(jobProps)) {
-                job.store(out, "the job's Kafka identity");
-            }
-            Configuration conf = new Configuration();
-            conf.set(FedStreamOptions.BOOTSTRAP_SERVERS, kafka.bootstrapServers());
-            conf.set(FedStreamOptions.CLIENT_PROPERTIES_FILE, jobProps.toString());
-            conf.set(FedStreamOptions.ROUND_QUORUM, 2);
-            conf.set(FedStreamOptions.CHECKPOINT_INTERVAL, Duration.ofMillis(300));
-            conf.set(FedStreamOptions.PARALLELISM, 2);
-            conf.set(FedStreamOptions.TRANSACTION_TIMEOUT, Duration.ofMinutes(5));
-            conf.set(RestartStrategyOptions.RESTART_STRATEGY, "none");
-            StreamExecutionEnvironment env =
-                    StreamExecutionEnvironment.getExecutionEnvironment(conf);
-            AggregationJob.configureEnvironment(env, conf);
-            AggregationJob.build(env, conf, List.of(Fixtures.SPEC), AggregationJob.Io.kafka(conf));
-
-            JobClient client = env.executeAsync("secured");
-            try (KafkaProducer<byte[], byte[]> site =
-                    new KafkaProducer<>(
-                            kafka.clientProperties("site-1", "site-pw"),
-                            new ByteArraySerializer(),
-                            new ByteArraySerializer())) {
+        try (EmbeddedKafka kafka = SecuredJob.broker(List.of("site-1"), List.of())) {
+            JobClient client = SecuredJob.start(kafka, dir, 2, null, "secured");
+            try (KafkaProducer<byte[], byte[]> site = SecuredJob.producer(kafka, "site-1")) {
                 for (int i = 0; i < 4; i++) {
                     site.send(
                                     new ProducerRecord<>(
@@ -104,7 +63,7 @@ class SecuredJobIT {
                 io.fedstream.schemas.GlobalModelAssembler assembler =
                         new io.fedstream.schemas.GlobalModelAssembler();
                 io.fedstream.schemas.kafka.TopicReader.readAll(
-                        kafka.clientProperties("site-1", "site-pw"),
+                        SecuredJob.client(kafka, "site-1"),
                         Topics.GLOBAL_MODELS,
                         r -> versions.addAll(assembler.accept(r.value())));
                 Thread.sleep(300);
@@ -124,78 +83,24 @@ class SecuredJobIT {
      */
     @Test
     void aSiteCannotVetoAnotherSitesUpdateByUsingItsUpdateId() throws Exception {
-        Map<String, String> users =
-                Map.of(
-                        "admin", "admin-pw",
-                        "fedstream-job", "job-pw",
-                        "site-a", "a-pw",
-                        "site-b", "b-pw");
-        var keyA = SiteKeys.generate();
-        var keyB = SiteKeys.generate();
-        Path registry = dir.resolve("site-keys.json");
-        new SiteKeys(
-                        Map.of(
-                                "site-a",
-                                List.of(
-                                        new SiteKeys.Entry(
-                                                "ka", SiteKeys.encode(keyA.getPublic()))),
-                                "site-b",
-                                List.of(
-                                        new SiteKeys.Entry(
-                                                "kb", SiteKeys.encode(keyB.getPublic())))))
-                .write(registry);
-        try (EmbeddedKafka kafka = EmbeddedKafka.builder().scram(users, "admin").start()) {
-            kafka.createTopic(Topics.ADAPTER_UPDATES, 2, Map.of());
-            kafka.createTopic(Topics.GLOBAL_MODELS, 1, Map.of());
-            kafka.createTopic(Topics.REJECTED_UPDATES, 1, Map.of());
-            List<org.apache.kafka.common.acl.AclBinding> acls = new ArrayList<>();
-            acls.addAll(
-                    FederationAcls.forAggregationJob(
-                            "fedstream-job", FederationAcls.Topics.DEFAULT));
-            acls.addAll(FederationAcls.forSite("site-a", FederationAcls.Topics.DEFAULT));
-            acls.addAll(FederationAcls.forSite("site-b", FederationAcls.Topics.DEFAULT));
-            kafka.createAcls(acls);
-            Properties job = kafka.clientProperties("fedstream-job", "job-pw");
-            job.remove("bootstrap.servers");
-            Path jobProps = dir.resolve("job.properties");
-            try (var out = Files.newBufferedWriter(jobProps)) {
-                job.store(out, "the job's Kafka identity");
-            }
-            Configuration conf = new Configuration();
-            conf.set(FedStreamOptions.BOOTSTRAP_SERVERS, kafka.bootstrapServers());
-            conf.set(FedStreamOptions.CLIENT_PROPERTIES_FILE, jobProps.toString());
-            conf.set(FedStreamOptions.SITE_KEYS_FILE, registry.toString());
-            conf.set(FedStreamOptions.ROUND_QUORUM, 2);
-            conf.set(FedStreamOptions.CHECKPOINT_INTERVAL, Duration.ofMillis(300));
-            conf.set(FedStreamOptions.PARALLELISM, 2);
-            conf.set(FedStreamOptions.TRANSACTION_TIMEOUT, Duration.ofMinutes(5));
-            conf.set(RestartStrategyOptions.RESTART_STRATEGY, "none");
-            StreamExecutionEnvironment env =
-                    StreamExecutionEnvironment.getExecutionEnvironment(conf);
-            AggregationJob.configureEnvironment(env, conf);
-            AggregationJob.build(env, conf, List.of(Fixtures.SPEC), AggregationJob.Io.kafka(conf));
-
-            JobClient client = env.executeAsync("cross-site ids");
+        SigningSites sites = SigningSites.generate("site-a", "site-b");
+        Path registry = sites.writeRegistry(dir.resolve("site-keys.json"));
+        try (EmbeddedKafka kafka = SecuredJob.broker(List.of("site-a", "site-b"), List.of())) {
+            JobClient client = SecuredJob.start(kafka, dir, 2, registry, "cross-site ids");
             byte[] fed = "f".getBytes(StandardCharsets.UTF_8);
-            try (KafkaProducer<byte[], byte[]> a =
-                            new KafkaProducer<>(
-                                    kafka.clientProperties("site-a", "a-pw"),
-                                    new ByteArraySerializer(),
-                                    new ByteArraySerializer());
-                    KafkaProducer<byte[], byte[]> b =
-                            new KafkaProducer<>(
-                                    kafka.clientProperties("site-b", "b-pw"),
-                                    new ByteArraySerializer(),
-                                    new ByteArraySerializer())) {
+            try (KafkaProducer<byte[], byte[]> a = SecuredJob.producer(kafka, "site-a");
+                    KafkaProducer<byte[], byte[]> b = SecuredJob.producer(kafka, "site-b")) {
                 // round 1, chunked: a first, under b's update id
                 UpdateChunking.Chunked fromA =
                         UpdateChunking.split(
                                 update("site-b/v0", "site-a", 0, 10, 0.1f), Fixtures.SPEC.layout());
-                UpdateSigning.sign(fromA.manifest(), "ka", keyA.getPrivate());
+                UpdateSigning.sign(
+                        fromA.manifest(), sites.keyId("site-a"), sites.privateKey("site-a"));
                 UpdateChunking.Chunked fromB =
                         UpdateChunking.split(
                                 update("site-b/v0", "site-b", 0, 30, 0.2f), Fixtures.SPEC.layout());
-                UpdateSigning.sign(fromB.manifest(), "kb", keyB.getPrivate());
+                UpdateSigning.sign(
+                        fromB.manifest(), sites.keyId("site-b"), sites.privateKey("site-b"));
                 for (UpdateChunk c : fromA.chunks()) {
                     a.send(record(fed, AvroCodec.UPDATE_CHUNK.encode(c))).get();
                 }
@@ -208,9 +113,9 @@ class SecuredJobIT {
                 a.send(record(fed, AvroCodec.UPDATE_MANIFEST.encode(fromA.manifest()))).get();
                 // round 2, whole records: a first again
                 AdapterUpdate wholeA = update("site-b/v1", "site-a", 1, 10, 0.3f);
-                UpdateSigning.sign(wholeA, "ka", keyA.getPrivate());
+                UpdateSigning.sign(wholeA, sites.keyId("site-a"), sites.privateKey("site-a"));
                 AdapterUpdate wholeB = update("site-b/v1", "site-b", 1, 30, 0.4f);
-                UpdateSigning.sign(wholeB, "kb", keyB.getPrivate());
+                UpdateSigning.sign(wholeB, sites.keyId("site-b"), sites.privateKey("site-b"));
                 a.send(record(fed, AvroCodec.ADAPTER_UPDATE.encode(wholeA))).get();
                 b.send(record(fed, AvroCodec.ADAPTER_UPDATE.encode(wholeB))).get();
             }
@@ -223,11 +128,11 @@ class SecuredJobIT {
                 io.fedstream.schemas.GlobalModelAssembler assembler =
                         new io.fedstream.schemas.GlobalModelAssembler();
                 io.fedstream.schemas.kafka.TopicReader.readAll(
-                        kafka.clientProperties("site-b", "b-pw"),
+                        SecuredJob.client(kafka, "site-b"),
                         Topics.GLOBAL_MODELS,
                         r -> versions.addAll(assembler.accept(r.value())));
                 io.fedstream.schemas.kafka.TopicReader.readAll(
-                        kafka.clientProperties("admin", "admin-pw"),
+                        SecuredJob.client(kafka, SecuredJob.ADMIN),
                         Topics.REJECTED_UPDATES,
                         r -> rejected.add(AvroCodec.REJECTED_UPDATE.decode(r.value())));
                 Thread.sleep(300);
@@ -254,7 +159,7 @@ class SecuredJobIT {
                                     RejectReason.DUPLICATE_UPDATE, "site-a", "site-b/v0"));
             DeliveryCheck.Report check =
                     DeliveryCheck.read(
-                            kafka.clientProperties("admin", "admin-pw"),
+                            SecuredJob.client(kafka, SecuredJob.ADMIN),
                             Topics.ADAPTER_UPDATES,
                             Topics.GLOBAL_MODELS,
                             Topics.REJECTED_UPDATES);
@@ -262,7 +167,7 @@ class SecuredJobIT {
             assertThat(check.updateRecords()).isEqualTo(5);
             var audit =
                     io.fedstream.audit.KafkaAudit.run(
-                            kafka.clientProperties("admin", "admin-pw"),
+                            SecuredJob.client(kafka, SecuredJob.ADMIN),
                             Topics.ADAPTER_UPDATES,
                             Topics.GLOBAL_MODELS,
                             "f");

@@ -512,7 +512,14 @@ class FederationAclsTest {
     }
 
     @Test
-    void promptSiteCannotReadOtherSitesPromptsNorWriteGlobalPromptsNorTouchAdapterTopics() {
+    void promptSiteCannotReadOtherSitesPromptsNorWriteGlobalPromptsNorTouchAdapterTopics()
+            throws Exception {
+        // arrange: a prompt on the topic, so reading it needs a fetch (READ), not only the offset
+        // lookups its DESCRIBE allows
+        try (KafkaProducer<String, String> site = siteProducer("prompt-site")) {
+            site.send(new ProducerRecord<>(PROMPTS.promptUpdates(), FEDERATION, "a-prompt")).get();
+        }
+
         try (KafkaProducer<String, String> site = siteProducer("prompt-site");
                 KafkaConsumer<String, String> reader = siteConsumer("prompt-site")) {
             // act
