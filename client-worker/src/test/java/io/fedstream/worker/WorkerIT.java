@@ -8,25 +8,19 @@ import io.fedstream.schemas.FederationSpec;
 import io.fedstream.schemas.GlobalModelAssembler;
 import io.fedstream.schemas.TensorCodec;
 import io.fedstream.schemas.Topics;
-import io.fedstream.schemas.UpdateChunking;
 import io.fedstream.schemas.avro.AdapterUpdate;
 import io.fedstream.schemas.avro.GlobalModel;
-import io.fedstream.schemas.avro.UpdateChunk;
-import io.fedstream.schemas.avro.UpdateManifest;
+import io.fedstream.testing.JoinedUpdates;
+import io.fedstream.testing.TestTopics;
 import io.fedstream.worker.mlp.LoraMlpConfig;
 import io.fedstream.worker.mlp.MlpSiteTrainer;
 import io.fedstream.worker.mlp.SiteData;
 import io.fedstream.worker.mlp.SyntheticTask;
 import io.fedstream.worker.mlp.TrainConfig;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CopyOnWriteArrayList;
-import org.apache.kafka.clients.consumer.ConsumerRecord;
-import org.apache.kafka.clients.consumer.KafkaConsumer;
-import org.apache.kafka.common.TopicPartition;
-import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -75,32 +69,12 @@ class WorkerIT {
     }
 
     private static List<AdapterUpdate> updates(int atLeast) {
-        var props = kafka.clientProperties();
-        props.put("isolation.level", "read_committed");
-        List<AdapterUpdate> out = new ArrayList<>();
-        Map<String, Map<Integer, UpdateChunk>> chunks = new java.util.HashMap<>();
-        try (KafkaConsumer<byte[], byte[]> c =
-                new KafkaConsumer<>(
-                        props, new ByteArrayDeserializer(), new ByteArrayDeserializer())) {
-            TopicPartition tp = new TopicPartition(Topics.ADAPTER_UPDATES, 0);
-            c.assign(List.of(tp));
-            c.seekToBeginning(List.of(tp));
-            long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
-            while (out.size() < atLeast && System.nanoTime() < deadline) {
-                for (ConsumerRecord<byte[], byte[]> r : c.poll(Duration.ofMillis(200))) {
-                    if (AvroCodec.UPDATE_CHUNK.accepts(r.value())) {
-                        UpdateChunk chunk = AvroCodec.UPDATE_CHUNK.decode(r.value());
-                        assertThat(r.value().length).isLessThan(1 << 20);
-                        chunks.computeIfAbsent(chunk.getUpdateId(), k -> new java.util.HashMap<>())
-                                .put(chunk.getChunkIndex(), chunk);
-                    } else {
-                        UpdateManifest m = AvroCodec.UPDATE_MANIFEST.decode(r.value());
-                        assertThat(m.getChunkElements()).isEqualTo(CHUNK);
-                        out.add(UpdateChunking.join(m, chunks.remove(m.getUpdateId())));
-                    }
-                }
-            }
-        }
+        JoinedUpdates joined = new JoinedUpdates();
+        List<AdapterUpdate> out =
+                TestTopics.readUntil(
+                        kafka, Topics.ADAPTER_UPDATES, joined::accept, u -> u.size() >= atLeast);
+        assertThat(joined.manifests())
+                .allSatisfy(m -> assertThat(m.getChunkElements()).isEqualTo(CHUNK));
         return out;
     }
 

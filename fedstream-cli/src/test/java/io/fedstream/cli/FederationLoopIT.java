@@ -4,17 +4,14 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.fedstream.audit.KafkaAudit;
 import io.fedstream.embedded.EmbeddedKafka;
-import io.fedstream.schemas.AvroCodec;
 import io.fedstream.schemas.GlobalModelAssembler;
 import io.fedstream.schemas.TensorCodec;
 import io.fedstream.schemas.Topics;
-import io.fedstream.schemas.UpdateChunking;
 import io.fedstream.schemas.avro.AdapterUpdate;
 import io.fedstream.schemas.avro.Contribution;
 import io.fedstream.schemas.avro.GlobalModel;
-import io.fedstream.schemas.avro.UpdateChunk;
-import io.fedstream.schemas.avro.UpdateManifest;
 import io.fedstream.schemas.kafka.TopicReader;
+import io.fedstream.testing.JoinedUpdates;
 import io.fedstream.testing.MiniClusters;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -76,7 +73,7 @@ class FederationLoopIT {
                 rows = fed.rows();
             }
             versions = readAll(kafka, Topics.GLOBAL_MODELS, new GlobalModelAssembler()::accept);
-            updates = readAll(kafka, Topics.ADAPTER_UPDATES, new ChunkedUpdates()::accept);
+            updates = readAll(kafka, Topics.ADAPTER_UPDATES, new JoinedUpdates()::accept);
             audit =
                     KafkaAudit.run(
                             kafka.clientProperties(),
@@ -179,36 +176,5 @@ class FederationLoopIT {
         TopicReader.readAll(
                 kafka.clientProperties(), topic, r -> out.addAll(decode.apply(r.value())));
         return out;
-    }
-
-    /**
-     * Whole updates from the updates topic: the worker's chunks joined at their manifest, with the
-     * manifest's signature (the update's own form does not exist on the wire).
-     */
-    static final class ChunkedUpdates {
-        private final Map<String, Map<Integer, UpdateChunk>> chunks = new HashMap<>();
-
-        List<AdapterUpdate> accept(byte[] value) {
-            if (AvroCodec.UPDATE_CHUNK.accepts(value)) {
-                UpdateChunk c = AvroCodec.UPDATE_CHUNK.decode(value);
-                assertThat(value.length)
-                        .as("a chunk fits Kafka's default limit")
-                        .isLessThan(1 << 20);
-                chunks.computeIfAbsent(c.getUpdateId(), k -> new HashMap<>())
-                        .put(c.getChunkIndex(), c);
-                return List.of();
-            }
-            if (AvroCodec.UPDATE_MANIFEST.accepts(value)) {
-                UpdateManifest m = AvroCodec.UPDATE_MANIFEST.decode(value);
-                AdapterUpdate u =
-                        UpdateChunking.join(m, chunks.getOrDefault(m.getUpdateId(), Map.of()));
-                assertThat(u)
-                        .as("every chunk of %s precedes its manifest", m.getUpdateId())
-                        .isNotNull();
-                u.setSignature(m.getSignature());
-                return List.of(u);
-            }
-            return List.of(AvroCodec.ADAPTER_UPDATE.decode(value));
-        }
     }
 }

@@ -4,15 +4,13 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import ai.djl.huggingface.tokenizers.HuggingFaceTokenizer;
 import io.fedstream.embedded.EmbeddedKafka;
-import io.fedstream.schemas.AvroCodec;
 import io.fedstream.schemas.FederationSpec;
 import io.fedstream.schemas.TensorCodec;
 import io.fedstream.schemas.Topics;
-import io.fedstream.schemas.UpdateChunking;
 import io.fedstream.schemas.avro.AdapterUpdate;
 import io.fedstream.schemas.avro.GlobalModel;
-import io.fedstream.schemas.avro.UpdateChunk;
-import io.fedstream.schemas.avro.UpdateManifest;
+import io.fedstream.testing.JoinedUpdates;
+import io.fedstream.testing.TestTopics;
 import io.fedstream.worker.Adapters;
 import io.fedstream.worker.GlobalVersions;
 import io.fedstream.worker.SiteTrainer;
@@ -25,15 +23,9 @@ import io.fedstream.worker.weights.SafeTensors;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
-import org.apache.kafka.clients.consumer.ConsumerRecord;
-import org.apache.kafka.clients.consumer.KafkaConsumer;
-import org.apache.kafka.common.TopicPartition;
-import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -152,30 +144,10 @@ class DecoderWorkerIT {
 
     /** The worker's updates, joined from their chunks at each manifest. */
     private static List<AdapterUpdate> updates(EmbeddedKafka kafka, int atLeast) {
-        var props = kafka.clientProperties();
-        props.put("isolation.level", "read_committed");
-        List<AdapterUpdate> out = new ArrayList<>();
-        Map<String, Map<Integer, UpdateChunk>> chunks = new HashMap<>();
-        try (KafkaConsumer<byte[], byte[]> c =
-                new KafkaConsumer<>(
-                        props, new ByteArrayDeserializer(), new ByteArrayDeserializer())) {
-            TopicPartition tp = new TopicPartition(Topics.ADAPTER_UPDATES, 0);
-            c.assign(List.of(tp));
-            c.seekToBeginning(List.of(tp));
-            long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
-            while (out.size() < atLeast && System.nanoTime() < deadline) {
-                for (ConsumerRecord<byte[], byte[]> r : c.poll(Duration.ofMillis(200))) {
-                    if (AvroCodec.UPDATE_CHUNK.accepts(r.value())) {
-                        UpdateChunk chunk = AvroCodec.UPDATE_CHUNK.decode(r.value());
-                        chunks.computeIfAbsent(chunk.getUpdateId(), k -> new HashMap<>())
-                                .put(chunk.getChunkIndex(), chunk);
-                    } else {
-                        UpdateManifest m = AvroCodec.UPDATE_MANIFEST.decode(r.value());
-                        out.add(UpdateChunking.join(m, chunks.remove(m.getUpdateId())));
-                    }
-                }
-            }
-        }
-        return out;
+        return TestTopics.readUntil(
+                kafka,
+                Topics.ADAPTER_UPDATES,
+                new JoinedUpdates()::accept,
+                u -> u.size() >= atLeast);
     }
 }
