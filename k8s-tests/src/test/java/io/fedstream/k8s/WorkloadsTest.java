@@ -516,7 +516,9 @@ class WorkloadsTest {
                         "org.apache.flink.configuration.RestartStrategyOptions",
                         "org.apache.flink.configuration.CoreOptions");
 
-        /** Reporter-scoped keys: {@code metrics.reporter.<name>.<MetricOptions reporter option>}. */
+        /**
+         * Reporter-scoped keys: {@code metrics.reporter.<name>.<MetricOptions reporter option>}.
+         */
         private static final Set<String> REPORTER_KEYS = Set.of("factory.class", "port");
 
         private static Map<String, Boolean> current;
