@@ -63,6 +63,18 @@ public final class TestTopics {
             String topic,
             Function<byte[], List<T>> decode,
             Predicate<List<T>> done) {
+        return readRecordsUntil(kafka, topic, r -> decode.apply(r.value()), done);
+    }
+
+    /**
+     * {@link #readUntil} with the whole consumer record (key, partition, offset) given to {@code
+     * decode}.
+     */
+    public static <T> List<T> readRecordsUntil(
+            EmbeddedKafka kafka,
+            String topic,
+            Function<ConsumerRecord<byte[], byte[]>, List<T>> decode,
+            Predicate<List<T>> done) {
         Properties p = kafka.clientProperties();
         p.put("isolation.level", "read_committed");
         List<T> out = new ArrayList<>();
@@ -81,7 +93,7 @@ public final class TestTopics {
                             "Timed out waiting for records on " + topic + ", have " + out);
                 }
                 for (ConsumerRecord<byte[], byte[]> r : c.poll(Duration.ofMillis(200))) {
-                    out.addAll(decode.apply(r.value()));
+                    out.addAll(decode.apply(r));
                 }
             }
         }

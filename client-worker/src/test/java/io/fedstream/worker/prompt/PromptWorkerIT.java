@@ -10,6 +10,7 @@ import io.fedstream.schemas.avro.PromptCloseReason;
 import io.fedstream.schemas.avro.PromptManifest;
 import io.fedstream.schemas.avro.PromptToken;
 import io.fedstream.schemas.avro.PromptUpdate;
+import io.fedstream.testing.TestTopics;
 import io.fedstream.worker.bert.MiniLm;
 import io.fedstream.worker.bert.OnnxWeights;
 import java.nio.charset.StandardCharsets;
@@ -19,12 +20,8 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
-import org.apache.kafka.clients.consumer.ConsumerRecord;
-import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
-import org.apache.kafka.common.TopicPartition;
-import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.junit.jupiter.api.Test;
 
@@ -122,23 +119,13 @@ class PromptWorkerIT {
     }
 
     private static List<PromptUpdate> read(EmbeddedKafka kafka, int n) {
-        Properties p = new Properties();
-        p.put("bootstrap.servers", kafka.bootstrapServers());
-        p.put("isolation.level", "read_committed");
-        List<PromptUpdate> out = new ArrayList<>();
-        try (KafkaConsumer<byte[], byte[]> c =
-                new KafkaConsumer<>(p, new ByteArrayDeserializer(), new ByteArrayDeserializer())) {
-            TopicPartition tp = new TopicPartition(Topics.PROMPT_UPDATES, 0);
-            c.assign(List.of(tp));
-            c.seekToBeginning(List.of(tp));
-            long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
-            while (out.size() < n && System.nanoTime() < deadline) {
-                for (ConsumerRecord<byte[], byte[]> r : c.poll(Duration.ofMillis(200))) {
+        return TestTopics.readRecordsUntil(
+                kafka,
+                Topics.PROMPT_UPDATES,
+                r -> {
                     assertThat(new String(r.key(), StandardCharsets.UTF_8)).isEqualTo("imdb");
-                    out.add(AvroCodec.PROMPT_UPDATE.decode(r.value()));
-                }
-            }
-        }
-        return out;
+                    return List.of(AvroCodec.PROMPT_UPDATE.decode(r.value()));
+                },
+                u -> u.size() >= n);
     }
 }
