@@ -9,6 +9,9 @@ import java.util.List;
  * steeply for outliers; eps is the curve's value at its elbow, the point farthest from the straight
  * line through the curve's first and last points (the "kneedle" criterion of Satopää et al. 2011,
  * without smoothing).
+ *
+ * <p>Kept: no maintained Java library offers the kneedle; the k-distances are checked against
+ * scikit-learn's NearestNeighbors by SklearnClustersTest.
  */
 public final class Elbow {
     private Elbow() {}
