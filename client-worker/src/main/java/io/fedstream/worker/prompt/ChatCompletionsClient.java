@@ -10,34 +10,49 @@ import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.List;
 
 /**
- * A black-box model behind an OpenAI-compatible {@code POST <baseUrl>/chat/completions} endpoint
- * (OpenAI, vLLM, llama.cpp server, Ollama, ... or {@link ChatCompletionsServer}). Each call sends
- * {@code {"model", "messages": [system, user], "temperature": 0, "max_tokens"}} and returns {@code
- * choices[0].message.content}. Non-2xx answers and malformed bodies raise {@link
- * BlackBoxException}.
+ * The one client of an OpenAI-compatible {@code POST <baseUrl>/chat/completions} endpoint (OpenAI,
+ * vLLM, llama.cpp server, Ollama, ... or {@link ChatCompletionsServer}), used as the prompt tuner's
+ * black box and, through {@code fedpit.ChatCompletionsGenerator}, as FedPIT's generator. Each call
+ * sends {@code {"model", "messages": [system?, user], "temperature": 0, "max_tokens", "stop"?}} (at
+ * most 4 stop sequences, the API's limit) and returns {@code choices[0].message.content}. Non-2xx
+ * answers and malformed bodies raise {@link BlackBoxException}, failed connections {@link
+ * UncheckedIOException}.
+ *
+ * <p>Own code on java.net.http and the worker's Jackson, not openai-java or langchain4j-open-ai:
+ * one request shape and one field of the reply, where those add megabytes (Kotlin and OkHttp, or
+ * langchain4j's core) to the site's image; see docs/design.md.
  *
  * @param baseUrl e.g. {@code https://api.openai.com/v1} or {@code http://127.0.0.1:8080/v1}
  * @param model the model name sent in the request
  * @param apiKey sent as {@code Authorization: Bearer}; null or blank sends none
- * @param maxTokens the reply's token limit (a label needs few)
+ * @param maxTokens the reply's token limit for {@link #complete(String, String)} (a label needs
+ *     few)
  * @param timeout per request
+ * @param http the HTTP client (HTTP/1.1: some model servers mishandle the HTTP/2 upgrade)
  */
 public record ChatCompletionsClient(
         URI baseUrl, String model, String apiKey, int maxTokens, Duration timeout, HttpClient http)
         implements BlackBoxModel {
     private static final ObjectMapper JSON = new ObjectMapper();
 
+    /** The API's limit on stop sequences. */
+    public static final int MAX_STOPS = 4;
+
     public ChatCompletionsClient(URI baseUrl, String model, String apiKey) {
-        this(
-                baseUrl,
-                model,
-                apiKey,
-                8,
-                Duration.ofSeconds(60),
-                HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(10)).build());
+        this(baseUrl, model, apiKey, 8, Duration.ofSeconds(60), http(Duration.ofSeconds(10)));
+    }
+
+    /** An HTTP/1.1 client with the given connect timeout. */
+    public static HttpClient http(Duration connectTimeout) {
+        return HttpClient.newBuilder()
+                .connectTimeout(connectTimeout)
+                .version(HttpClient.Version.HTTP_1_1)
+                .build();
     }
 
     /** The endpoint URL: the base URL with {@code /chat/completions} appended. */
@@ -50,18 +65,27 @@ public record ChatCompletionsClient(
 
     @Override
     public String complete(String system, String user) {
-        ObjectNode body = JSON.createObjectNode();
-        body.put("model", model);
-        ArrayNode messages = body.putArray("messages");
-        messages.addObject().put("role", "system").put("content", system);
-        messages.addObject().put("role", "user").put("content", user);
-        body.put("temperature", 0);
-        body.put("max_tokens", maxTokens);
+        return chat(system, user, maxTokens, List.of());
+    }
+
+    /**
+     * One greedy chat completion.
+     *
+     * @param system the system message; null sends none
+     * @param user the user message
+     * @param maxTokens the reply's token limit
+     * @param stops stop sequences, the first {@value #MAX_STOPS} are sent
+     * @return {@code choices[0].message.content}
+     */
+    public String chat(String system, String user, int maxTokens, List<String> stops) {
         HttpRequest.Builder request =
                 HttpRequest.newBuilder(endpoint())
                         .timeout(timeout)
                         .header("Content-Type", "application/json")
-                        .POST(HttpRequest.BodyPublishers.ofString(body.toString()));
+                        .POST(
+                                HttpRequest.BodyPublishers.ofString(
+                                        requestBody(system, user, maxTokens, stops),
+                                        StandardCharsets.UTF_8));
         if (apiKey != null && !apiKey.isBlank()) {
             request.header("Authorization", "Bearer " + apiKey);
         }
@@ -83,21 +107,39 @@ public record ChatCompletionsClient(
                             + ": "
                             + abbreviate(response.body()));
         }
-        try {
-            JsonNode content =
-                    JSON.readTree(response.body())
-                            .path("choices")
-                            .path(0)
-                            .path("message")
-                            .path("content");
-            if (!content.isTextual()) {
-                throw new BlackBoxException(
-                        "no choices[0].message.content in " + abbreviate(response.body()));
-            }
-            return content.asText();
-        } catch (IOException e) {
-            throw new BlackBoxException("not JSON: " + abbreviate(response.body()));
+        return content(response.body());
+    }
+
+    /** The request body of {@link #chat}. */
+    public String requestBody(String system, String user, int maxTokens, List<String> stops) {
+        ObjectNode body = JSON.createObjectNode();
+        body.put("model", model);
+        ArrayNode messages = body.putArray("messages");
+        if (system != null) {
+            messages.addObject().put("role", "system").put("content", system);
         }
+        messages.addObject().put("role", "user").put("content", user);
+        body.put("temperature", 0);
+        body.put("max_tokens", maxTokens);
+        if (!stops.isEmpty()) {
+            ArrayNode s = body.putArray("stop");
+            stops.stream().limit(MAX_STOPS).forEach(s::add);
+        }
+        return body.toString();
+    }
+
+    /** {@code choices[0].message.content} of a response body. */
+    public static String content(String body) {
+        JsonNode content;
+        try {
+            content = JSON.readTree(body).path("choices").path(0).path("message").path("content");
+        } catch (IOException e) {
+            throw new BlackBoxException("not JSON: " + abbreviate(body));
+        }
+        if (!content.isTextual()) {
+            throw new BlackBoxException("no choices[0].message.content in " + abbreviate(body));
+        }
+        return content.asText();
     }
 
     private static String abbreviate(String s) {
