@@ -6,6 +6,7 @@ import io.fedstream.schemas.Topics;
 import java.util.Properties;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /** {@code ./fedstream audit}: recomputes every global version of a federation from the log. */
@@ -20,8 +21,7 @@ import picocli.CommandLine.Option;
         })
 final class AuditCommand implements Callable<Integer> {
 
-    @Option(names = "--bootstrap", required = true, description = "Kafka bootstrap servers.")
-    String bootstrap;
+    @Mixin KafkaOptions kafka = new KafkaOptions();
 
     @Option(names = "--federation", required = true, description = "Federation id.")
     String federation;
@@ -39,12 +39,6 @@ final class AuditCommand implements Callable<Integer> {
     String globalModelsTopic;
 
     @Option(
-            names = "--kafka-config",
-            description =
-                    "Java properties file of extra Kafka client settings (SASL/SSL), see docs/operations.md.")
-    java.nio.file.Path kafkaConfig;
-
-    @Option(
             names = "--privacy-secret",
             description =
                     "The job's privacy secret file (fedstream.privacy.secret-file): re-derives the"
@@ -55,8 +49,8 @@ final class AuditCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws java.io.IOException {
-        Properties client = loadProperties(kafkaConfig);
-        client.put("bootstrap.servers", bootstrap);
+        Properties client = loadProperties(kafka.kafkaConfig);
+        client.put("bootstrap.servers", kafka.bootstrap);
         byte[] secret = null;
         if (privacySecret != null) {
             try {

@@ -7,6 +7,7 @@ import java.util.Properties;
 import java.util.TreeMap;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /** {@code ./fedstream ledger}: a federation's per-site privacy budget table. */
@@ -21,8 +22,7 @@ import picocli.CommandLine.Option;
         })
 final class LedgerCommand implements Callable<Integer> {
 
-    @Option(names = "--bootstrap", required = true, description = "Kafka bootstrap servers.")
-    String bootstrap;
+    @Mixin KafkaOptions kafka = new KafkaOptions();
 
     @Option(names = "--federation", required = true, description = "Federation id.")
     String federation;
@@ -36,22 +36,17 @@ final class LedgerCommand implements Callable<Integer> {
     @Option(names = "--versions", description = "Also print every version's record.")
     boolean versions;
 
-    @Option(
-            names = "--kafka-config",
-            description =
-                    "Java properties file of extra Kafka client settings (SASL/SSL), see docs/operations.md.")
-    java.nio.file.Path kafkaConfig;
-
     @Override
     public Integer call() {
         Properties client;
         try {
-            client = AuditCommand.loadProperties(kafkaConfig);
+            client = AuditCommand.loadProperties(kafka.kafkaConfig);
         } catch (java.io.IOException e) {
-            System.err.println("cannot read --kafka-config " + kafkaConfig + ": " + e.getMessage());
+            System.err.println(
+                    "cannot read --kafka-config " + kafka.kafkaConfig + ": " + e.getMessage());
             return 2;
         }
-        client.put("bootstrap.servers", bootstrap);
+        client.put("bootstrap.servers", kafka.bootstrap);
         TreeMap<Long, PrivacyLedger> records = PrivacyLedgers.read(client, topic, federation);
         if (records.isEmpty()) {
             System.out.println(federation + ": no privacy ledger records on " + topic);

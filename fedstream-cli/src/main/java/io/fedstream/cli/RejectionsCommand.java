@@ -9,6 +9,7 @@ import java.util.Locale;
 import java.util.concurrent.Callable;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /** {@code ./fedstream rejections}: the dead-letter topic as a table, for operators. */
@@ -23,8 +24,7 @@ import picocli.CommandLine.Option;
         })
 final class RejectionsCommand implements Callable<Integer> {
 
-    @Option(names = "--bootstrap", required = true, description = "Kafka bootstrap servers.")
-    String bootstrap;
+    @Mixin KafkaOptions kafka = new KafkaOptions();
 
     @Option(names = "--federation", description = "Only this federation's dead letters.")
     String federation;
@@ -41,21 +41,15 @@ final class RejectionsCommand implements Callable<Integer> {
             description = "Dead-letter topic (default ${DEFAULT-VALUE}).")
     String topic;
 
-    @Option(
-            names = "--kafka-config",
-            description =
-                    "Java properties file of extra Kafka client settings (SASL/SSL), see docs/operations.md.")
-    java.nio.file.Path kafkaConfig;
-
     private volatile boolean running = true;
 
     @Override
     public Integer call() throws Exception {
-        var client = JobCommand.kafkaProperties(kafkaConfig);
-        Preflight.kafka(bootstrap, client, Preflight.KAFKA_TIMEOUT);
+        var client = kafka.clientProperties();
+        Preflight.kafka(kafka.bootstrap, client, Preflight.KAFKA_TIMEOUT);
         AvroCodec.trustGeneratedClasses();
         PrintStream out = System.out;
-        try (TopicReader reader = new TopicReader(bootstrap, client, topic, false)) {
+        try (TopicReader reader = new TopicReader(kafka.bootstrap, client, topic, false)) {
             if (follow) {
                 Runtime.getRuntime()
                         .addShutdownHook(

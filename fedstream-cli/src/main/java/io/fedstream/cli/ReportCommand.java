@@ -17,6 +17,7 @@ import java.util.concurrent.Callable;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.common.errors.WakeupException;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /** {@code ./fedstream report}: a federation's HTML report page, from Kafka. */
@@ -32,8 +33,7 @@ import picocli.CommandLine.Option;
         })
 final class ReportCommand implements Callable<Integer> {
 
-    @Option(names = "--bootstrap", required = true, description = "Kafka bootstrap servers.")
-    String bootstrap;
+    @Mixin KafkaOptions kafka = new KafkaOptions();
 
     @Option(names = "--federation", required = true, description = "Federation id.")
     String federation;
@@ -51,12 +51,6 @@ final class ReportCommand implements Callable<Integer> {
                     "With --follow: seconds between updates of the page (default ${DEFAULT-VALUE}).")
     int refresh;
 
-    @Option(
-            names = "--kafka-config",
-            description =
-                    "Java properties file of extra Kafka client settings (SASL/SSL), see docs/operations.md.")
-    java.nio.file.Path kafkaConfig;
-
     private volatile boolean running = true;
 
     @Override
@@ -64,13 +58,13 @@ final class ReportCommand implements Callable<Integer> {
         if (refresh < 1) {
             throw new Errors.UsageError("--refresh " + refresh + ": at least 1 second");
         }
-        Properties client = JobCommand.kafkaProperties(kafkaConfig);
-        Preflight.kafka(bootstrap, client, Preflight.KAFKA_TIMEOUT);
+        Properties client = kafka.clientProperties();
+        Preflight.kafka(kafka.bootstrap, client, Preflight.KAFKA_TIMEOUT);
         Collector c = new Collector(federation, Map.of());
         try (TopicReader versions =
-                        new TopicReader(bootstrap, client, Topics.GLOBAL_MODELS, false);
+                        new TopicReader(kafka.bootstrap, client, Topics.GLOBAL_MODELS, false);
                 TopicReader dead =
-                        new TopicReader(bootstrap, client, Topics.REJECTED_UPDATES, false)) {
+                        new TopicReader(kafka.bootstrap, client, Topics.REJECTED_UPDATES, false)) {
             if (follow) {
                 Runtime.getRuntime()
                         .addShutdownHook(

@@ -25,8 +25,7 @@ import picocli.CommandLine.Option;
         })
 final class WorkerCommand implements Callable<Integer> {
 
-    @Option(names = "--bootstrap", required = true, description = "Kafka bootstrap servers.")
-    String bootstrap;
+    @Mixin KafkaOptions kafka = new KafkaOptions();
 
     @Option(
             names = "--federation",
@@ -82,12 +81,6 @@ final class WorkerCommand implements Callable<Integer> {
             defaultValue = "0",
             description = "Stop after this many updates; 0 never (default ${DEFAULT-VALUE}).")
     int maxUpdates;
-
-    @Option(
-            names = "--kafka-config",
-            description =
-                    "Java properties file of extra Kafka client settings (SASL/SSL), see docs/operations.md.")
-    java.nio.file.Path kafkaConfig;
 
     @Option(
             names = "--signing-key",
@@ -180,10 +173,10 @@ final class WorkerCommand implements Callable<Integer> {
 
     private int run(String id, SiteTrainer trainer) throws Exception {
         var config =
-                WorkerConfig.defaults(bootstrap, federation, id)
+                WorkerConfig.defaults(kafka.bootstrap, federation, id)
                         .withPause(pause)
                         .withMaxUpdates(maxUpdates);
-        config.clientProperties().putAll(JobCommand.kafkaProperties(kafkaConfig));
+        config.clientProperties().putAll(kafka.clientProperties());
         if (signingKey != null) {
             if (keyId == null) {
                 throw new Errors.UsageError("--signing-key needs --key-id");
@@ -194,7 +187,7 @@ final class WorkerCommand implements Callable<Integer> {
                             io.fedstream.schemas.SiteKeys.privateKey(
                                     java.nio.file.Files.readString(signingKey)));
         }
-        Preflight.kafka(bootstrap, config.clientProperties(), Preflight.KAFKA_TIMEOUT);
+        Preflight.kafka(kafka.bootstrap, config.clientProperties(), Preflight.KAFKA_TIMEOUT);
         WorkerListener progress = new WorkerProgress(System.out);
         {
             if ((localDpClip == null) != (localDpNoise == null)) {
