@@ -2,18 +2,26 @@ package io.fedstream.cli;
 
 import java.awt.Color;
 import java.awt.Font;
-import java.awt.Graphics2D;
-import java.awt.RenderingHints;
-import java.awt.image.BufferedImage;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
-import javax.imageio.ImageIO;
+import org.jfree.chart.ChartUtils;
+import org.jfree.chart.JFreeChart;
+import org.jfree.chart.axis.CategoryAxis;
+import org.jfree.chart.axis.CategoryLabelPositions;
+import org.jfree.chart.axis.NumberAxis;
+import org.jfree.chart.plot.CategoryPlot;
+import org.jfree.chart.renderer.category.BarRenderer;
+import org.jfree.chart.renderer.category.StandardBarPainter;
+import org.jfree.data.category.DefaultCategoryDataset;
 
-/** The report of {@link FedItExperiment}: Markdown table, CSVs and a grouped bar chart. */
+/**
+ * The report of {@link FedItExperiment}: Markdown table, CSVs and a grouped bar chart (JFreeChart,
+ * as every chart the CLI draws).
+ */
 final class FedItReport {
     private static final Color[] COLORS = {
         new Color(0x7f7f7f),
@@ -193,76 +201,44 @@ final class FedItReport {
 
     /** Grouped bars: held-out accuracy per site (and the mean), one bar per method. */
     static void writeChart(Path file, FedItExperiment.Result r, String title) throws IOException {
-        List<String> groups = new ArrayList<>(r.sites());
-        groups.add("mean");
-        List<String> series = new ArrayList<>();
-        List<double[]> values = new ArrayList<>();
+        int width = Math.max(900, 90 * (r.sites().size() + 1) + 120);
+        ChartUtils.saveChartAsPNG(file.toFile(), chart(r, title), width, 520);
+    }
+
+    /**
+     * The chart of {@link #writeChart}: a category per site and one for the mean, a series (bar
+     * colour, legend entry) per method, accuracy on a 0 to 1 axis.
+     */
+    static JFreeChart chart(FedItExperiment.Result r, String title) {
+        DefaultCategoryDataset data = new DefaultCategoryDataset();
         for (FedItExperiment.MethodResult m : r.methods()) {
-            series.add(m.method());
-            double[] v = new double[groups.size()];
             for (int i = 0; i < r.sites().size(); i++) {
-                v[i] = m.sites().get(i).accuracy();
+                data.addValue(m.sites().get(i).accuracy(), m.method(), r.sites().get(i));
             }
-            v[groups.size() - 1] = m.meanAccuracy();
-            values.add(v);
+            data.addValue(m.meanAccuracy(), m.method(), "mean");
         }
-        int w = Math.max(900, 90 * groups.size() + 120);
-        int h = 520;
-        BufferedImage img = new BufferedImage(w, h, BufferedImage.TYPE_INT_RGB);
-        Graphics2D g = img.createGraphics();
-        try {
-            g.setRenderingHint(RenderingHints.KEY_ANTIALIASING, RenderingHints.VALUE_ANTIALIAS_ON);
-            g.setColor(Color.WHITE);
-            g.fillRect(0, 0, w, h);
-            g.setColor(Color.BLACK);
-            g.setFont(new Font(Font.SANS_SERIF, Font.BOLD, 13));
-            g.drawString(title.length() > 140 ? title.substring(0, 140) + "…" : title, 20, 24);
-            int x0 = 60;
-            int y0 = 60;
-            int pw = w - 90;
-            int ph = h - 160;
-            g.setColor(new Color(0xF4F4F4));
-            g.fillRect(x0, y0, pw, ph);
-            g.setFont(new Font(Font.SANS_SERIF, Font.PLAIN, 11));
-            for (int i = 0; i <= 5; i++) {
-                double v = i / 5.0;
-                int py = y0 + ph - (int) (v * ph);
-                g.setColor(new Color(0xDDDDDD));
-                g.drawLine(x0, py, x0 + pw, py);
-                g.setColor(Color.DARK_GRAY);
-                g.drawString(String.format(Locale.ROOT, "%.1f", v), x0 - 30, py + 4);
-            }
-            g.drawString("held-out accuracy", x0 + 4, y0 - 6);
-            double groupW = (double) pw / groups.size();
-            double barW = groupW * 0.8 / Math.max(1, series.size());
-            for (int gi = 0; gi < groups.size(); gi++) {
-                double gx = x0 + gi * groupW + groupW * 0.1;
-                for (int si = 0; si < series.size(); si++) {
-                    double v = values.get(si)[gi];
-                    int bh = (int) (Math.max(0, Math.min(1, v)) * ph);
-                    g.setColor(COLORS[(si + 1) % COLORS.length]);
-                    g.fillRect((int) (gx + si * barW), y0 + ph - bh, (int) Math.ceil(barW) - 1, bh);
-                }
-                g.setColor(Color.BLACK);
-                String label = groups.get(gi);
-                if (label.length() > 14) {
-                    label = label.substring(0, 13) + "…";
-                }
-                g.drawString(label, (int) (gx), y0 + ph + 16);
-            }
-            g.setColor(Color.GRAY);
-            g.drawRect(x0, y0, pw, ph);
-            int lx = x0;
-            for (int si = 0; si < series.size(); si++) {
-                g.setColor(COLORS[(si + 1) % COLORS.length]);
-                g.fillRect(lx, h - 50, 14, 14);
-                g.setColor(Color.BLACK);
-                g.drawString(series.get(si), lx + 20, h - 39);
-                lx += 120;
-            }
-        } finally {
-            g.dispose();
+        CategoryAxis sites = new CategoryAxis("site");
+        sites.setCategoryLabelPositions(CategoryLabelPositions.UP_45);
+        sites.setMaximumCategoryLabelWidthRatio(2f);
+        NumberAxis accuracy = new NumberAxis("held-out accuracy");
+        accuracy.setRange(0, 1);
+        BarRenderer bars = new BarRenderer();
+        bars.setBarPainter(new StandardBarPainter());
+        bars.setShadowVisible(false);
+        bars.setItemMargin(0.02);
+        for (int i = 0; i < r.methods().size(); i++) {
+            bars.setSeriesPaint(i, COLORS[(i + 1) % COLORS.length]);
         }
-        ImageIO.write(img, "png", file.toFile());
+        CategoryPlot plot = new CategoryPlot(data, sites, accuracy, bars);
+        plot.setBackgroundPaint(Color.WHITE);
+        plot.setRangeGridlinePaint(Color.LIGHT_GRAY);
+        JFreeChart chart =
+                new JFreeChart(
+                        title.length() > 140 ? title.substring(0, 140) + "…" : title,
+                        new Font(Font.SANS_SERIF, Font.BOLD, 13),
+                        plot,
+                        true);
+        chart.setBackgroundPaint(Color.WHITE);
+        return chart;
     }
 }

@@ -121,7 +121,15 @@ class FedItExperimentTest {
         FedItReport.writeChart(dir.resolve("f.png"), r, "t");
         assertThat(Files.readAllLines(dir.resolve("f.csv")))
                 .hasSize(1 + 3 + FedItExperiment.METHODS.size() * 3);
-        assertThat(Files.size(dir.resolve("f.png"))).isPositive();
+        assertThat(Files.size(dir.resolve("f.png"))).isGreaterThan(1000);
+        var plot = FedItReport.chart(r, "t").getCategoryPlot();
+        assertThat(plot.getDataset().getRowKeys())
+                .containsExactlyElementsOf(FedItExperiment.METHODS);
+        assertThat(plot.getDataset().getColumnCount()).isEqualTo(3 + 1); // three sites and the mean
+        assertThat(plot.getDataset().getValue("fedavg", "mean"))
+                .isEqualTo(result(r, "fedavg").meanAccuracy());
+        assertThat(plot.getRangeAxis().getLabel()).isEqualTo("held-out accuracy");
+        assertThat(FedItReport.chart(r, "t").getLegend()).isNotNull();
     }
 
     private static FedItExperiment.MethodResult result(FedItExperiment.Result r, String method) {
