@@ -26,11 +26,11 @@ public final class WorkerArgs {
         WorkerCommand w = new WorkerCommand();
         new CommandLine(w).parseArgs(args.subList(1, args.size()).toArray(String[]::new));
         return new Parsed(
-                w.bootstrap,
+                w.kafka.bootstrap,
                 w.siteId,
                 w.siteIndex,
                 w.sites,
-                w.kafkaConfig == null ? null : w.kafkaConfig.toString(),
+                w.kafka.kafkaConfig == null ? null : w.kafka.kafkaConfig.toString(),
                 w.signingKey == null ? null : w.signingKey.toString(),
                 w.keyId,
                 w.healthPort);
