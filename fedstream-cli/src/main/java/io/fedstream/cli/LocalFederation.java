@@ -40,12 +40,12 @@ import org.slf4j.LoggerFactory;
  * set no site trains on. Kafka is supplied by the caller (an {@link EmbeddedKafka} for {@code
  * ./fedstream local} and the tests).
  */
-final class LocalFederation implements AutoCloseable {
+public final class LocalFederation implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(LocalFederation.class);
     static final int MAX_RECORD_BYTES = 64 << 20;
 
     /** How to run. {@code slowdown} is the extra time per round of each further site. */
-    record Settings(
+    public record Settings(
             int sites,
             long seed,
             double alpha,
@@ -77,7 +77,7 @@ final class LocalFederation implements AutoCloseable {
     private Thread monitor;
 
     /** The demo task (the MLP on generated data) with {@code settings}' sites and α. */
-    LocalFederation(EmbeddedKafka kafka, Settings settings) {
+    public LocalFederation(EmbeddedKafka kafka, Settings settings) {
         this(
                 kafka,
                 settings,
@@ -86,7 +86,8 @@ final class LocalFederation implements AutoCloseable {
     }
 
     /** {@code task}'s sites; {@code ownsTask}: {@link #close()} closes it. */
-    LocalFederation(EmbeddedKafka kafka, Settings settings, LocalTask task, boolean ownsTask) {
+    public LocalFederation(
+            EmbeddedKafka kafka, Settings settings, LocalTask task, boolean ownsTask) {
         this.kafka = kafka;
         this.settings = settings;
         this.task = task;
@@ -128,7 +129,7 @@ final class LocalFederation implements AutoCloseable {
      * one per second, the scorer skips the ones in between (it scores the first and the last of
      * every batch it takes); {@link #close()} waits until every version it keeps is scored.
      */
-    void scoreBehindReads() {
+    public void scoreBehindReads() {
         this.scoreBehind = true;
     }
 
@@ -158,14 +159,14 @@ final class LocalFederation implements AutoCloseable {
      * Central DP for the run's federation: its spec gets {@code privacy} and the job the secret in
      * {@code secretFile}. Call before {@link #jobConfiguration}.
      */
-    LocalFederation withPrivacy(io.fedstream.schemas.PrivacySpec privacy, Path secretFile) {
+    public LocalFederation withPrivacy(io.fedstream.schemas.PrivacySpec privacy, Path secretFile) {
         this.spec = spec.withPrivacy(privacy);
         this.privacySecretFile = secretFile;
         return this;
     }
 
     /** Told of every update a site publishes. Call before {@link #start}. */
-    LocalFederation withWorkerListener(WorkerListener listener) {
+    public LocalFederation withWorkerListener(WorkerListener listener) {
         this.workerListener = listener;
         return this;
     }
@@ -174,7 +175,7 @@ final class LocalFederation implements AutoCloseable {
      * The job's configuration for this run; writes the federation spec ({@code federations.json})
      * and the sites' public keys ({@code site-keys.json}) into {@code dir}.
      */
-    Configuration jobConfiguration(Path dir) throws java.io.IOException {
+    public Configuration jobConfiguration(Path dir) throws java.io.IOException {
         Files.createDirectories(dir);
         Path federationsFile = dir.resolve("federations.json");
         FederationSpec.writeAll(federationsFile, List.of(spec));
@@ -208,7 +209,8 @@ final class LocalFederation implements AutoCloseable {
      * Starts the job on {@code env} (configured by {@link #jobConfiguration}), the monitor and the
      * workers.
      */
-    void start(StreamExecutionEnvironment env, Configuration conf, Consumer<VersionRow> onVersion)
+    public void start(
+            StreamExecutionEnvironment env, Configuration conf, Consumer<VersionRow> onVersion)
             throws Exception {
         createTopics(kafka);
         AggregationJob.configureEnvironment(env, conf);
@@ -355,7 +357,7 @@ final class LocalFederation implements AutoCloseable {
     }
 
     /** Versions seen so far, in order. */
-    List<VersionRow> rows() {
+    public List<VersionRow> rows() {
         return List.copyOf(rows);
     }
 
@@ -363,7 +365,8 @@ final class LocalFederation implements AutoCloseable {
      * Blocks until version {@code versions} is published (true), {@code stop} says so (false), or a
      * part failed (exception).
      */
-    boolean awaitVersions(long versions, Duration timeout, java.util.function.BooleanSupplier stop)
+    public boolean awaitVersions(
+            long versions, Duration timeout, java.util.function.BooleanSupplier stop)
             throws InterruptedException {
         long deadline = System.nanoTime() + timeout.toNanos();
         while (rows.stream().mapToLong(VersionRow::version).max().orElse(-1) < versions) {

@@ -9,7 +9,7 @@ import java.util.Map;
  * What a local run federates: the sites, their trainers, and how a global adapter is scored. The
  * task owns every trainer and model it hands out and closes them.
  */
-interface LocalTask extends AutoCloseable {
+public interface LocalTask extends AutoCloseable {
 
     /** One line for the console: model, data, sites. */
     String description();

@@ -14,26 +14,26 @@ import java.util.List;
 import java.util.Locale;
 
 /** The local run's tasks, their defaults, and the cache of their site-alone baselines. */
-final class LocalTasks {
+public final class LocalTasks {
     /** The default task's settings, as the worker's {@link QaRetrieval} defines them. */
-    static final int ADAPTED_LAYERS = QaRetrieval.ADAPTED_LAYERS;
+    public static final int ADAPTED_LAYERS = QaRetrieval.ADAPTED_LAYERS;
 
-    static final int QUESTION_TOKENS = QaRetrieval.QUESTION_TOKENS;
+    public static final int QUESTION_TOKENS = QaRetrieval.QUESTION_TOKENS;
 
-    static final int ANSWER_TOKENS = QaRetrieval.ANSWER_TOKENS;
+    public static final int ANSWER_TOKENS = QaRetrieval.ANSWER_TOKENS;
 
-    static final int BATCH_SIZE = QaRetrieval.BATCH_SIZE;
+    public static final int BATCH_SIZE = QaRetrieval.BATCH_SIZE;
 
-    static final double SCALE = QaRetrieval.SCALE;
+    public static final double SCALE = QaRetrieval.SCALE;
 
     private LocalTasks() {}
 
-    static Path defaultCacheDir() {
+    public static Path defaultCacheDir() {
         return SiteTrainers.defaultCacheDir();
     }
 
     /** The default task: MiniLM + LoRA retrieval on MedQuAD ({@link RetrievalLocalTask}). */
-    static RetrievalLocalTask retrieval(
+    public static RetrievalLocalTask retrieval(
             Path data,
             int sites,
             int trainPerSite,

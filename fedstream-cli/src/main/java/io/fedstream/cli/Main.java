@@ -7,10 +7,11 @@ import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
 /**
- * The {@code ./fedstream} command line. A mistake ends with one line on stderr that names the thing
- * and the fix ({@link Errors}): exit code 2 for a usage error (unknown option, bad value), 1 for a
- * failure (missing file, unreachable broker, port in use). {@code --verbose} anywhere on the line
- * adds the stack trace.
+ * The {@code ./fedstream} command line: the operational commands. fedstream-lab's {@code LabMain}
+ * runs the same command line with its {@code experiment} and {@code bench} groups added. A mistake
+ * ends with one line on stderr that names the thing and the fix ({@link Errors}): exit code 2 for a
+ * usage error (unknown option, bad value), 1 for a failure (missing file, unreachable broker, port
+ * in use). {@code --verbose} anywhere on the line adds the stack trace.
  */
 @Command(
         name = "fedstream",
@@ -34,9 +35,7 @@ import picocli.CommandLine.Command;
             KafkaCommand.class,
             RejectionsCommand.class,
             ReportCommand.class,
-            BenchCommand.class,
             GenerateCommand.class,
-            ExperimentCommand.class,
             PromptEmbeddingsCommand.class,
             PromptJobCommand.class,
             PromptWorkerCommand.class,
@@ -60,13 +59,26 @@ public final class Main implements Runnable {
     }
 
     public static void main(String[] args) {
-        int code = run(args, System.err);
+        exit(run(args, System.err));
+    }
+
+    /** Flushes stdout and exits with {@code code}. */
+    public static void exit(int code) {
         System.out.flush();
         System.exit(code);
     }
 
     /** Runs the command line; errors go to {@code err} as one line each. */
     static int run(String[] args, PrintStream err) {
+        return run(args, err, List.of());
+    }
+
+    /**
+     * Runs the command line with {@code groups} (picocli command objects, e.g. the lab's {@code
+     * experiment} and {@code bench}) added after the operational commands; errors go to {@code err}
+     * as one line each, with FedStream's exit codes.
+     */
+    public static int run(String[] args, PrintStream err, List<Object> groups) {
         List<String> rest = new ArrayList<>();
         boolean verbose = false;
         for (String a : args) {
@@ -76,7 +88,9 @@ public final class Main implements Runnable {
                 rest.add(a);
             }
         }
-        return commandLine(err, verbose).execute(rest.toArray(String[]::new));
+        CommandLine cl = commandLine(err, verbose);
+        groups.forEach(cl::addSubcommand);
+        return cl.execute(rest.toArray(String[]::new));
     }
 
     /**

@@ -18,7 +18,7 @@ import java.util.TreeMap;
  * Reading the privacy ledger, for {@code ./fedstream ledger} and for runs that report ε per version
  * (the {@code epsilon} columns of a versions CSV: {@link #csvHeader()}, {@link #csv}).
  */
-final class PrivacyLedgers {
+public final class PrivacyLedgers {
     private PrivacyLedgers() {}
 
     /** One site's row of the budget table. */
@@ -38,7 +38,8 @@ final class PrivacyLedgers {
      * The federation's ledger records (read_committed), by version; a version recorded twice (a
      * round closed again after a restart without state) keeps its later record.
      */
-    static TreeMap<Long, PrivacyLedger> read(Properties client, String topic, String federationId) {
+    public static TreeMap<Long, PrivacyLedger> read(
+            Properties client, String topic, String federationId) {
         AvroCodec.trustGeneratedClasses();
         byte[] key = federationId.getBytes(StandardCharsets.UTF_8);
         TreeMap<Long, PrivacyLedger> out = new TreeMap<>();
@@ -99,7 +100,7 @@ final class PrivacyLedgers {
     }
 
     /** The largest ε spent so far among the sites that contributed to the version. */
-    static double maxEpsilon(PrivacyLedger l) {
+    public static double maxEpsilon(PrivacyLedger l) {
         return l.getEntries().stream().mapToDouble(SiteSpend::getEpsilon).max().orElse(0);
     }
 }

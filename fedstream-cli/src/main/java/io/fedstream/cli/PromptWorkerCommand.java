@@ -11,6 +11,7 @@ import io.fedstream.worker.prompt.DjlSentenceEncoder;
 import io.fedstream.worker.prompt.EncoderClassifier;
 import io.fedstream.worker.prompt.PromptTuner;
 import io.fedstream.worker.prompt.PromptWorker;
+import io.fedstream.worker.prompt.ScoringSets;
 import io.fedstream.worker.prompt.TokenSpace;
 import java.net.URI;
 import java.nio.file.Path;
@@ -106,7 +107,7 @@ final class PromptWorkerCommand implements Callable<Integer> {
         int[] count = new int[2];
         for (ImdbReviews.Review r : all) {
             PromptTuner.Example e =
-                    new PromptTuner.Example(r.text(), FedDtptExperiment.LABELS.get(r.label()));
+                    new PromptTuner.Example(r.text(), ScoringSets.SENTIMENT.get(r.label()));
             if (count[r.label()] < publicPerClass) {
                 count[r.label()]++;
                 pub.add(e);
@@ -128,7 +129,7 @@ final class PromptWorkerCommand implements Callable<Integer> {
             blackBox = new ChatCompletionsClient(endpoint, model, System.getenv(apiKeyEnv));
         } else {
             encoder = DjlSentenceEncoder.miniLm(onnx, 128);
-            EncoderClassifier local = new EncoderClassifier(encoder, FedDtptExperiment.LABELS);
+            EncoderClassifier local = new EncoderClassifier(encoder, ScoringSets.SENTIMENT);
             List<String> texts = new ArrayList<>();
             mine.forEach(e -> texts.add(e.text()));
             pub.forEach(e -> texts.add(e.text()));
@@ -151,26 +152,7 @@ final class PromptWorkerCommand implements Callable<Integer> {
                                     config,
                                     blackBox,
                                     space,
-                                    n -> {
-                                        FedDtptExperiment.Settings s =
-                                                new FedDtptExperiment.Settings(
-                                                        sites,
-                                                        0,
-                                                        trainPerSite,
-                                                        publicPerClass,
-                                                        0,
-                                                        0,
-                                                        budget,
-                                                        batch,
-                                                        neighbours,
-                                                        promptTokens,
-                                                        128,
-                                                        "",
-                                                        false,
-                                                        seed);
-                                        return FedDtptExperiment.scoring(
-                                                mine, pub, s, siteIndex, n);
-                                    })
+                                    n -> ScoringSets.sample(mine, pub, batch, seed, siteIndex, n))
                             .run(updates, timeout);
             for (PromptUpdate u : sent) {
                 System.out.printf(

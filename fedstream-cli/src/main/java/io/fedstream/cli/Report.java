@@ -19,7 +19,7 @@ import org.jfree.data.xy.XYSeriesCollection;
  * Writes a local run's versions as CSV and as a PNG chart (JFreeChart): the global adapter's
  * held-out metric per version, each site's metric, and the site-alone baseline as a dashed line.
  */
-final class Report {
+public final class Report {
     private Report() {}
 
     static void writeCsv(Path file, List<String> siteIds, List<VersionRow> rows)

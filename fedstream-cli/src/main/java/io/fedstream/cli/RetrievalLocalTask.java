@@ -20,7 +20,7 @@ import java.util.Map;
  * question-to-answer retrieval, MedQuAD's NIH websites as the sites ({@link QaRetrieval}). One
  * frozen encoder is shared by every site of the process.
  */
-final class RetrievalLocalTask implements LocalTask {
+public final class RetrievalLocalTask implements LocalTask {
 
     /**
      * @param sites how many of MedQuAD's 9 websites take part (the first ones in file order)

@@ -15,7 +15,7 @@ import java.util.stream.Collectors;
  * @param perSite the version's metric per site, in the task's site order
  * @param seenAtMs when the monitor read the version from Kafka (epoch milliseconds)
  */
-record VersionRow(
+public record VersionRow(
         long version,
         long closedAtMs,
         String closeReason,
@@ -29,7 +29,7 @@ record VersionRow(
         List<Double> perSite,
         long seenAtMs) {
 
-    VersionRow {
+    public VersionRow {
         perSite = List.copyOf(perSite);
     }
 
@@ -86,7 +86,7 @@ record VersionRow(
     }
 
     /** The console line, e.g. {@code version 3 QUORUM 5 updates [...] ... recall@1 0.712}. */
-    String console(String metricName) {
+    public String console(String metricName) {
         return String.format(
                 Locale.ROOT,
                 "version %3d  %-8s %d updates [%s]  staleness mean %.2f max %d  %s %.3f"

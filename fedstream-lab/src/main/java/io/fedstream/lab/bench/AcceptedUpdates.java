@@ -1,4 +1,4 @@
-package io.fedstream.cli.bench;
+package io.fedstream.lab.bench;
 
 import java.util.List;
 import java.util.Properties;

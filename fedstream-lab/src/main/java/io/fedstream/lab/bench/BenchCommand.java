@@ -1,4 +1,4 @@
-package io.fedstream.cli;
+package io.fedstream.lab.bench;
 
 import io.fedstream.schemas.SiteKeys;
 import io.fedstream.schemas.TensorCodec;
@@ -31,7 +31,7 @@ import picocli.CommandLine.Parameters;
                     + " throughput against the broker's, latency to a readable version, and heap by"
                     + " quorum)."
         })
-final class BenchCommand implements Callable<Integer> {
+public final class BenchCommand implements Callable<Integer> {
 
     @Parameters(
             index = "0",
@@ -171,9 +171,9 @@ final class BenchCommand implements Callable<Integer> {
                 digest();
                 return 0;
             case "aggregate":
-                return io.fedstream.cli.bench.AggregateBench.run(quick, floats);
+                return io.fedstream.lab.bench.AggregateBench.run(quick, floats);
             case "python":
-                return io.fedstream.cli.bench.PythonBench.run(quick, floats, python);
+                return io.fedstream.lab.bench.PythonBench.run(quick, floats, python);
             case "train":
                 if (threads != null) {
                     // before the engine starts; DjlRuntime keeps values already set
@@ -181,8 +181,8 @@ final class BenchCommand implements Callable<Integer> {
                             io.fedstream.worker.djl.DjlRuntime.NUM_THREADS,
                             Integer.toString(threads));
                 }
-                return io.fedstream.cli.bench.TrainBench.run(
-                        new io.fedstream.cli.bench.TrainBench.Settings(
+                return io.fedstream.lab.bench.TrainBench.run(
+                        new io.fedstream.lab.bench.TrainBench.Settings(
                                 quick, examples, maxTokens, batchSize, fromLayer, data));
             case "decoder":
                 if (threads != null) {
@@ -190,8 +190,8 @@ final class BenchCommand implements Callable<Integer> {
                             io.fedstream.worker.djl.DjlRuntime.NUM_THREADS,
                             Integer.toString(threads));
                 }
-                return io.fedstream.cli.bench.DecoderBench.run(
-                        new io.fedstream.cli.bench.DecoderBench.Settings(
+                return io.fedstream.lab.bench.DecoderBench.run(
+                        new io.fedstream.lab.bench.DecoderBench.Settings(
                                 shapes,
                                 sequence,
                                 quick ? 1 : steps,
@@ -201,8 +201,8 @@ final class BenchCommand implements Callable<Integer> {
                                         : java.nio.file.Path.of(
                                                 System.getProperty("java.io.tmpdir"))));
             case "e2e":
-                return io.fedstream.cli.bench.E2eBench.run(
-                        new io.fedstream.cli.bench.E2eBench.Settings(
+                return io.fedstream.lab.bench.E2eBench.run(
+                        new io.fedstream.lab.bench.E2eBench.Settings(
                                 quick,
                                 floats,
                                 parallelism,

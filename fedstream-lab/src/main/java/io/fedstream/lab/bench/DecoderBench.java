@@ -1,4 +1,4 @@
-package io.fedstream.cli.bench;
+package io.fedstream.lab.bench;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;

@@ -1,4 +1,4 @@
-package io.fedstream.cli.bench;
+package io.fedstream.lab.bench;
 
 import java.lang.management.ManagementFactory;
 import java.lang.management.MemoryMXBean;

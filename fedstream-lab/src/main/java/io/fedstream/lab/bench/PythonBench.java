@@ -1,4 +1,4 @@
-package io.fedstream.cli.bench;
+package io.fedstream.lab.bench;
 
 import io.fedstream.schemas.FederationSpec;
 import java.io.IOException;

@@ -1,4 +1,4 @@
-package io.fedstream.cli.bench;
+package io.fedstream.lab.bench;
 
 import ai.djl.huggingface.tokenizers.HuggingFaceTokenizer;
 import io.fedstream.worker.SiteTrainer;

@@ -1,4 +1,4 @@
-package io.fedstream.cli.bench;
+package io.fedstream.lab.bench;
 
 import io.fedstream.schemas.AvroCodec;
 import io.fedstream.schemas.avro.Contribution;

@@ -1,5 +1,9 @@
-package io.fedstream.cli;
+package io.fedstream.lab.experiment;
 
+import io.fedstream.cli.LocalFederation;
+import io.fedstream.cli.LocalTask;
+import io.fedstream.cli.LocalTasks;
+import io.fedstream.cli.RetrievalLocalTask;
 import io.fedstream.embedded.EmbeddedKafka;
 import io.fedstream.job.FedStreamOptions;
 import io.fedstream.schemas.FederationSpec;

@@ -1,7 +1,7 @@
-package io.fedstream.cli;
+package io.fedstream.lab.experiment;
 
-import io.fedstream.cli.AsyncExperimentCommand.Point;
-import io.fedstream.cli.AsyncExperimentCommand.Run;
+import io.fedstream.lab.experiment.AsyncExperimentCommand.Point;
+import io.fedstream.lab.experiment.AsyncExperimentCommand.Run;
 import java.awt.BasicStroke;
 import java.awt.Color;
 import java.io.IOException;

@@ -1,6 +1,9 @@
-package io.fedstream.cli;
+package io.fedstream.lab.experiment;
 
 import io.fedstream.aggregation.privacy.RdpAccountant;
+import io.fedstream.cli.LocalFederation;
+import io.fedstream.cli.PrivacyLedgers;
+import io.fedstream.cli.VersionRow;
 import io.fedstream.embedded.EmbeddedKafka;
 import io.fedstream.schemas.PrivacySpec;
 import io.fedstream.schemas.TensorCodec;

@@ -1,5 +1,6 @@
-package io.fedstream.cli;
+package io.fedstream.lab.experiment;
 
+import io.fedstream.cli.LocalTasks;
 import io.fedstream.worker.data.ByField;
 import io.fedstream.worker.data.InstructionExample;
 import io.fedstream.worker.data.MedQuad;
@@ -40,7 +41,7 @@ import picocli.CommandLine.Unmatched;
                     + " options: experiment fedpit --help); async (a subcommand: synchronous against"
                     + " asynchronous rounds through the real job, experiment async --help)."
         })
-final class ExperimentCommand implements Callable<Integer> {
+public final class ExperimentCommand implements Callable<Integer> {
 
     @Parameters(
             index = "0",

@@ -1,4 +1,4 @@
-package io.fedstream.cli;
+package io.fedstream.lab.experiment;
 
 import io.fedstream.aggregation.prompt.EmbeddingAverage;
 import io.fedstream.aggregation.prompt.PromptMerge;
@@ -28,6 +28,7 @@ import io.fedstream.worker.prompt.BlackBoxModel;
 import io.fedstream.worker.prompt.DjlSentenceEncoder;
 import io.fedstream.worker.prompt.EncoderClassifier;
 import io.fedstream.worker.prompt.PromptTuner;
+import io.fedstream.worker.prompt.ScoringSets;
 import io.fedstream.worker.prompt.TokenSpace;
 import java.io.PrintStream;
 import java.time.Instant;
@@ -51,7 +52,7 @@ import java.util.Random;
 final class FedDtptExperiment {
     private FedDtptExperiment() {}
 
-    static final List<String> LABELS = List.of("negative", "positive");
+    static final List<String> LABELS = ScoringSets.SENTIMENT;
 
     record Settings(
             int clients,
@@ -255,12 +256,7 @@ final class FedDtptExperiment {
             Settings s,
             int client,
             int round) {
-        List<PromptTuner.Example> shuffled = new ArrayList<>(local);
-        Collections.shuffle(shuffled, new Random(s.seed() * 1_000_003L + client * 1009L + round));
-        List<PromptTuner.Example> out =
-                new ArrayList<>(shuffled.subList(0, Math.min(s.batch(), shuffled.size())));
-        out.addAll(pub);
-        return out;
+        return ScoringSets.sample(local, pub, s.batch(), s.seed(), client, round);
     }
 
     private static PromptTuner tuner(

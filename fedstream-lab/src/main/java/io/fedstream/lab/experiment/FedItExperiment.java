@@ -1,17 +1,17 @@
-package io.fedstream.cli;
+package io.fedstream.lab.experiment;
 
 import ai.djl.huggingface.tokenizers.HuggingFaceTokenizer;
 import io.fedstream.aggregation.LittleEndianFloats;
 import io.fedstream.aggregation.StalenessFunction;
 import io.fedstream.aggregation.WeightedAccumulator;
-import io.fedstream.aggregation.lora.FactorAveraging;
-import io.fedstream.aggregation.lora.FrozenAAveraging;
-import io.fedstream.aggregation.lora.LoraAggregation;
-import io.fedstream.aggregation.lora.LoraPairs;
-import io.fedstream.aggregation.lora.LoraRound;
-import io.fedstream.aggregation.lora.LoraUpdate;
-import io.fedstream.aggregation.lora.PairReport;
-import io.fedstream.aggregation.lora.ProductAveraging;
+import io.fedstream.lab.lora.FactorAveraging;
+import io.fedstream.lab.lora.FrozenAAveraging;
+import io.fedstream.lab.lora.LoraAggregation;
+import io.fedstream.lab.lora.LoraPairs;
+import io.fedstream.lab.lora.LoraRound;
+import io.fedstream.lab.lora.LoraUpdate;
+import io.fedstream.lab.lora.PairReport;
+import io.fedstream.lab.lora.ProductAveraging;
 import io.fedstream.worker.Adapters;
 import io.fedstream.worker.SiteTrainer;
 import io.fedstream.worker.bert.BertClassifier;

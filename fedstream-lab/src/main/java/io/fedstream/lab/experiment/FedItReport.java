@@ -1,4 +1,4 @@
-package io.fedstream.cli;
+package io.fedstream.lab.experiment;
 
 import java.awt.Color;
 import java.awt.Font;

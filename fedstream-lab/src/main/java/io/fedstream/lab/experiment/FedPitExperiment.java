@@ -1,4 +1,4 @@
-package io.fedstream.cli;
+package io.fedstream.lab.experiment;
 
 import ai.djl.huggingface.tokenizers.HuggingFaceTokenizer;
 import com.fasterxml.jackson.databind.ObjectMapper;

@@ -1,4 +1,4 @@
-package io.fedstream.cli;
+package io.fedstream.lab.experiment;
 
 import io.fedstream.worker.data.InstructionExample;
 import io.fedstream.worker.data.MedQuad;

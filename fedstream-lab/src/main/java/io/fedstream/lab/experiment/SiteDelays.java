@@ -1,4 +1,4 @@
-package io.fedstream.cli;
+package io.fedstream.lab.experiment;
 
 import io.fedstream.worker.data.Sampling;
 import java.time.Duration;

@@ -1,4 +1,4 @@
-package io.fedstream.aggregation.lora;
+package io.fedstream.lab.lora;
 
 /**
  * Householder QR of a tall or wide matrix X (n × m, column-major), X = Q·R with Q (n × n)

@@ -1,4 +1,4 @@
-package io.fedstream.aggregation.lora;
+package io.fedstream.lab.lora;
 
 import io.fedstream.schemas.FederationSpec;
 import io.fedstream.schemas.TensorSpec;

@@ -1,4 +1,4 @@
-package io.fedstream.aggregation.lora;
+package io.fedstream.lab.lora;
 
 /** Deterministic completion of an orthonormal set of columns. */
 final class Orthonormal {

@@ -1,4 +1,4 @@
-package io.fedstream.aggregation.lora;
+package io.fedstream.lab.lora;
 
 /**
  * What a strategy did to one pair, for the round's manifest and logs.

@@ -1,4 +1,4 @@
-package io.fedstream.aggregation.lora;
+package io.fedstream.lab.lora;
 
 /**
  * The new factors of one pair, unrounded float64, row-major: A [rank, in] and B [out, rank]. Round

@@ -1,10 +1,10 @@
-package io.fedstream.cli;
+package io.fedstream.lab.experiment;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.fedstream.cli.AsyncExperimentCommand.Method;
-import io.fedstream.cli.AsyncExperimentCommand.Point;
-import io.fedstream.cli.AsyncExperimentCommand.Run;
+import io.fedstream.lab.experiment.AsyncExperimentCommand.Method;
+import io.fedstream.lab.experiment.AsyncExperimentCommand.Point;
+import io.fedstream.lab.experiment.AsyncExperimentCommand.Run;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 

@@ -1,4 +1,4 @@
-package io.fedstream.cli;
+package io.fedstream.lab.experiment;
 
 import static org.assertj.core.api.Assertions.assertThat;
 

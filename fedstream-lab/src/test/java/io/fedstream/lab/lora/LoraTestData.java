@@ -1,4 +1,4 @@
-package io.fedstream.aggregation.lora;
+package io.fedstream.lab.lora;
 
 import java.util.ArrayList;
 import java.util.List;

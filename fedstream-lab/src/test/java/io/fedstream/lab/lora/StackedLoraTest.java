@@ -1,4 +1,4 @@
-package io.fedstream.aggregation.lora;
+package io.fedstream.lab.lora;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
