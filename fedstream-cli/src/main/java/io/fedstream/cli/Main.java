@@ -88,9 +88,7 @@ public final class Main implements Runnable {
                 rest.add(a);
             }
         }
-        CommandLine cl = commandLine(err, verbose);
-        groups.forEach(cl::addSubcommand);
-        return cl.execute(rest.toArray(String[]::new));
+        return commandLine(err, verbose, groups).execute(rest.toArray(String[]::new));
     }
 
     /**
@@ -106,7 +104,21 @@ public final class Main implements Runnable {
 
     /** The command line with FedStream's error handling. */
     static CommandLine commandLine(PrintStream err, boolean verbose) {
+        return commandLine(err, verbose, List.of());
+    }
+
+    /**
+     * The command line with {@code groups} added before {@code help}, and FedStream's error
+     * handling on all of it (picocli sets handlers on the subcommands present when they are set).
+     */
+    static CommandLine commandLine(PrintStream err, boolean verbose, List<Object> groups) {
         CommandLine cl = new CommandLine(new Main());
+        if (!groups.isEmpty()) {
+            CommandLine help = cl.getSubcommands().get("help");
+            cl.getCommandSpec().removeSubcommand("help");
+            groups.forEach(cl::addSubcommand);
+            cl.addSubcommand("help", help);
+        }
         cl.setParameterExceptionHandler(
                 (ex, args) -> {
                     CommandLine sub = ex.getCommandLine();

@@ -49,6 +49,24 @@ class FedstreamDistIT {
         assertThat(flink)
                 .contains("lib/flink-runtime-", "lib/flink-runtime-web-", "lib/log4j-slf4j2-impl-")
                 .doesNotContain("fedstream", "kafka-clients");
+        // the lab's jars apart from the CLI's: lab/lab.classpath names them under lab/, and what a
+        // site runs (lib/fedstream.classpath) holds no experiment, benchmark or JMH
+        String lab = Files.readString(home.resolve("lab/lab.classpath")).trim();
+        assertThat(lab).contains("lab/jmh-core-");
+        for (String entry : lab.split(":")) {
+            assertThat(entry).startsWith("lab/");
+            assertThat(home.resolve(entry)).as("lab.classpath").isRegularFile();
+        }
+        try (var labJars = Files.list(home.resolve("lab"))) {
+            assertThat(labJars.map(p -> p.getFileName().toString()))
+                    .anyMatch(n -> n.startsWith("fedstream-lab-") && n.endsWith(".jar"));
+        }
+        assertThat(Files.readString(home.resolve("lib/fedstream.classpath")))
+                .doesNotContain("jmh", "fedstream-lab");
+        try (var libJars = Files.list(home.resolve("lib"))) {
+            assertThat(libJars.map(p -> p.getFileName().toString()))
+                    .noneMatch(n -> n.startsWith("fedstream-lab-") || n.startsWith("jmh-"));
+        }
         try (var jobs = Files.list(home.resolve("job"))) {
             assertThat(jobs.map(p -> p.getFileName().toString()))
                     .singleElement()
@@ -115,6 +133,19 @@ class FedstreamDistIT {
                         "FEDSTREAM_JAVA_OPTS", "-Xmx256m");
         String help = run(cwd, env, home.resolve("bin/fedstream").toString(), "worker", "--help");
         assertThat(help).contains("Usage: fedstream worker", "--bootstrap");
+        // with lab/ the launcher runs the lab's main: experiment and bench are there
+        String all = run(cwd, env, home.resolve("bin/fedstream").toString(), "--help");
+        assertThat(all).contains("  worker", "  experiment", "  bench");
+        // a site's install without lab/ (the rest linked): the operational commands only
+        Path site = Files.createDirectories(tmp.resolve("site"));
+        for (String dir : List.of("bin", "lib", "job", "conf")) {
+            Path link = site.resolve(dir);
+            if (!Files.exists(link)) {
+                Files.createSymbolicLink(link, home.resolve(dir));
+            }
+        }
+        String siteHelp = run(cwd, env, site.resolve("bin/fedstream").toString(), "--help");
+        assertThat(siteHelp).contains("  worker").doesNotContain("  experiment", "  bench");
 
         try (var left = Files.list(userHome)) {
             assertThat(left).as("nothing written to HOME (no ~/.m2)").isEmpty();
