@@ -1,7 +1,7 @@
 package io.fedstream.lab.experiment;
 
-import io.fedstream.worker.Adapters;
 import io.fedstream.cli.LocalTasks;
+import io.fedstream.worker.Adapters;
 import io.fedstream.worker.SiteTrainer;
 import io.fedstream.worker.bert.LoraBert;
 import io.fedstream.worker.bert.RetrievalSiteTrainer;
