@@ -7,6 +7,10 @@ package io.fedstream.lab.lora;
  * <p>Backward stable: the computed R is the exact factor of X + E with ‖E‖_F ≤ c·n·m·ε·‖X‖_F,
  * whatever the rank or conditioning of X. Time O(n·m·p), no extra memory beyond the input, which it
  * overwrites. Only IEEE basic operations and {@link Math#sqrt}, in a fixed order: deterministic.
+ *
+ * <p>Own code rather than EJML's QR: {@code Factored} applies the implicit reflectors to
+ * column-major buffers in place, which EJML's row-major API would make copies for; EJML is the
+ * tests' independent reference ({@code EjmlReferenceTest}).
  */
 final class HouseholderQr {
     private final int n;

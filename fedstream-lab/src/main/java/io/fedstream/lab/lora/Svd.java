@@ -24,6 +24,10 @@ import java.util.Arrays;
  *
  * Only IEEE basic operations and {@link Math#sqrt}, in a fixed order, no randomness, no
  * parallelism: the same input gives the same bits on any Java 17 JVM.
+ *
+ * <p>Own code rather than EJML's SVD (bidiagonalisation and QR iteration): one-sided Jacobi keeps
+ * the small singular values of the stacked LoRA factors to relative accuracy, and the bits are
+ * fixed; EJML is the tests' independent reference ({@code EjmlReferenceTest}).
  */
 public final class Svd {
     static final double TOLERANCE = 1e-15;
