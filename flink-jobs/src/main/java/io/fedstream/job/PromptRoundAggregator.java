@@ -2,6 +2,7 @@ package io.fedstream.job;
 
 import io.fedstream.aggregation.prompt.PromptMerge;
 import io.fedstream.aggregation.prompt.TokenEmbeddings;
+import io.fedstream.aggregation.round.RoundRules;
 import io.fedstream.schemas.AvroCodec;
 import io.fedstream.schemas.avro.GlobalPrompt;
 import io.fedstream.schemas.avro.PromptCloseReason;
@@ -37,14 +38,14 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * FedDTPT's rounds, keyed by federation id: the same round rules as {@link RoundAggregator}
- * (quorum, deadline with a minimum, staleness limit, duplicate ids), but a round holds the sites'
- * prompts and closes by merging them ({@link PromptMerge}: attention weights, DBSCAN with an
- * elbow-chosen eps or KMeans, the best token per cluster in position order). The round's prompts
- * are merged sorted by update id, so a version does not depend on arrival order. Input 1 (a
- * federation id per configured federation, at start) makes sure the federation has a current
- * prompt: the newest published one ({@link PromptVersionLookup}; the update ids of its manifest
- * count as seen), or else version 0, the configured initial prompt.
+ * FedDTPT's rounds, keyed by federation id: the same round rules as the adapter job ({@link
+ * RoundRules}: duplicate ids, then base version and staleness limit; quorum, deadline with a
+ * minimum), but a round holds the sites' prompts and closes by merging them ({@link PromptMerge}:
+ * attention weights, DBSCAN with an elbow-chosen eps or KMeans, the best token per cluster in
+ * position order). The round's prompts are merged sorted by update id, so a version does not depend
+ * on arrival order. Input 1 (a federation id per configured federation, at start) makes sure the
+ * federation has a current prompt: the newest published one ({@link PromptVersionLookup}; the
+ * update ids of its manifest count as seen), or else version 0, the configured initial prompt.
  */
 public class PromptRoundAggregator
         extends KeyedCoProcessFunction<String, String, ValidPrompt, OutRecord> {
@@ -82,6 +83,7 @@ public class PromptRoundAggregator
 
     private final Map<String, PromptFederation> federations;
     private final RoundPolicy policy;
+    private final RoundRules rules;
     private final PromptMerge.Config merge;
     private final String embeddingsFile;
     private final String updatesTopic;
@@ -106,6 +108,7 @@ public class PromptRoundAggregator
         this.lookup = lookup;
         this.federations = Map.copyOf(federations);
         this.policy = policy;
+        this.rules = policy.rules();
         this.merge = merge;
         this.embeddingsFile = embeddingsFile;
         this.updatesTopic = updatesTopic;
@@ -144,50 +147,33 @@ public class PromptRoundAggregator
     public void processElement2(ValidPrompt p, Context ctx, Collector<OutRecord> out)
             throws Exception {
         Current g = ensureInitialised(p.federationId, out);
-        if (p.baseVersion > g.version) {
-            reject(
-                    ctx,
-                    p,
-                    RejectReason.FUTURE_BASE_VERSION,
-                    "base version " + p.baseVersion + " is newer than the current " + g.version);
+        RoundRules.Admission admission =
+                rules.admit(
+                        g.version, p.baseVersion, seen.contains(p.updateId), p.updateId, p.siteId);
+        if (admission instanceof RoundRules.Admission.Refused r) {
+            reject(ctx, p, r.reason(), r.detail());
             return;
         }
-        long s = g.version - p.baseVersion;
-        if (s > policy.maxStaleness()) {
-            reject(
-                    ctx,
-                    p,
-                    RejectReason.TOO_STALE,
-                    "staleness " + s + " exceeds staleness.max " + policy.maxStaleness());
-            return;
-        }
-        if (seen.contains(p.updateId)) {
-            reject(
-                    ctx,
-                    p,
-                    RejectReason.DUPLICATE_UPDATE,
-                    "update id " + p.updateId + " was already accepted");
-            return;
-        }
+        long s = ((RoundRules.Admission.Admitted) admission).staleness();
         long now = ctx.timerService().currentProcessingTime();
         RoundState.Meta m = meta.value();
         if (m == null) {
             m = new RoundState.Meta();
             m.openedAtMs = now;
-            m.deadlineMs = now + policy.timeout().toMillis();
+            m.deadlineMs = rules.deadline(now);
             ctx.timerService().registerProcessingTimeTimer(m.deadlineMs);
         }
         held.add(new Held(p, s));
         seen.put(p.updateId, p.baseVersion);
         m.count++;
         accepted.inc();
-        if (m.count >= policy.quorum()) {
-            ctx.timerService().deleteProcessingTimeTimer(m.deadlineMs);
-            close(p.federationId, g, m, PromptCloseReason.QUORUM, now, out);
-        } else if (m.overdue && m.count >= policy.minUpdates()) {
-            close(p.federationId, g, m, PromptCloseReason.DEADLINE, now, out);
-        } else {
-            meta.update(m);
+        switch (rules.afterAdmission(m.count, m.overdue)) {
+            case QUORUM -> {
+                ctx.timerService().deleteProcessingTimeTimer(m.deadlineMs);
+                close(p.federationId, g, m, PromptCloseReason.QUORUM, now, out);
+            }
+            case DEADLINE -> close(p.federationId, g, m, PromptCloseReason.DEADLINE, now, out);
+            case NONE -> meta.update(m);
         }
     }
 
@@ -198,7 +184,7 @@ public class PromptRoundAggregator
         if (m == null || m.deadlineMs != timestamp) {
             return;
         }
-        if (m.count >= policy.minUpdates()) {
+        if (rules.atTimer(m.count, m.deadlineMs, timestamp) == RoundRules.Close.DEADLINE) {
             close(
                     ctx.getCurrentKey(),
                     current.value(),
@@ -207,7 +193,7 @@ public class PromptRoundAggregator
                     timestamp,
                     out);
         } else {
-            m.overdue = true;
+            m.overdue = rules.overdue(m.deadlineMs, timestamp);
             meta.update(m);
         }
     }
@@ -283,10 +269,9 @@ public class PromptRoundAggregator
     }
 
     private void pruneSeen(long version) throws Exception {
-        long oldest = version - policy.maxStaleness();
         Iterator<Map.Entry<String, Long>> it = seen.iterator();
         while (it.hasNext()) {
-            if (it.next().getValue() < oldest) {
+            if (rules.forgettable(it.next().getValue(), version)) {
                 it.remove();
             }
         }

@@ -4,6 +4,7 @@ import io.fedstream.aggregation.privacy.DpNoise;
 import io.fedstream.aggregation.privacy.RdpAccountant;
 import io.fedstream.aggregation.privacy.SiteBudget;
 import io.fedstream.aggregation.robust.NormClipping;
+import io.fedstream.aggregation.round.RoundRules;
 import io.fedstream.schemas.AvroCodec;
 import io.fedstream.schemas.ChunkLayout;
 import io.fedstream.schemas.FederationSpec;
@@ -102,6 +103,7 @@ public class RoundCoordinator
 
     private final Map<String, FederationSpec> federations;
     private final RoundPolicy policy;
+    private final RoundRules rules;
     private final LatestVersionLookup lookup;
     private final String updatesTopic;
     private final long assemblyTimeoutMs;
@@ -169,6 +171,7 @@ public class RoundCoordinator
         this.ledgerLookup = ledgerLookup;
         this.federations = Map.copyOf(federations);
         this.policy = policy;
+        this.rules = policy.rules();
         this.lookup = lookup;
         this.updatesTopic = updatesTopic;
         this.assemblyTimeoutMs = assemblyTimeout.toMillis();
@@ -264,15 +267,8 @@ public class RoundCoordinator
         if (seen.contains(key) || seen.contains(id)) {
             // a replay of an accepted update: its data copies are surplus
             if (e.type == UpdateEvent.HEADER) {
-                reject(
-                        ctx,
-                        e.sourcePartition,
-                        e.sourceOffset,
-                        e.federationId,
-                        e.siteId,
-                        id,
-                        RejectReason.DUPLICATE_UPDATE,
-                        "update id " + id + " of site " + e.siteId + " was already accepted");
+                RoundRules.Admission.Refused dup = rules.duplicate(id, e.siteId);
+                reject(ctx, e, dup.reason(), dup.detail());
             } else if (e.hasData) {
                 out.collect(drop(e.federationId, e.chunkIndex, e.siteId, id, 1));
                 if (!e.whole) { // a whole record is dead-lettered once, by its header
@@ -391,41 +387,20 @@ public class RoundCoordinator
             expected[c] = digests.get(slotKey(key(p), c));
         }
         long current = version.value();
-        if (p.baseVersion > current) {
+        RoundRules.Admission admission = rules.admit(current, p.baseVersion);
+        if (admission instanceof RoundRules.Admission.Refused r) {
             rejectPending(
                     federationId,
                     p,
-                    RejectReason.FUTURE_BASE_VERSION,
-                    "base version "
-                            + p.baseVersion
-                            + " is newer than the current version "
-                            + current,
+                    r.reason(),
+                    r.detail(),
                     p.sourcePartition,
                     p.sourceOffset,
                     ctx,
                     out);
             return;
         }
-        long s = current - p.baseVersion;
-        if (s > policy.maxStaleness()) {
-            rejectPending(
-                    federationId,
-                    p,
-                    RejectReason.TOO_STALE,
-                    "staleness "
-                            + s
-                            + " (base "
-                            + p.baseVersion
-                            + ", current "
-                            + current
-                            + ") exceeds staleness.max "
-                            + policy.maxStaleness(),
-                    p.sourcePartition,
-                    p.sourceOffset,
-                    ctx,
-                    out);
-            return;
-        }
+        long s = ((RoundRules.Admission.Admitted) admission).staleness();
         RoundState.Slot[] all = new RoundState.Slot[n];
         double sumSquares = 0;
         for (int c = 0; c < n; c++) {
@@ -507,7 +482,7 @@ public class RoundCoordinator
         if (m == null) {
             m = new RoundState.Meta();
             m.openedAtMs = now;
-            m.deadlineMs = now + policy.timeout().toMillis();
+            m.deadlineMs = rules.deadline(now);
             ctx.timerService().registerProcessingTimeTimer(m.deadlineMs);
         }
         for (int c = 0; c < n; c++) {
@@ -538,12 +513,10 @@ public class RoundCoordinator
         accepted.inc();
         staleness.update(s);
 
-        if (m.count >= policy.quorum()) {
-            close(federationId, current, m, CloseReason.QUORUM, now, ctx, out);
-        } else if (m.overdue && m.count >= policy.minUpdates()) {
-            close(federationId, current, m, CloseReason.DEADLINE, now, ctx, out);
-        } else {
-            meta.update(m);
+        switch (rules.afterAdmission(m.count, m.overdue)) {
+            case QUORUM -> close(federationId, current, m, CloseReason.QUORUM, now, ctx, out);
+            case DEADLINE -> close(federationId, current, m, CloseReason.DEADLINE, now, ctx, out);
+            case NONE -> meta.update(m);
         }
     }
 
@@ -613,10 +586,10 @@ public class RoundCoordinator
         if (m == null || m.deadlineMs != timestamp) {
             return;
         }
-        if (m.count >= policy.minUpdates()) {
+        if (rules.atTimer(m.count, m.deadlineMs, timestamp) == RoundRules.Close.DEADLINE) {
             close(federationId, version.value(), m, CloseReason.DEADLINE, timestamp, ctx, out);
         } else {
-            m.overdue = true;
+            m.overdue = rules.overdue(m.deadlineMs, timestamp);
             meta.update(m);
         }
     }
@@ -800,10 +773,9 @@ public class RoundCoordinator
 
     /** Forgets update ids that are too old to be accepted anyway: their replay is TOO_STALE. */
     private void pruneSeen(long currentVersion) throws Exception {
-        long oldestAcceptable = currentVersion - policy.maxStaleness();
         Iterator<Map.Entry<String, Long>> it = seen.iterator();
         while (it.hasNext()) {
-            if (it.next().getValue() < oldestAcceptable) {
+            if (rules.forgettable(it.next().getValue(), currentVersion)) {
                 it.remove();
             }
         }

@@ -1,6 +1,7 @@
 package io.fedstream.job;
 
 import io.fedstream.aggregation.StalenessFunction;
+import io.fedstream.aggregation.round.RoundRules;
 import java.io.Serializable;
 import java.time.Duration;
 import java.util.LinkedHashMap;
@@ -101,6 +102,11 @@ public record RoundPolicy(
                 serverLearningRate,
                 "fedavg",
                 Map.of());
+    }
+
+    /** The admission and closing rules of this policy ({@link RoundRules}). */
+    public RoundRules rules() {
+        return new RoundRules(quorum, timeout.toMillis(), minUpdates, maxStaleness);
     }
 
     /** Whether the rule is FedAvg, aggregated as a running sum without keeping updates. */

@@ -12,6 +12,7 @@ import io.fedstream.lab.lora.LoraRound;
 import io.fedstream.lab.lora.LoraUpdate;
 import io.fedstream.lab.lora.PairReport;
 import io.fedstream.lab.lora.ProductAveraging;
+import io.fedstream.aggregation.round.RoundRules;
 import io.fedstream.worker.Adapters;
 import io.fedstream.worker.SiteTrainer;
 import io.fedstream.worker.bert.BertClassifier;
@@ -650,7 +651,7 @@ final class FedItExperiment {
                 "fedavg", scores(evaluators, i -> g, sites), (long) s.rounds() * n, steps, 0);
     }
 
-    private record Pending(int site, long baseVersion, Map<String, float[]> delta, long examples) {}
+    private record Pending(int site, long staleness, Map<String, float[]> delta, long examples) {}
 
     private static MethodResult async(
             Settings s,
@@ -665,6 +666,8 @@ final class FedItExperiment {
         int quorum = s.quorumFor(n);
         int ticks = s.ticksFor(n);
         StalenessFunction staleness = new StalenessFunction.Polynomial(s.stalenessExponent());
+        // the job's round rules; no deadline (the run counts ticks, not time), no staleness limit
+        RoundRules rules = new RoundRules(quorum, Long.MAX_VALUE, quorum, Long.MAX_VALUE);
         log.printf(
                 Locale.ROOT,
                 "async: %d ticks, site i needs 1 + i %% 3 ticks per round, quorum %d, weight ="
@@ -696,11 +699,14 @@ final class FedItExperiment {
                         trainers.get(i).train(startAdapter.get(i), startVersion[i]);
                 steps += res.metrics().get(BertSiteTrainer.STEPS).longValue();
                 siteRounds++;
-                buffer.add(new Pending(i, startVersion[i], res.delta(), res.numExamples()));
-                if (buffer.size() >= quorum) {
+                if (rules.admit(version, startVersion[i])
+                        instanceof RoundRules.Admission.Admitted a) {
+                    buffer.add(new Pending(i, a.staleness(), res.delta(), res.numExamples()));
+                }
+                if (rules.afterAdmission(buffer.size(), false) == RoundRules.Close.QUORUM) {
                     WeightedAccumulator acc = accumulator(global, order);
                     for (Pending p : buffer) {
-                        long st = version - p.baseVersion();
+                        long st = p.staleness();
                         stalenessSum += st;
                         maxStaleness = Math.max(maxStaleness, st);
                         aggregated++;
