@@ -1,8 +1,8 @@
 package io.fedstream.cli;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import io.fedstream.job.AggregationJob;
 import io.fedstream.job.FedStreamOptions;
+import io.fedstream.job.adapter.AggregationJob;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;

@@ -1,7 +1,7 @@
 package io.fedstream.cli;
 
-import io.fedstream.job.AggregationJob;
 import io.fedstream.job.FedStreamOptions;
+import io.fedstream.job.adapter.AggregationJob;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -19,7 +19,7 @@ import picocli.CommandLine.Option;
             "Runs the aggregation job in a local Flink runtime (web UI included) against an"
                     + " external Kafka cluster.",
             "On a Flink cluster, submit flink-jobs' jar instead: flink run -c"
-                    + " io.fedstream.job.AggregationJob flink-jobs.jar --fedstream.<key> <value> ..."
+                    + " io.fedstream.job.adapter.AggregationJob flink-jobs.jar --fedstream.<key> <value> ..."
         })
 final class JobCommand extends LocalJobCommand {
 

@@ -1,7 +1,7 @@
 package io.fedstream.cli;
 
-import io.fedstream.job.PromptAggregationJob;
-import io.fedstream.job.PromptOptions;
+import io.fedstream.job.prompt.PromptAggregationJob;
+import io.fedstream.job.prompt.PromptOptions;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -18,7 +18,7 @@ import picocli.CommandLine.Option;
         description = {
             "Runs the FedDTPT prompt aggregation job (prompt-updates -> global-prompts) in a local"
                     + " Flink runtime (web UI included) against an external Kafka cluster.",
-            "On a Flink cluster: flink run -c io.fedstream.job.PromptAggregationJob flink-jobs.jar"
+            "On a Flink cluster: flink run -c io.fedstream.job.prompt.PromptAggregationJob flink-jobs.jar"
                     + " --fedstream.prompt.federations.file ... --fedstream.prompt.embeddings.file ..."
         })
 final class PromptJobCommand extends LocalJobCommand {

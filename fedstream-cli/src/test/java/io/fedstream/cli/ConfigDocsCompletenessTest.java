@@ -3,7 +3,7 @@ package io.fedstream.cli;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.fedstream.job.FedStreamOptions;
-import io.fedstream.job.PromptOptions;
+import io.fedstream.job.prompt.PromptOptions;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;

@@ -3,8 +3,8 @@ package io.fedstream.cli;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.fedstream.embedded.EmbeddedKafka;
-import io.fedstream.job.AggregationJob;
 import io.fedstream.job.FedStreamOptions;
+import io.fedstream.job.adapter.AggregationJob;
 import io.fedstream.schemas.AvroCodec;
 import io.fedstream.schemas.FederationSpec;
 import io.fedstream.schemas.GlobalModelAssembler;

@@ -391,10 +391,22 @@ public final class FedStreamOptions {
             case HASHMAP -> Optional.of("hashmap");
             case ROCKSDB -> Optional.of("rocksdb");
             case AUTO ->
-                    ChunkAggregator.accumulates(AggregationJob.roundPolicy(conf))
-                            ? Optional.empty()
-                            : Optional.of("rocksdb");
+                    roundPolicy(conf).accumulates() ? Optional.empty() : Optional.of("rocksdb");
         };
+    }
+
+    /** The round policy the configuration describes. */
+    public static RoundPolicy roundPolicy(ReadableConfig conf) {
+        return new RoundPolicy(
+                conf.get(ROUND_QUORUM),
+                conf.get(ROUND_TIMEOUT),
+                conf.get(ROUND_MIN_UPDATES),
+                stalenessFunction(conf),
+                conf.get(STALENESS_MAX),
+                conf.get(SERVER_LEARNING_RATE),
+                conf.get(AGGREGATION_RULE),
+                conf.get(AGGREGATION_RULE_PARAMS),
+                conf.get(STALENESS_NORMALIZATION) == Normalization.EXAMPLES);
     }
 
     /** Every option declared here, in declaration order. */
@@ -403,7 +415,7 @@ public final class FedStreamOptions {
     }
 
     /** The static {@link ConfigOption} fields of {@code holder}, in declaration order. */
-    static List<ConfigOption<?>> declaredIn(Class<?> holder) {
+    public static List<ConfigOption<?>> declaredIn(Class<?> holder) {
         List<ConfigOption<?>> out = new ArrayList<>();
         for (Field f : holder.getDeclaredFields()) {
             if (Modifier.isStatic(f.getModifiers()) && f.getType() == ConfigOption.class) {

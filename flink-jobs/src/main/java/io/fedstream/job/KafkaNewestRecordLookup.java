@@ -21,16 +21,17 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Base of the jobs' version lookups ({@link KafkaLatestVersionLookup}, {@link
- * KafkaPromptVersionLookup}): finds the newest record a federation has on a topic by reading the
- * topic (read_committed, without a consumer group) from the beginning to its end as of the call.
+ * Base of the jobs' version lookups ({@link io.fedstream.job.adapter.KafkaLatestVersionLookup},
+ * {@link io.fedstream.job.prompt.KafkaPromptVersionLookup}): finds the newest record a federation
+ * has on a topic by reading the topic (read_committed, without a consumer group) from the beginning
+ * to its end as of the call.
  */
-abstract class KafkaNewestRecordLookup implements Serializable {
+public abstract class KafkaNewestRecordLookup implements Serializable {
     private static final long serialVersionUID = 1L;
 
     /** Turns a record's value into the complete records it makes (none, one or several). */
     @FunctionalInterface
-    interface Decoder<T> {
+    protected interface Decoder<T> {
         /**
          * @throws AvroCodec.DecodeException for a value that is not a record of the topic: it is
          *     logged and skipped
@@ -41,7 +42,7 @@ abstract class KafkaNewestRecordLookup implements Serializable {
     private final Properties consumerProperties;
     private final String topic;
 
-    KafkaNewestRecordLookup(Properties consumerProperties, String topic) {
+    protected KafkaNewestRecordLookup(Properties consumerProperties, String topic) {
         this.consumerProperties = new Properties();
         this.consumerProperties.putAll(consumerProperties);
         this.topic = topic;
@@ -52,7 +53,7 @@ abstract class KafkaNewestRecordLookup implements Serializable {
      * decoder} makes from the topic's values in the order read; {@code onNewer} sees each record
      * that is newer than all before it, as it is found.
      */
-    final <T> Optional<T> newest(
+    protected final <T> Optional<T> newest(
             String federationId,
             Decoder<T> decoder,
             ToLongFunction<T> version,

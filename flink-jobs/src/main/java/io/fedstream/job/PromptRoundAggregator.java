@@ -114,10 +114,20 @@ public class PromptRoundAggregator
         this.updatesTopic = updatesTopic;
     }
 
+    /** Reads the token embedding table (an FSTE file) the prompts' tokens must be in. */
+    public static TokenEmbeddings embeddings(String file) {
+        try {
+            return TokenEmbeddings.read(Path.of(file));
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(
+                    "cannot read the token embedding table " + file, e);
+        }
+    }
+
     @Override
     public void open(OpenContext openContext) {
         AvroCodec.trustGeneratedClasses();
-        table = ValidatePrompts.load(embeddingsFile);
+        table = embeddings(embeddingsFile);
         current = getRuntimeContext().getState(new ValueStateDescriptor<>("prompt", Current.class));
         meta =
                 getRuntimeContext()

@@ -11,18 +11,18 @@ import org.apache.flink.metrics.MetricGroup;
  * registered at start at zero: an operator finds them all in the metrics list before the first
  * rejection, and a dashboard's rate is 0 rather than absent.
  */
-final class RejectionCounters {
+public final class RejectionCounters {
     private final MetricGroup group;
     private final Map<RejectReason, Counter> counters = new EnumMap<>(RejectReason.class);
 
-    RejectionCounters(MetricGroup group) {
+    public RejectionCounters(MetricGroup group) {
         this.group = group;
         for (RejectReason r : RejectReason.values()) {
             counters.put(r, group.addGroup("reason", r.name()).counter("updatesRejected"));
         }
     }
 
-    void inc(RejectReason reason) {
+    public void inc(RejectReason reason) {
         counters.computeIfAbsent(
                         reason, r -> group.addGroup("reason", r.name()).counter("updatesRejected"))
                 .inc();

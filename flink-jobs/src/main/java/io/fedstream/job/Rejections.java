@@ -6,10 +6,10 @@ import io.fedstream.schemas.avro.RejectedUpdate;
 import java.time.Instant;
 
 /** Builds dead-letter records. */
-final class Rejections {
+public final class Rejections {
     private Rejections() {}
 
-    static OutRecord of(
+    public static OutRecord of(
             String topic,
             int partition,
             long offset,

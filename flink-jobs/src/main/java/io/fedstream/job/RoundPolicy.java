@@ -114,6 +114,11 @@ public record RoundPolicy(
         return rule.equals(io.fedstream.aggregation.robust.WeightedMean.NAME);
     }
 
+    /** Whether the rule is a running sum (FedAvg and norm clipping) rather than held updates. */
+    public boolean accumulates() {
+        return streaming() || rule.equals(io.fedstream.aggregation.robust.NormClipping.NAME);
+    }
+
     /** The robust rule, for {@link #streaming()} false. */
     public io.fedstream.aggregation.robust.RobustRule robustRule() {
         return robustRule(rule, ruleParams);

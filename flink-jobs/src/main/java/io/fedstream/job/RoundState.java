@@ -3,8 +3,8 @@ package io.fedstream.job;
 import io.fedstream.schemas.UpdateKey;
 
 /**
- * Keyed state POJOs of {@link RoundCoordinator} and {@link ChunkAggregator}. Public fields so Flink
- * serializes them as POJOs.
+ * Keyed state POJOs of {@link io.fedstream.job.adapter.RoundCoordinator} and {@link
+ * io.fedstream.job.adapter.ChunkAggregator}. Public fields so Flink serializes them as POJOs.
  */
 public final class RoundState {
     private RoundState() {}

@@ -1,6 +1,9 @@
 package io.fedstream.job;
 
-/** A prompt update that passed stateless validation ({@link PromptUpdateValidator}). */
+/**
+ * A prompt update that passed stateless validation ({@link
+ * io.fedstream.job.prompt.PromptUpdateValidator}).
+ */
 public class ValidPrompt {
     public String federationId;
     public String updateId;

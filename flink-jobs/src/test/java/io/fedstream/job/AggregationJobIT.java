@@ -3,6 +3,9 @@ package io.fedstream.job;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.fedstream.embedded.EmbeddedKafka;
+import io.fedstream.job.adapter.AggregationJob;
+import io.fedstream.job.adapter.KafkaLatestVersionLookup;
+import io.fedstream.job.adapter.LatestVersionLookup;
 import io.fedstream.schemas.AvroCodec;
 import io.fedstream.schemas.FederationSpec;
 import io.fedstream.schemas.GlobalModelAssembler;

@@ -4,6 +4,8 @@ import static io.fedstream.job.Fixtures.constantDelta;
 import static io.fedstream.job.Fixtures.update;
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.fedstream.job.adapter.LatestVersionLookup;
+import io.fedstream.job.adapter.RoundCoordinator;
 import io.fedstream.schemas.AvroCodec;
 import io.fedstream.schemas.ChunkLayout;
 import io.fedstream.schemas.FederationSpec;

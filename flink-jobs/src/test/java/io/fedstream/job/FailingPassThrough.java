@@ -1,5 +1,7 @@
 package io.fedstream.job;
 
+import io.fedstream.job.adapter.AggregationJob;
+import io.fedstream.job.prompt.PromptAggregationJob;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;

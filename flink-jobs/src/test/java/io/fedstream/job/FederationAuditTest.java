@@ -7,6 +7,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.fedstream.audit.FederationAudit;
 import io.fedstream.audit.FederationAudit.Finding;
 import io.fedstream.audit.FederationAudit.Offset;
+import io.fedstream.job.adapter.LatestVersionLookup;
 import io.fedstream.schemas.FederationSpec;
 import io.fedstream.schemas.GlobalModelAssembler;
 import io.fedstream.schemas.TensorCodec;

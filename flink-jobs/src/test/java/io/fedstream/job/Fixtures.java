@@ -2,6 +2,7 @@ package io.fedstream.job;
 
 import io.fedstream.aggregation.LittleEndianFloats;
 import io.fedstream.aggregation.StalenessFunction;
+import io.fedstream.job.adapter.ValidUpdate;
 import io.fedstream.schemas.AvroCodec;
 import io.fedstream.schemas.FederationSpec;
 import io.fedstream.schemas.TensorCodec;

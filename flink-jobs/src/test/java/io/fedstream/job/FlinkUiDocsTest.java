@@ -2,6 +2,7 @@ package io.fedstream.job;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.fedstream.job.adapter.AggregationJob;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;

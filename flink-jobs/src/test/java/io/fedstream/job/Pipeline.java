@@ -1,5 +1,15 @@
 package io.fedstream.job;
 
+import io.fedstream.job.adapter.ChunkAggregator;
+import io.fedstream.job.adapter.ChunkDigest;
+import io.fedstream.job.adapter.JobSecret;
+import io.fedstream.job.adapter.LatestVersionLookup;
+import io.fedstream.job.adapter.LedgerLookup;
+import io.fedstream.job.adapter.RoundCoordinator;
+import io.fedstream.job.adapter.UpdateEvent;
+import io.fedstream.job.adapter.UpdateValidator;
+import io.fedstream.job.adapter.VersionInfo;
+import io.fedstream.job.adapter.VersionPublisher;
 import io.fedstream.schemas.AvroCodec;
 import io.fedstream.schemas.FederationSpec;
 import io.fedstream.schemas.GlobalModelAssembler;

@@ -2,6 +2,7 @@ package io.fedstream.job;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.fedstream.job.prompt.PromptUpdateValidator;
 import io.fedstream.schemas.AvroCodec;
 import io.fedstream.schemas.avro.PromptToken;
 import io.fedstream.schemas.avro.PromptUpdate;

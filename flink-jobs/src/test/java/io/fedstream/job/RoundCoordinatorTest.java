@@ -5,6 +5,7 @@ import static io.fedstream.job.Fixtures.update;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.fedstream.aggregation.StalenessFunction;
+import io.fedstream.job.adapter.LatestVersionLookup;
 import io.fedstream.schemas.AvroCodec;
 import io.fedstream.schemas.FederationSpec;
 import io.fedstream.schemas.GlobalModelAssembler;

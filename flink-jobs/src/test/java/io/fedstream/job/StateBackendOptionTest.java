@@ -3,6 +3,7 @@ package io.fedstream.job;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import io.fedstream.job.adapter.AggregationJob;
 import java.util.Map;
 import java.util.Optional;
 import org.apache.flink.configuration.Configuration;

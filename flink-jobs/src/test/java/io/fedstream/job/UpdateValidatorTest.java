@@ -6,6 +6,9 @@ import static io.fedstream.job.Fixtures.raw;
 import static io.fedstream.job.Fixtures.update;
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.fedstream.job.adapter.UpdateEvent;
+import io.fedstream.job.adapter.UpdateValidator;
+import io.fedstream.job.adapter.ValidUpdate;
 import io.fedstream.schemas.AvroCodec;
 import io.fedstream.schemas.TensorCodec;
 import io.fedstream.schemas.avro.AdapterUpdate;

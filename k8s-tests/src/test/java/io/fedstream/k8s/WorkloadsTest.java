@@ -67,7 +67,8 @@ class WorkloadsTest {
         assertThat(path(raw, "spec", "flinkVersion")).isEqualTo("v2_2");
         assertThat(spec.getImage()).isEqualTo("fedstream/fedstream-job:" + K8s.projectVersion());
         assertThat(spec.getJob().getJarURI()).isEqualTo("local:///opt/flink/usrlib/flink-jobs.jar");
-        assertThat(spec.getJob().getEntryClass()).isEqualTo("io.fedstream.job.AggregationJob");
+        assertThat(spec.getJob().getEntryClass())
+                .isEqualTo("io.fedstream.job.adapter.AggregationJob");
         assertThat(spec.getJob().getUpgradeMode()).isEqualTo(UpgradeMode.SAVEPOINT);
         assertThat(spec.getIngress()).isNotNull();
 

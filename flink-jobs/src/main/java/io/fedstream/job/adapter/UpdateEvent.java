@@ -1,4 +1,4 @@
-package io.fedstream.job;
+package io.fedstream.job.adapter;
 
 /**
  * What the round coordinator learns about an update, without its data: the manifest (header) or the

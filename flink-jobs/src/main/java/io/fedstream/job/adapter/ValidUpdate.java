@@ -1,4 +1,4 @@
-package io.fedstream.job;
+package io.fedstream.job.adapter;
 
 /**
  * An update that passed stateless validation: metadata plus the delta's tensor bytes in the order

@@ -1,5 +1,10 @@
-package io.fedstream.job;
+package io.fedstream.job.adapter;
 
+import io.fedstream.job.ChunkData;
+import io.fedstream.job.OutRecord;
+import io.fedstream.job.RawRecord;
+import io.fedstream.job.RejectionCounters;
+import io.fedstream.job.Rejections;
 import io.fedstream.schemas.AvroCodec;
 import org.apache.flink.api.common.functions.OpenContext;
 import org.apache.flink.api.common.typeinfo.TypeInformation;

@@ -1,4 +1,4 @@
-package io.fedstream.job;
+package io.fedstream.job.adapter;
 
 import java.nio.charset.StandardCharsets;
 import org.apache.flink.connector.kafka.sink.KafkaRecordSerializationSchema;

@@ -1,4 +1,4 @@
-package io.fedstream.job;
+package io.fedstream.job.adapter;
 
 /**
  * A version's manifest as the coordinator knows it at the close (a single-object encoded {@link

@@ -1,10 +1,18 @@
-package io.fedstream.job;
+package io.fedstream.job.adapter;
 
 import io.fedstream.aggregation.privacy.DpNoise;
 import io.fedstream.aggregation.privacy.RdpAccountant;
 import io.fedstream.aggregation.privacy.SiteBudget;
 import io.fedstream.aggregation.robust.NormClipping;
 import io.fedstream.aggregation.round.RoundRules;
+import io.fedstream.job.Decision;
+import io.fedstream.job.OutRecord;
+import io.fedstream.job.PrivacySpend;
+import io.fedstream.job.RejectionCounters;
+import io.fedstream.job.Rejections;
+import io.fedstream.job.RoundPolicy;
+import io.fedstream.job.RoundState;
+import io.fedstream.job.UpdateKey;
 import io.fedstream.schemas.AvroCodec;
 import io.fedstream.schemas.ChunkLayout;
 import io.fedstream.schemas.FederationSpec;
@@ -1163,7 +1171,7 @@ public class RoundCoordinator
      * A chunked version's manifest before its chunk digests are known: no inline tensors, the
      * layout, and empty digests that the {@link VersionPublisher} fills in.
      */
-    static GlobalModel manifest(
+    public static GlobalModel manifest(
             FederationSpec spec,
             long version,
             long parent,

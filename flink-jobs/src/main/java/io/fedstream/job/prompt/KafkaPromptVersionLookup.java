@@ -1,5 +1,7 @@
-package io.fedstream.job;
+package io.fedstream.job.prompt;
 
+import io.fedstream.job.KafkaNewestRecordLookup;
+import io.fedstream.job.PromptVersionLookup;
 import io.fedstream.schemas.AvroCodec;
 import io.fedstream.schemas.avro.GlobalPrompt;
 import java.util.List;

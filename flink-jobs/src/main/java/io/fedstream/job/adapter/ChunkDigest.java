@@ -1,4 +1,4 @@
-package io.fedstream.job;
+package io.fedstream.job.adapter;
 
 /** The digest of one chunk of a new global version, for the version publisher. */
 public class ChunkDigest {

@@ -1,6 +1,7 @@
-package io.fedstream.job;
+package io.fedstream.job.adapter;
 
 import io.fedstream.aggregation.privacy.RdpAccountant;
+import io.fedstream.job.PrivacySpend;
 import io.fedstream.schemas.AvroCodec;
 import io.fedstream.schemas.avro.PrivacyLedger;
 import io.fedstream.schemas.avro.SiteSpend;

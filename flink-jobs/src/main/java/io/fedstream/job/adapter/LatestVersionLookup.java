@@ -1,4 +1,4 @@
-package io.fedstream.job;
+package io.fedstream.job.adapter;
 
 import io.fedstream.schemas.avro.GlobalModel;
 import java.io.Serializable;

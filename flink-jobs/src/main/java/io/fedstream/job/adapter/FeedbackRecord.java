@@ -1,4 +1,4 @@
-package io.fedstream.job;
+package io.fedstream.job.adapter;
 
 /** A dead letter on its way to one site's feedback topic: topic, key and encoded record. */
 public class FeedbackRecord {

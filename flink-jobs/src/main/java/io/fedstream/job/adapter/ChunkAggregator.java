@@ -1,11 +1,17 @@
-package io.fedstream.job;
+package io.fedstream.job.adapter;
 
 import io.fedstream.aggregation.LittleEndianFloats;
 import io.fedstream.aggregation.WeightedAccumulator;
 import io.fedstream.aggregation.privacy.DpNoise;
-import io.fedstream.aggregation.robust.NormClipping;
 import io.fedstream.aggregation.robust.RobustRule;
 import io.fedstream.aggregation.robust.WeightedDelta;
+import io.fedstream.job.BulkArraySerializer;
+import io.fedstream.job.ChunkData;
+import io.fedstream.job.Decision;
+import io.fedstream.job.OutRecord;
+import io.fedstream.job.RoundPolicy;
+import io.fedstream.job.RoundState;
+import io.fedstream.job.UpdateKey;
 import io.fedstream.schemas.AvroCodec;
 import io.fedstream.schemas.ChunkLayout;
 import io.fedstream.schemas.FederationSpec;
@@ -113,11 +119,6 @@ public class ChunkAggregator
             throw new IllegalArgumentException(
                     "a federation has privacy in its spec: the job needs a secret to key the noise");
         }
-    }
-
-    /** Whether the rule is a running sum (FedAvg and norm clipping) rather than held updates. */
-    static boolean accumulates(RoundPolicy policy) {
-        return policy.streaming() || policy.rule().equals(NormClipping.NAME);
     }
 
     @Override
@@ -330,7 +331,7 @@ public class ChunkAggregator
 
     private void add(Decision d, ChunkData c) throws Exception {
         LittleEndianFloats.Kind kind = LittleEndianFloats.Kind.values()[c.kind];
-        if (accumulates(policy)) {
+        if (policy.accumulates()) {
             double[] s = sum.value();
             if (s == null) {
                 s = new double[layouts.get(d.federationId).chunkLength(d.chunkIndex)];
@@ -384,7 +385,7 @@ public class ChunkAggregator
                     privacy.noiseMultiplier() * privacy.clipNorm());
             delta = new double[][] {noised};
             total = privacy.expectedContributionsOr(policy.quorum());
-        } else if (accumulates(policy)) {
+        } else if (policy.accumulates()) {
             delta = new double[][] {sum.value()};
             total = d.totalWeight;
         } else {

@@ -1,5 +1,6 @@
-package io.fedstream.job;
+package io.fedstream.job.adapter;
 
+import io.fedstream.job.KafkaNewestRecordLookup;
 import io.fedstream.schemas.GlobalModelAssembler;
 import io.fedstream.schemas.avro.GlobalModel;
 import java.util.Optional;

@@ -1,9 +1,17 @@
-package io.fedstream.job;
+package io.fedstream.job.adapter;
 
 import static io.fedstream.job.FedStreamOptions.*;
 
 import io.fedstream.aggregation.privacy.SiteBudget;
 import io.fedstream.aggregation.robust.MultiKrum;
+import io.fedstream.job.ChunkData;
+import io.fedstream.job.Decision;
+import io.fedstream.job.FedStreamOptions;
+import io.fedstream.job.JobEnvironment;
+import io.fedstream.job.KafkaIo;
+import io.fedstream.job.OutRecord;
+import io.fedstream.job.RawRecord;
+import io.fedstream.job.RoundPolicy;
 import io.fedstream.schemas.AvroCodec;
 import io.fedstream.schemas.FederationSpec;
 import io.fedstream.schemas.PrivacySpec;
@@ -14,7 +22,6 @@ import java.util.Collection;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Properties;
 import java.util.function.UnaryOperator;
 import org.apache.flink.api.common.eventtime.WatermarkStrategy;
 import org.apache.flink.api.common.typeinfo.Types;
@@ -22,17 +29,10 @@ import org.apache.flink.api.connector.sink2.Sink;
 import org.apache.flink.api.connector.source.Source;
 import org.apache.flink.configuration.Configuration;
 import org.apache.flink.configuration.ReadableConfig;
-import org.apache.flink.configuration.StateBackendOptions;
-import org.apache.flink.connector.base.DeliveryGuarantee;
-import org.apache.flink.connector.kafka.sink.KafkaSink;
-import org.apache.flink.connector.kafka.source.KafkaSource;
-import org.apache.flink.connector.kafka.source.enumerator.initializer.OffsetsInitializer;
-import org.apache.flink.core.execution.CheckpointingMode;
 import org.apache.flink.streaming.api.datastream.DataStream;
 import org.apache.flink.streaming.api.datastream.SingleOutputStreamOperator;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 import org.apache.flink.util.ParameterTool;
-import org.apache.kafka.clients.consumer.OffsetResetStrategy;
 
 /**
  * The FedStream aggregation job:
@@ -101,123 +101,33 @@ public final class AggregationJob {
             this(updates, globalModels, rejected, lookup, null, null, null, null);
         }
 
-        /** Kafka source and exactly-once sinks as configured. */
+        /** Kafka source and exactly-once sinks as configured ({@link KafkaIo}). */
         public static Io kafka(ReadableConfig conf) {
-            String bootstrap = conf.get(BOOTSTRAP_SERVERS);
-            long maxRecordBytes = conf.get(MAX_RECORD_SIZE).getBytes();
-            // Fetch sizes never below Kafka's defaults (1 MB per partition, 50 MB per fetch): a
-            // fetch then carries many chunks; raised only for a larger max-record-size.
-            String maxRecord = Long.toString(Math.max(maxRecordBytes, 1L << 20));
-            String maxFetch = Long.toString(Math.max(maxRecordBytes, 50L << 20));
-            Properties client = clientProperties(conf);
-            KafkaSource<RawRecord> source =
-                    KafkaSource.<RawRecord>builder()
-                            .setProperties(client)
-                            .setBootstrapServers(bootstrap)
-                            .setTopics(conf.get(UPDATES_TOPIC))
-                            .setGroupId(conf.get(CONSUMER_GROUP))
-                            .setStartingOffsets(
-                                    OffsetsInitializer.committedOffsets(
-                                            OffsetResetStrategy.EARLIEST))
-                            .setDeserializer(new RawRecordDeserializer())
-                            .setProperty("isolation.level", "read_committed")
-                            .setProperty("max.partition.fetch.bytes", maxRecord)
-                            .setProperty("fetch.max.bytes", maxFetch)
-                            .setProperty("commit.offsets.on.checkpoint", "true")
-                            .build();
-            Properties lookupProps = new Properties();
-            lookupProps.putAll(client);
-            lookupProps.put("bootstrap.servers", bootstrap);
-            lookupProps.put("max.partition.fetch.bytes", maxRecord);
-            lookupProps.put("fetch.max.bytes", maxFetch);
-            Properties adminProps = new Properties();
-            adminProps.putAll(client);
-            adminProps.put("bootstrap.servers", bootstrap);
+            KafkaIo kafka = new KafkaIo(conf);
+            String ids = conf.get(TRANSACTIONAL_ID_PREFIX);
             boolean feedback = !conf.get(FEEDBACK_TOPIC_PREFIX).isEmpty();
             return new Io(
-                    source,
-                    exactlyOnceSink(conf, conf.get(GLOBAL_MODELS_TOPIC), "global"),
-                    exactlyOnceSink(conf, conf.get(REJECTED_TOPIC), "rejected"),
-                    new KafkaLatestVersionLookup(lookupProps, conf.get(GLOBAL_MODELS_TOPIC)),
-                    feedback ? feedbackSink(conf) : null,
+                    kafka.updates(conf.get(UPDATES_TOPIC), conf.get(CONSUMER_GROUP)),
+                    kafka.sink(conf.get(GLOBAL_MODELS_TOPIC), ids + "-global"),
+                    kafka.sink(conf.get(REJECTED_TOPIC), ids + "-rejected"),
+                    new KafkaLatestVersionLookup(
+                            kafka.lookupProperties(), conf.get(GLOBAL_MODELS_TOPIC)),
+                    feedback ? kafka.sink(new FeedbackRecordSerializer(), ids + "-feedback") : null,
                     feedback
                             ? new FeedbackTopics(
-                                    adminProps,
+                                    kafka.adminProperties(),
                                     conf.get(FEEDBACK_CREATE_TOPICS),
                                     conf.get(FEEDBACK_MAX_TOPICS))
                             : null,
-                    exactlyOnceSink(conf, conf.get(PRIVACY_LEDGER_TOPIC), "ledger"),
-                    new KafkaLedgerLookup(lookupProps, conf.get(PRIVACY_LEDGER_TOPIC)));
-        }
-
-        /** Exactly-once like the others; each record goes to its site's topic. */
-        private static KafkaSink<FeedbackRecord> feedbackSink(ReadableConfig conf) {
-            return KafkaSink.<FeedbackRecord>builder()
-                    .setKafkaProducerConfig(clientProperties(conf))
-                    .setBootstrapServers(conf.get(BOOTSTRAP_SERVERS))
-                    .setRecordSerializer(new FeedbackRecordSerializer())
-                    .setDeliveryGuarantee(DeliveryGuarantee.EXACTLY_ONCE)
-                    .setTransactionalIdPrefix(conf.get(TRANSACTIONAL_ID_PREFIX) + "-feedback")
-                    .setProperty(
-                            "transaction.timeout.ms",
-                            Long.toString(conf.get(TRANSACTION_TIMEOUT).toMillis()))
-                    .build();
-        }
-
-        private static KafkaSink<OutRecord> exactlyOnceSink(
-                ReadableConfig conf, String topic, String idSuffix) {
-            return KafkaSink.<OutRecord>builder()
-                    .setKafkaProducerConfig(clientProperties(conf))
-                    .setBootstrapServers(conf.get(BOOTSTRAP_SERVERS))
-                    .setRecordSerializer(new OutRecordSerializer(topic))
-                    .setDeliveryGuarantee(DeliveryGuarantee.EXACTLY_ONCE)
-                    .setTransactionalIdPrefix(conf.get(TRANSACTIONAL_ID_PREFIX) + "-" + idSuffix)
-                    .setProperty(
-                            "transaction.timeout.ms",
-                            Long.toString(conf.get(TRANSACTION_TIMEOUT).toMillis()))
-                    .setProperty(
-                            "max.request.size", Long.toString(conf.get(MAX_RECORD_SIZE).getBytes()))
-                    .build();
+                    kafka.sink(conf.get(PRIVACY_LEDGER_TOPIC), ids + "-ledger"),
+                    new KafkaLedgerLookup(
+                            kafka.lookupProperties(), conf.get(PRIVACY_LEDGER_TOPIC)));
         }
     }
 
-    /**
-     * The extra Kafka client properties of {@link FedStreamOptions#CLIENT_PROPERTIES_FILE}
-     * (security settings), empty if none. The job's own settings (isolation level, transactions,
-     * record sizes) are applied after them and win.
-     */
-    public static Properties clientProperties(ReadableConfig conf) {
-        Properties p = new Properties();
-        conf.getOptional(CLIENT_PROPERTIES_FILE)
-                .ifPresent(
-                        f -> {
-                            try (var in = java.nio.file.Files.newBufferedReader(Path.of(f))) {
-                                p.load(in);
-                            } catch (java.io.IOException e) {
-                                throw new IllegalArgumentException(
-                                        "cannot read Kafka client properties from "
-                                                + f
-                                                + ": "
-                                                + e.getMessage(),
-                                        e);
-                            }
-                        });
-        return p;
-    }
-
-    /** The round policy the configuration describes. */
+    /** The round policy the configuration describes ({@link FedStreamOptions#roundPolicy}). */
     public static RoundPolicy roundPolicy(ReadableConfig conf) {
-        return new RoundPolicy(
-                conf.get(ROUND_QUORUM),
-                conf.get(ROUND_TIMEOUT),
-                conf.get(ROUND_MIN_UPDATES),
-                FedStreamOptions.stalenessFunction(conf),
-                conf.get(STALENESS_MAX),
-                conf.get(SERVER_LEARNING_RATE),
-                conf.get(AGGREGATION_RULE),
-                conf.get(AGGREGATION_RULE_PARAMS),
-                conf.get(FedStreamOptions.STALENESS_NORMALIZATION)
-                        == FedStreamOptions.Normalization.EXAMPLES);
+        return FedStreamOptions.roundPolicy(conf);
     }
 
     /**
@@ -226,7 +136,7 @@ public final class AggregationJob {
      * on different subtasks: it runs only for federations whose update is a single chunk (its
      * {@code chunkElements} at least its parameter count).
      */
-    static void checkRuleFits(RoundPolicy policy, Collection<FederationSpec> federations) {
+    public static void checkRuleFits(RoundPolicy policy, Collection<FederationSpec> federations) {
         if (!policy.rule().equals(MultiKrum.NAME)) {
             return;
         }
@@ -259,7 +169,7 @@ public final class AggregationJob {
      * weights at most 1 (so a site moves the sum by at most C), a budget that allows at least one
      * version, and a secret to key the noise. Messages name the field to fix.
      */
-    static void checkPrivacy(
+    public static void checkPrivacy(
             RoundPolicy policy, Collection<FederationSpec> federations, boolean hasSecret) {
         for (FederationSpec f : federations) {
             PrivacySpec p = f.privacy();
@@ -326,18 +236,9 @@ public final class AggregationJob {
         return FederationSpec.readAll(Path.of(file));
     }
 
-    /** Checkpointing, parallelism and state backend as configured. */
+    /** Checkpointing, parallelism and state backend as configured ({@link JobEnvironment}). */
     public static void configureEnvironment(StreamExecutionEnvironment env, ReadableConfig conf) {
-        env.enableCheckpointing(
-                conf.get(CHECKPOINT_INTERVAL).toMillis(), CheckpointingMode.EXACTLY_ONCE);
-        env.setParallelism(conf.get(PARALLELISM));
-        FedStreamOptions.stateBackendType(conf)
-                .ifPresent(
-                        type -> {
-                            Configuration backend = new Configuration();
-                            backend.set(StateBackendOptions.STATE_BACKEND, type);
-                            env.configure(backend);
-                        });
+        JobEnvironment.configure(env, conf);
     }
 
     /** Adds the pipeline to {@code env}. */

@@ -1,5 +1,6 @@
-package io.fedstream.job;
+package io.fedstream.job.adapter;
 
+import io.fedstream.job.FedStreamOptions;
 import java.io.IOException;
 import java.io.Serializable;
 import java.nio.file.Files;

@@ -1,4 +1,6 @@
-package io.fedstream.job;
+package io.fedstream.job.adapter;
+
+import io.fedstream.job.Decision;
 
 /**
  * At most {@code perWindow} lines per window of time; the lines beyond are counted and reported

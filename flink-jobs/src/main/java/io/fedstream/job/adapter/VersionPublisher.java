@@ -1,5 +1,6 @@
-package io.fedstream.job;
+package io.fedstream.job.adapter;
 
+import io.fedstream.job.OutRecord;
 import io.fedstream.schemas.AvroCodec;
 import io.fedstream.schemas.ChunkLayout;
 import io.fedstream.schemas.FederationSpec;

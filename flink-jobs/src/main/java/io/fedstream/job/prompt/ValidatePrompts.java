@@ -1,10 +1,13 @@
-package io.fedstream.job;
+package io.fedstream.job.prompt;
 
 import io.fedstream.aggregation.prompt.TokenEmbeddings;
+import io.fedstream.job.OutRecord;
+import io.fedstream.job.PromptRoundAggregator;
+import io.fedstream.job.RawRecord;
+import io.fedstream.job.RejectionCounters;
+import io.fedstream.job.Rejections;
+import io.fedstream.job.ValidPrompt;
 import io.fedstream.schemas.AvroCodec;
-import java.io.IOException;
-import java.io.UncheckedIOException;
-import java.nio.file.Path;
 import org.apache.flink.api.common.functions.OpenContext;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
 import org.apache.flink.metrics.Counter;
@@ -43,11 +46,7 @@ public class ValidatePrompts extends ProcessFunction<RawRecord, ValidPrompt> {
     }
 
     static TokenEmbeddings load(String file) {
-        try {
-            return TokenEmbeddings.read(Path.of(file));
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot read the token embedding table " + file, e);
-        }
+        return PromptRoundAggregator.embeddings(file);
     }
 
     @Override

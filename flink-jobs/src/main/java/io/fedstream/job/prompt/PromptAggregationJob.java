@@ -1,22 +1,27 @@
-package io.fedstream.job;
+package io.fedstream.job.prompt;
 
-import static io.fedstream.job.FedStreamOptions.BOOTSTRAP_SERVERS;
 import static io.fedstream.job.FedStreamOptions.MAX_EXAMPLES;
-import static io.fedstream.job.FedStreamOptions.MAX_RECORD_SIZE;
 import static io.fedstream.job.FedStreamOptions.ROUND_MIN_UPDATES;
 import static io.fedstream.job.FedStreamOptions.ROUND_QUORUM;
 import static io.fedstream.job.FedStreamOptions.ROUND_TIMEOUT;
 import static io.fedstream.job.FedStreamOptions.STALENESS_MAX;
-import static io.fedstream.job.FedStreamOptions.TRANSACTION_TIMEOUT;
 
 import io.fedstream.aggregation.StalenessFunction;
+import io.fedstream.job.JobEnvironment;
+import io.fedstream.job.KafkaIo;
+import io.fedstream.job.OutRecord;
+import io.fedstream.job.PromptFederation;
+import io.fedstream.job.PromptRoundAggregator;
+import io.fedstream.job.PromptVersionLookup;
+import io.fedstream.job.RawRecord;
+import io.fedstream.job.RoundPolicy;
+import io.fedstream.job.ValidPrompt;
 import io.fedstream.schemas.AvroCodec;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Properties;
 import java.util.function.UnaryOperator;
 import org.apache.flink.api.common.eventtime.WatermarkStrategy;
 import org.apache.flink.api.common.typeinfo.Types;
@@ -24,18 +29,13 @@ import org.apache.flink.api.connector.sink2.Sink;
 import org.apache.flink.api.connector.source.Source;
 import org.apache.flink.configuration.Configuration;
 import org.apache.flink.configuration.ReadableConfig;
-import org.apache.flink.connector.base.DeliveryGuarantee;
-import org.apache.flink.connector.kafka.sink.KafkaSink;
-import org.apache.flink.connector.kafka.source.KafkaSource;
-import org.apache.flink.connector.kafka.source.enumerator.initializer.OffsetsInitializer;
 import org.apache.flink.streaming.api.datastream.DataStream;
 import org.apache.flink.streaming.api.datastream.SingleOutputStreamOperator;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 import org.apache.flink.util.ParameterTool;
-import org.apache.kafka.clients.consumer.OffsetResetStrategy;
 
 /**
- * The FedDTPT prompt aggregation job, built like {@link AggregationJob}:
+ * The FedDTPT prompt aggregation job, built like {@link io.fedstream.job.adapter.AggregationJob}:
  *
  * <pre>
  * prompt-updates source ─► validate prompts ─► keyBy(federation) ─► prompt rounds ─► global-prompts sink
@@ -58,45 +58,19 @@ public final class PromptAggregationJob {
             Sink<OutRecord> rejected,
             PromptVersionLookup lookup) {
 
+        /** Kafka source and exactly-once sinks as configured ({@link KafkaIo}). */
         public static Io kafka(ReadableConfig conf) {
-            String maxRecord = Long.toString(conf.get(MAX_RECORD_SIZE).getBytes());
-            KafkaSource<RawRecord> source =
-                    KafkaSource.<RawRecord>builder()
-                            .setProperties(AggregationJob.clientProperties(conf))
-                            .setBootstrapServers(conf.get(BOOTSTRAP_SERVERS))
-                            .setTopics(conf.get(PromptOptions.UPDATES_TOPIC))
-                            .setGroupId(conf.get(PromptOptions.CONSUMER_GROUP))
-                            .setStartingOffsets(
-                                    OffsetsInitializer.committedOffsets(
-                                            OffsetResetStrategy.EARLIEST))
-                            .setDeserializer(new RawRecordDeserializer())
-                            .setProperty("isolation.level", "read_committed")
-                            .setProperty("max.partition.fetch.bytes", maxRecord)
-                            .setProperty("commit.offsets.on.checkpoint", "true")
-                            .build();
-            Properties lookup = AggregationJob.clientProperties(conf);
-            lookup.put("bootstrap.servers", conf.get(BOOTSTRAP_SERVERS));
+            KafkaIo kafka = new KafkaIo(conf);
+            String ids = conf.get(PromptOptions.TRANSACTIONAL_ID_PREFIX);
             return new Io(
-                    source,
-                    sink(conf, conf.get(PromptOptions.GLOBAL_PROMPTS_TOPIC), "global"),
-                    sink(conf, conf.get(PromptOptions.REJECTED_TOPIC), "rejected"),
+                    kafka.updates(
+                            conf.get(PromptOptions.UPDATES_TOPIC),
+                            conf.get(PromptOptions.CONSUMER_GROUP)),
+                    kafka.sink(conf.get(PromptOptions.GLOBAL_PROMPTS_TOPIC), ids + "-global"),
+                    kafka.sink(conf.get(PromptOptions.REJECTED_TOPIC), ids + "-rejected"),
                     new KafkaPromptVersionLookup(
-                            lookup, conf.get(PromptOptions.GLOBAL_PROMPTS_TOPIC)));
-        }
-
-        private static KafkaSink<OutRecord> sink(ReadableConfig conf, String topic, String suffix) {
-            Properties p = AggregationJob.clientProperties(conf);
-            return KafkaSink.<OutRecord>builder()
-                    .setKafkaProducerConfig(p)
-                    .setBootstrapServers(conf.get(BOOTSTRAP_SERVERS))
-                    .setRecordSerializer(new OutRecordSerializer(topic))
-                    .setDeliveryGuarantee(DeliveryGuarantee.EXACTLY_ONCE)
-                    .setTransactionalIdPrefix(
-                            conf.get(PromptOptions.TRANSACTIONAL_ID_PREFIX) + "-" + suffix)
-                    .setProperty(
-                            "transaction.timeout.ms",
-                            Long.toString(conf.get(TRANSACTION_TIMEOUT).toMillis()))
-                    .build();
+                            kafka.lookupProperties(),
+                            conf.get(PromptOptions.GLOBAL_PROMPTS_TOPIC)));
         }
     }
 
@@ -200,12 +174,12 @@ public final class PromptAggregationJob {
 
     /** Builds the configured job on {@code env} and runs it (blocking). */
     public static void run(StreamExecutionEnvironment env, ReadableConfig conf) throws Exception {
-        AggregationJob.configureEnvironment(env, conf);
+        JobEnvironment.configure(env, conf);
         build(env, conf, federations(conf), Io.kafka(conf));
         env.execute(conf.get(PromptOptions.JOB_NAME));
     }
 
-    /** Entry point for {@code flink run -c io.fedstream.job.PromptAggregationJob}. */
+    /** Entry point for {@code flink run -c io.fedstream.job.prompt.PromptAggregationJob}. */
     public static void main(String[] args) throws Exception {
         Configuration conf = Configuration.fromMap(ParameterTool.fromArgs(args).toMap());
         run(StreamExecutionEnvironment.getExecutionEnvironment(conf), conf);

@@ -1,4 +1,4 @@
-package io.fedstream.job;
+package io.fedstream.job.adapter;
 
 import java.io.Serializable;
 import java.util.HashMap;

@@ -1,5 +1,6 @@
-package io.fedstream.job;
+package io.fedstream.job.adapter;
 
+import io.fedstream.job.PrivacySpend;
 import java.io.Serializable;
 import java.util.Map;
 

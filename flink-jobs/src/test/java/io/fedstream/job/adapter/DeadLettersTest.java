@@ -1,4 +1,4 @@
-package io.fedstream.job;
+package io.fedstream.job.adapter;
 
 import static org.assertj.core.api.Assertions.assertThat;
 

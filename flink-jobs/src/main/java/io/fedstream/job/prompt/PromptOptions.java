@@ -1,8 +1,9 @@
-package io.fedstream.job;
+package io.fedstream.job.prompt;
 
 import static org.apache.flink.configuration.ConfigOptions.key;
 
 import io.fedstream.aggregation.prompt.PromptMerge;
+import io.fedstream.job.FedStreamOptions;
 import io.fedstream.schemas.Topics;
 import io.fedstream.schemas.kafka.ClientIds;
 import java.util.List;

@@ -1,5 +1,7 @@
-package io.fedstream.job;
+package io.fedstream.job.prompt;
 
+import io.fedstream.job.RawRecord;
+import io.fedstream.job.ValidPrompt;
 import io.fedstream.schemas.AvroCodec;
 import io.fedstream.schemas.avro.PromptToken;
 import io.fedstream.schemas.avro.PromptUpdate;
