@@ -129,6 +129,9 @@ public class RoundCoordinator
     /** The manifest's digest of each chunk of a pending update, keyed like the slots. */
     private transient MapState<String, String> digests;
 
+    /** The assembly of chunked updates, on the three pending-* states above. */
+    private transient UpdateAssembly assembly;
+
     /**
      * Set once the federation's pending updates are keyed by (site, update id); absent in state
      * restored from an earlier job version, whose pending updates are re-keyed on first use.
@@ -226,6 +229,7 @@ public class RoundCoordinator
                         .getMapState(
                                 new MapStateDescriptor<>(
                                         "pending-digests", Types.STRING, Types.STRING));
+        assembly = new UpdateAssembly(layouts, assemblyTimeoutMs, pending, slots, digests);
         keyedBySite =
                 getRuntimeContext()
                         .getState(new ValueStateDescriptor<>("keyed-by-site", Types.BOOLEAN));
@@ -278,7 +282,7 @@ public class RoundCoordinator
                 RoundRules.Admission.Refused dup = rules.duplicate(id, e.siteId);
                 reject(ctx, e, dup.reason(), dup.detail());
             } else if (e.hasData) {
-                out.collect(drop(e.federationId, e.chunkIndex, e.siteId, id, 1));
+                out.collect(UpdateAssembly.drop(e.federationId, e.chunkIndex, e.siteId, id, 1));
                 if (!e.whole) { // a whole record is dead-lettered once, by its header
                     reject(
                             ctx,
@@ -298,83 +302,15 @@ public class RoundCoordinator
             return;
         }
         long now = ctx.timerService().currentProcessingTime();
-        RoundState.Pending p = pending.get(key);
+        RoundState.Pending p = assembly.receive(e, key, now, ctx.timerService(), outputs(ctx, out));
         if (p == null) {
-            p = new RoundState.Pending();
-            p.updateId = id;
-            p.siteId = e.siteId;
-            p.sourcePartition = e.sourcePartition;
-            p.sourceOffset = e.sourceOffset;
-            p.deadlineMs = now + assemblyTimeoutMs;
-            ctx.timerService().registerProcessingTimeTimer(p.deadlineMs);
+            return; // a second manifest, rejected
         }
-        if (e.type == UpdateEvent.HEADER) {
-            if (p.hasHeader) {
-                reject(
-                        ctx,
-                        e.sourcePartition,
-                        e.sourceOffset,
-                        e.federationId,
-                        e.siteId,
-                        id,
-                        RejectReason.DUPLICATE_UPDATE,
-                        "a second manifest for update id " + id + " of site " + e.siteId);
-                return;
-            }
-            p.hasHeader = true;
-            if (e.localDpNoiseMultiplier > 0 && federations.get(e.federationId).privacy() != null) {
-                localDpDeclared.put(
-                        key, new double[] {e.localDpClipNorm, e.localDpNoiseMultiplier});
-            }
-            p.baseVersion = e.baseVersion;
-            p.numExamples = e.numExamples;
-            p.sourcePartition = e.sourcePartition;
-            p.sourceOffset = e.sourceOffset;
-            int n = layouts.get(e.federationId).chunkCount();
-            for (int c = 0; c < n; c++) {
-                digests.put(slotKey(key, c), e.chunkSha256[c]);
-                RoundState.Slot slot = slots.get(slotKey(key, c));
-                if (slot != null && slot.has(e.chunkSha256[c])) {
-                    p.matched++;
-                }
-            }
-        } else {
-            // Copies that do not match the manifest are kept aside, never fatal: chunks are not
-            // signed, so a hostile sender could otherwise veto any update by sending a bogus chunk
-            // with its id. When the update is decided they are dropped and dead-lettered, each
-            // with its own coordinates (rejectStrays).
-            String slotKey = slotKey(key, e.chunkIndex);
-            RoundState.Slot slot = slots.get(slotKey);
-            if (slot == null) {
-                slot = new RoundState.Slot();
-            }
-            String expected = p.hasHeader ? digests.get(slotKey) : null;
-            boolean had = expected != null && slot.has(expected);
-            if (e.problem != null) {
-                if (p.problem == null) {
-                    p.problem = e.problem;
-                    p.problemDetail = e.problemDetail;
-                }
-            } else {
-                slot.add(e.sha256, e.sumSquares);
-            }
-            if (e.hasData) {
-                slot.copies++;
-            }
-            slot.addCopy(
-                    e.sha256,
-                    e.siteId,
-                    e.problem,
-                    e.problemDetail,
-                    e.sourcePartition,
-                    e.sourceOffset,
-                    e.whole);
-            slots.put(slotKey, slot);
-            if (expected != null && !had && slot.has(expected)) {
-                p.matched++;
-            }
+        if (e.type == UpdateEvent.HEADER
+                && e.localDpNoiseMultiplier > 0
+                && federations.get(e.federationId).privacy() != null) {
+            localDpDeclared.put(key, new double[] {e.localDpClipNorm, e.localDpNoiseMultiplier});
         }
-        pending.put(key, p);
         tryDecide(e.federationId, p, now, ctx, out);
     }
 
@@ -385,15 +321,11 @@ public class RoundCoordinator
             Context ctx,
             Collector<Decision> out)
             throws Exception {
-        ChunkLayout layout = layouts.get(federationId);
-        int n = layout.chunkCount();
-        if (!p.hasHeader || p.matched < n) {
+        if (!assembly.complete(federationId, p)) {
             return; // complete once every chunk has a copy that matches the manifest
         }
-        String[] expected = new String[n];
-        for (int c = 0; c < n; c++) {
-            expected[c] = digests.get(slotKey(key(p), c));
-        }
+        int n = layouts.get(federationId).chunkCount();
+        String[] expected = assembly.expected(federationId, p);
         long current = version.value();
         RoundRules.Admission admission = rules.admit(current, p.baseVersion);
         if (admission instanceof RoundRules.Admission.Refused r) {
@@ -409,10 +341,9 @@ public class RoundCoordinator
             return;
         }
         long s = ((RoundRules.Admission.Admitted) admission).staleness();
-        RoundState.Slot[] all = new RoundState.Slot[n];
+        RoundState.Slot[] all = assembly.slots(federationId, p);
         double sumSquares = 0;
         for (int c = 0; c < n; c++) {
-            all[c] = slots.get(slotKey(key(p), c));
             sumSquares += all[c].sumSquaresOf(expected[c]); // chunk order, as the audit sums
         }
         double norm = Math.sqrt(sumSquares);
@@ -503,8 +434,7 @@ public class RoundCoordinator
             d.count = all[c].copies - 1;
             out.collect(d);
         }
-        rejectStrays(federationId, p, expected, null, ctx);
-        forget(key(p), n);
+        assembly.accepted(federationId, p, expected, outputs(ctx, out));
         m.count++;
         m.totalWeight += w;
         RoundState.Entry e = new RoundState.Entry();
@@ -545,50 +475,8 @@ public class RoundCoordinator
     public void onTimer(long timestamp, OnTimerContext ctx, Collector<Decision> out)
             throws Exception {
         String federationId = ctx.getCurrentKey();
-        List<RoundState.Pending> expired = new ArrayList<>();
-        for (RoundState.Pending p : pending.values()) {
-            if (p.deadlineMs <= timestamp) {
-                expired.add(p);
-            }
-        }
-        int n = layouts.get(federationId).chunkCount();
-        for (RoundState.Pending p : expired) {
-            int received = 0;
-            boolean mismatched = false;
-            for (int c = 0; c < n; c++) {
-                RoundState.Slot slot = slots.get(slotKey(key(p), c));
-                if (slot != null && slot.digests != null && slot.digests.length > 0) {
-                    received++;
-                    mismatched |= p.hasHeader && !slot.has(digests.get(slotKey(key(p), c)));
-                }
-            }
-            RejectReason reason;
-            String detail;
-            if (p.problem != null) {
-                reason = RejectReason.valueOf(p.problem);
-                detail = p.problemDetail + "; no usable copy of every chunk";
-            } else if (mismatched) {
-                reason = RejectReason.CORRUPT_CHUNK;
-                detail = "chunks that do not match the digests in the update's manifest";
-            } else {
-                reason = RejectReason.MISSING_CHUNK;
-                detail = "";
-            }
-            rejectPending(
-                    federationId,
-                    p,
-                    reason,
-                    (detail.isEmpty() ? "" : detail + "; ")
-                            + "incomplete after "
-                            + assemblyTimeoutMs
-                            + " ms: "
-                            + (p.hasHeader
-                                    ? p.matched + " of " + n + " chunks match"
-                                    : received + " of " + n + " chunks, no manifest"),
-                    p.sourcePartition,
-                    p.sourceOffset,
-                    ctx,
-                    out);
+        for (RoundState.Pending p : assembly.expire(federationId, timestamp, outputs(ctx, out))) {
+            localDpDeclared.remove(key(p));
         }
         RoundState.Meta m = meta.value();
         if (m == null || m.deadlineMs != timestamp) {
@@ -852,7 +740,7 @@ public class RoundCoordinator
             version.update(v);
             keyedBySite.update(true);
         } else if (keyedBySite.value() == null) {
-            rekeyLegacyPending(federationId);
+            assembly.rekeyLegacy(federationId);
             keyedBySite.update(true);
         }
         registerVersionGauge(federationId, v);
@@ -876,47 +764,6 @@ public class RoundCoordinator
                 "federation {}: read the privacy spend of {} sites from the ledger",
                 federationId,
                 spent.size());
-    }
-
-    /**
-     * State restored from a job version that identified updates by their id alone keys pending
-     * updates and their chunk slots by the bare id: re-key them by (site, update id), the site
-     * being the one the update's first record (or its manifest) named. Ids accepted before stay in
-     * the seen set as bare ids, which still catch replays until pruned.
-     */
-    private void rekeyLegacyPending(String federationId) throws Exception {
-        int n = layouts.get(federationId).chunkCount();
-        List<Map.Entry<String, RoundState.Pending>> legacy = new ArrayList<>();
-        for (Map.Entry<String, RoundState.Pending> entry : pending.entries()) {
-            if (UpdateKey.isLegacy(entry.getKey())) {
-                legacy.add(Map.entry(entry.getKey(), entry.getValue()));
-            }
-        }
-        for (Map.Entry<String, RoundState.Pending> entry : legacy) {
-            String bare = entry.getKey();
-            RoundState.Pending p = entry.getValue();
-            String key = key(p);
-            for (int c = 0; c < n; c++) {
-                RoundState.Slot slot = slots.get(slotKey(bare, c));
-                if (slot != null) {
-                    slots.remove(slotKey(bare, c));
-                    slots.put(slotKey(key, c), slot);
-                }
-                String digest = digests.get(slotKey(bare, c));
-                if (digest != null) {
-                    digests.remove(slotKey(bare, c));
-                    digests.put(slotKey(key, c), digest);
-                }
-            }
-            pending.remove(bare);
-            pending.put(key, p);
-        }
-        if (!legacy.isEmpty()) {
-            LOG.info(
-                    "federation {}: re-keyed {} pending updates by site and update id",
-                    federationId,
-                    legacy.size());
-        }
     }
 
     static void checkMatchesSpec(FederationSpec spec, GlobalModel g) {
@@ -955,155 +802,36 @@ public class RoundCoordinator
             Context ctx,
             Collector<Decision> out)
             throws Exception {
-        int n = layouts.get(federationId).chunkCount();
-        for (int c = 0; c < n; c++) {
-            RoundState.Slot slot = slots.get(slotKey(key(p), c));
-            if (slot != null && slot.copies > 0) {
-                out.collect(drop(federationId, c, p.siteId, p.updateId, slot.copies));
-            }
-        }
-        reject(ctx, partition, offset, federationId, p.siteId, p.updateId, reason, detail);
         localDpDeclared.remove(key(p));
-        if (p.hasHeader) {
-            String[] expected = new String[n];
-            for (int c = 0; c < n; c++) {
-                expected[c] = digests.get(slotKey(key(p), c));
-            }
-            rejectStrays(federationId, p, expected, reason, ctx);
-        }
-        forget(key(p), n);
+        assembly.reject(federationId, p, reason, detail, outputs(ctx, out));
     }
 
-    /**
-     * Dead-letters, each with its own source coordinates, every copy of a decided update's chunks
-     * that is not the update's own: per chunk index the update owns one copy whose digest is its
-     * manifest's (the one aggregated if it was accepted); every other copy is surplus ({@code
-     * DUPLICATE_UPDATE}, an identical copy) or does not match the signed manifest ({@code
-     * CORRUPT_CHUNK}, a different digest or a copy validation could not use). Copies that came
-     * inside a whole (legacy) update record are left out: that record is accounted for by its
-     * header.
-     *
-     * @param rejectedFor null if the update was accepted, else why it was rejected
-     */
-    private void rejectStrays(
-            String federationId,
-            RoundState.Pending p,
-            String[] expected,
-            RejectReason rejectedFor,
-            Context ctx)
-            throws Exception {
-        String fate =
-                rejectedFor == null
-                        ? "the update was accepted with the matching copy"
-                        : "the update was rejected: " + rejectedFor;
-        for (int c = 0; c < expected.length; c++) {
-            RoundState.Slot slot = slots.get(slotKey(key(p), c));
-            if (slot == null) {
-                continue;
+    /** The coordinator's outputs, for the assembly. */
+    private UpdateAssembly.Outputs outputs(Context ctx, Collector<Decision> out) {
+        return new UpdateAssembly.Outputs() {
+            @Override
+            public void decide(Decision d) {
+                out.collect(d);
             }
-            int own = ownCopy(slot, expected[c], p);
-            for (int i = 0; i < slot.copyCount(); i++) {
-                if (i == own || slot.copyWhole[i]) {
-                    continue;
-                }
-                String digest = slot.copyDigests[i];
-                RejectReason reason;
-                String detail;
-                if (!digest.isEmpty() && digest.equals(expected[c])) {
-                    reason = RejectReason.DUPLICATE_UPDATE;
-                    detail =
-                            "chunk "
-                                    + c
-                                    + " of update "
-                                    + p.updateId
-                                    + ": a surplus copy, identical to the update's own; "
-                                    + fate;
-                } else {
-                    reason = RejectReason.CORRUPT_CHUNK;
-                    String problem =
-                            slot.copyProblems[i].isEmpty()
-                                    ? ""
-                                    : slot.copyProblemDetails[i]
-                                            + " ("
-                                            + slot.copyProblems[i]
-                                            + ")";
-                    String mismatch =
-                            digest.isEmpty()
-                                    ? problem + ", so it cannot match its signed manifest"
-                                    : (problem.isEmpty() ? "" : problem + "; ")
-                                            + "digest "
-                                            + abbreviate(digest)
-                                            + " does not match its signed manifest's "
-                                            + abbreviate(expected[c]);
-                    detail =
-                            "chunk "
-                                    + c
-                                    + " of update "
-                                    + p.updateId
-                                    + ": "
-                                    + mismatch
-                                    + "; "
-                                    + fate;
-                }
-                reject(
-                        ctx,
-                        slot.copyPartitions[i],
-                        slot.copyOffsets[i],
-                        federationId,
-                        slot.copySites[i],
-                        p.updateId,
-                        reason,
-                        detail);
-            }
-        }
-    }
 
-    /**
-     * The update's own copy of a chunk: one whose digest is the manifest's, preferably one from the
-     * manifest's own (whole) record, else the first that is not part of a whole record; -1 if none.
-     */
-    private static int ownCopy(RoundState.Slot slot, String expected, RoundState.Pending p) {
-        int first = -1;
-        int firstSeparate = -1;
-        for (int i = 0; i < slot.copyCount(); i++) {
-            if (!slot.copyDigests[i].equals(expected)) {
-                continue;
+            @Override
+            public void reject(
+                    int partition,
+                    long offset,
+                    String federationId,
+                    String siteId,
+                    String updateId,
+                    RejectReason reason,
+                    String detail) {
+                RoundCoordinator.this.reject(
+                        ctx, partition, offset, federationId, siteId, updateId, reason, detail);
             }
-            if (slot.copyWhole[i]
-                    && slot.copyPartitions[i] == p.sourcePartition
-                    && slot.copyOffsets[i] == p.sourceOffset) {
-                return i;
-            }
-            if (first < 0) {
-                first = i;
-            }
-            if (firstSeparate < 0 && !slot.copyWhole[i]) {
-                firstSeparate = i;
-            }
-        }
-        return firstSeparate >= 0 ? firstSeparate : first;
-    }
-
-    private static String abbreviate(String digest) {
-        return digest.length() > 16 ? digest.substring(0, 16) + "…" : digest;
-    }
-
-    private void forget(String key, int chunks) throws Exception {
-        for (int c = 0; c < chunks; c++) {
-            slots.remove(slotKey(key, c));
-            digests.remove(slotKey(key, c));
-        }
-        pending.remove(key);
+        };
     }
 
     /** The identity of a pending update: (site, update id), see {@link UpdateKey}. */
     private static String key(RoundState.Pending p) {
-        return UpdateKey.of(p.siteId, p.updateId);
-    }
-
-    /** The state key of one chunk of an update ({@link UpdateKey}). */
-    private static String slotKey(String key, int chunk) {
-        return key + "\u0000" + chunk;
+        return UpdateAssembly.key(p);
     }
 
     private static Decision decision(byte type, String federationId, int chunk, long version) {
@@ -1112,15 +840,6 @@ public class RoundCoordinator
         d.federationId = federationId;
         d.chunkIndex = chunk;
         d.version = version;
-        return d;
-    }
-
-    private static Decision drop(
-            String federationId, int chunk, String siteId, String updateId, int copies) {
-        Decision d = decision(Decision.DROP, federationId, chunk, -1);
-        d.siteId = siteId;
-        d.updateId = updateId;
-        d.count = copies;
         return d;
     }
 
