@@ -5,7 +5,7 @@ import static io.fedstream.job.Fixtures.update;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.fedstream.job.adapter.LatestVersionLookup;
-import io.fedstream.job.adapter.RoundCoordinator;
+import io.fedstream.job.adapter.VersionManifests;
 import io.fedstream.schemas.AvroCodec;
 import io.fedstream.schemas.ChunkLayout;
 import io.fedstream.schemas.FederationSpec;
@@ -451,7 +451,7 @@ class DeliveryCheckTest {
                             .build());
         }
         GlobalModel manifest =
-                RoundCoordinator.manifest(
+                VersionManifests.manifest(
                         SPEC,
                         v,
                         v - 1,

@@ -1,8 +1,5 @@
 package io.fedstream.job.adapter;
 
-import io.fedstream.aggregation.privacy.DpNoise;
-import io.fedstream.aggregation.privacy.RdpAccountant;
-import io.fedstream.aggregation.privacy.SiteBudget;
 import io.fedstream.aggregation.robust.NormClipping;
 import io.fedstream.aggregation.round.RoundRules;
 import io.fedstream.job.Decision;
@@ -17,18 +14,12 @@ import io.fedstream.schemas.AvroCodec;
 import io.fedstream.schemas.ChunkLayout;
 import io.fedstream.schemas.FederationSpec;
 import io.fedstream.schemas.PrivacySpec;
-import io.fedstream.schemas.TensorCodec;
 import io.fedstream.schemas.UpdateKey;
 import io.fedstream.schemas.avro.CloseReason;
 import io.fedstream.schemas.avro.Contribution;
 import io.fedstream.schemas.avro.GlobalModel;
-import io.fedstream.schemas.avro.Manifest;
-import io.fedstream.schemas.avro.PrivacyLedger;
 import io.fedstream.schemas.avro.RejectReason;
-import io.fedstream.schemas.avro.SiteSpend;
-import io.fedstream.schemas.avro.Tensor;
 import java.time.Duration;
-import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.Iterator;
@@ -56,6 +47,7 @@ import org.apache.flink.util.OutputTag;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+// Over 600 lines: the keyed function owning all the coordinator's savepoint-named states.
 /**
  * Decides round membership once per federation (keyed by federation id); the chunk aggregators
  * apply the decisions to every chunk. It sees no tensor data, only update headers (manifests) and
@@ -63,34 +55,22 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Input 1 is a federation id (once per configured federation at start): the federation gets a
  * current version, continuing from the newest published one ({@link Decision#CONTINUE}) or from
- * version 0 of its spec ({@link Decision#GENESIS}). Input 2 carries {@link UpdateEvent}s. An update
- * is <em>complete</em> when its header and, for every chunk, a receipt whose digest is the
- * manifest's are in (copies that do not match never count against it: chunks are unsigned, so a
- * bogus copy must not be able to veto an update; they are dead-lettered once it is decided); it is
- * then checked as the whole update was before chunking: base version from the future, staleness,
- * duplicate id and the L2 norm (from the receipts' sums of squares, summed in chunk order). An
- * accepted update becomes a {@link Decision#MEMBER} of the open round, with its weight {@code
- * examples × f(staleness)} and, for norm clipping, its clip factor. An update still incomplete
- * {@code assemblyTimeout} after its first record is rejected: with the problem validation found in
- * one of its chunks (e.g. {@code NON_FINITE}), {@code CORRUPT_CHUNK} if copies arrived that do not
- * match its manifest, else {@code MISSING_CHUNK}. Every data copy of a chunk validation forwarded
- * is covered by exactly one decision (the member's copy, or a {@link Decision#DROP}), so the
- * aggregators' buffers never leak.
+ * version 0 of its spec ({@link Decision#GENESIS}). Input 2 carries {@link UpdateEvent}s, which
+ * {@link UpdateAssembly} assembles into complete updates (and rejects at their assembly deadline if
+ * they stay incomplete). A complete update is checked as the whole update was before chunking: the
+ * round rules' admission ({@link RoundRules}: duplicate, base version from the future, staleness),
+ * the L2 norm (from the receipts' sums of squares, summed in chunk order) and, with central DP, the
+ * site's budget ({@link PrivacyBookkeeping}). An accepted update becomes a {@link Decision#MEMBER}
+ * of the open round, with its weight {@code examples × f(staleness)} and, for norm clipping, its
+ * clip factor. Every data copy of a chunk validation forwarded is covered by exactly one decision
+ * (the member's copy, or a {@link Decision#DROP}), so the aggregators' buffers never leak, and
+ * every chunk record that does not end up in a version is dead-lettered exactly once ({@link
+ * UpdateAssembly}).
  *
- * <p>Every chunk record that does not end up in a version is dead-lettered exactly once, when its
- * fate is known. The update's own records (its manifest and, per chunk index, the first copy
- * matching the manifest) are accepted or rejected together, by one rejection for the update at the
- * manifest's offset; an update rejected at its deadline without a manifest is one rejection (at its
- * first record's offset) for all its chunk records, as nothing tells genuine copies from bogus
- * ones. When an update with a manifest is decided (accepted or rejected), every other copy of its
- * chunks gets its own rejection at its own offset: {@code CORRUPT_CHUNK} if it does not match the
- * signed manifest (or validation could not use it), {@code DUPLICATE_UPDATE} if it is a surplus
- * identical copy. A data copy of an update that was already accepted is {@code DUPLICATE_UPDATE} at
- * once. Copies inside a whole (legacy) update record are accounted for by that record's header.
- *
- * <p>Rounds close as before: at {@code quorum} members, or at the deadline with at least {@code
- * minUpdates}. The close is a {@link Decision#CLOSE} to every chunk and the version's manifest
- * (without chunk digests) to the {@link VersionPublisher} ({@link #VERSIONS}).
+ * <p>Rounds close by the round rules: at {@code quorum} members, or at the deadline with at least
+ * {@code minUpdates}. The close is a {@link Decision#CLOSE} to every chunk and the version's
+ * manifest ({@link VersionManifests}, without chunk digests) to the {@link VersionPublisher}
+ * ({@link #VERSIONS}).
  */
 public class RoundCoordinator
         extends KeyedCoProcessFunction<String, String, UpdateEvent, Decision> {
@@ -146,6 +126,9 @@ public class RoundCoordinator
      * update declared, by update key, until its version's ledger record is written.
      */
     private transient MapState<String, double[]> localDpDeclared;
+
+    /** Central DP: the spend and declared local DP above, the budget check, the ledger. */
+    private transient PrivacyBookkeeping privacyBooks;
 
     private transient Counter accepted;
     private transient Counter versionsPublished;
@@ -248,6 +231,8 @@ public class RoundCoordinator
                                         Types.STRING,
                                         PrimitiveArrayTypeInfo.DOUBLE_PRIMITIVE_ARRAY_TYPE_INFO));
 
+        privacyBooks = new PrivacyBookkeeping(privacySpent, localDpDeclared);
+
         metrics = getRuntimeContext().getMetricGroup();
         accepted = metrics.counter("updatesAccepted");
         versionsPublished = metrics.counter("versionsPublished");
@@ -277,28 +262,7 @@ public class RoundCoordinator
         // seen.contains(id): a bare id accepted by a job version before updates were keyed by site
         // (validation refuses ids with NUL, so only such entries can match)
         if (seen.contains(key) || seen.contains(id)) {
-            // a replay of an accepted update: its data copies are surplus
-            if (e.type == UpdateEvent.HEADER) {
-                RoundRules.Admission.Refused dup = rules.duplicate(id, e.siteId);
-                reject(ctx, e, dup.reason(), dup.detail());
-            } else if (e.hasData) {
-                out.collect(UpdateAssembly.drop(e.federationId, e.chunkIndex, e.siteId, id, 1));
-                if (!e.whole) { // a whole record is dead-lettered once, by its header
-                    reject(
-                            ctx,
-                            e,
-                            RejectReason.DUPLICATE_UPDATE,
-                            "chunk "
-                                    + e.chunkIndex
-                                    + " of update "
-                                    + id
-                                    + " of site "
-                                    + e.siteId
-                                    + ", which was already accepted: a replayed or late copy");
-                }
-            } else {
-                reject(ctx, e, RejectReason.valueOf(e.problem), e.problemDetail);
-            }
+            assembly.replayed(e, rules.duplicate(id, e.siteId), outputs(ctx, out));
             return;
         }
         long now = ctx.timerService().currentProcessingTime();
@@ -309,7 +273,7 @@ public class RoundCoordinator
         if (e.type == UpdateEvent.HEADER
                 && e.localDpNoiseMultiplier > 0
                 && federations.get(e.federationId).privacy() != null) {
-            localDpDeclared.put(key, new double[] {e.localDpClipNorm, e.localDpNoiseMultiplier});
+            privacyBooks.declare(key, e.localDpClipNorm, e.localDpNoiseMultiplier);
         }
         tryDecide(e.federationId, p, now, ctx, out);
     }
@@ -362,41 +326,13 @@ public class RoundCoordinator
 
         PrivacySpec privacy = federations.get(federationId).privacy();
         if (privacy != null) {
-            int sofar = 0;
-            for (RoundState.Entry open : entries.get()) {
-                if (open.siteId.equals(p.siteId)) {
-                    sofar++;
-                }
-            }
-            PrivacySpend spend = privacySpent.get(p.siteId);
-            double[] rdp = spend == null ? null : spend.rdp;
-            if (!SiteBudget.admits(
-                    rdp,
-                    sofar,
-                    privacy.noiseMultiplier(),
-                    privacy.delta(),
-                    privacy.epsilonBudget())) {
-                double after =
-                        RdpAccountant.epsilon(
-                                SiteBudget.afterVersion(rdp, privacy.noiseMultiplier(), sofar + 1),
-                                privacy.delta());
+            String refusal = privacyBooks.refusal(privacy, p.siteId, entries.get());
+            if (refusal != null) {
                 rejectPending(
                         federationId,
                         p,
                         RejectReason.BUDGET_EXHAUSTED,
-                        "site "
-                                + p.siteId
-                                + " has spent epsilon "
-                                + SiteBudget.epsilon(rdp, privacy.delta())
-                                + " at delta "
-                                + privacy.delta()
-                                + (sofar > 0
-                                        ? " and has " + sofar + " update(s) in the open round"
-                                        : "")
-                                + "; this update would bring it to "
-                                + after
-                                + " > its budget "
-                                + privacy.epsilonBudget(),
+                        refusal,
                         p.sourcePartition,
                         p.sourceOffset,
                         ctx,
@@ -476,7 +412,7 @@ public class RoundCoordinator
             throws Exception {
         String federationId = ctx.getCurrentKey();
         for (RoundState.Pending p : assembly.expire(federationId, timestamp, outputs(ctx, out))) {
-            localDpDeclared.remove(key(p));
+            privacyBooks.forget(key(p));
         }
         RoundState.Meta m = meta.value();
         if (m == null || m.deadlineMs != timestamp) {
@@ -538,13 +474,13 @@ public class RoundCoordinator
         if (privacy != null) {
             rule = DP_RULE;
             params = new LinkedHashMap<>(params);
-            params.putAll(dpParams(privacy, policy.quorum()));
-            writeLedger(spec, next, entries.get(), ctx);
+            params.putAll(PrivacyBookkeeping.dpParams(privacy, policy.quorum()));
+            ctx.output(LEDGER, privacyBooks.ledger(spec, next, entries.get(), policy.quorum()));
         }
         ctx.output(
                 VERSIONS,
-                versionInfo(
-                        manifest(
+                VersionManifests.versionInfo(
+                        VersionManifests.manifest(
                                 spec,
                                 next,
                                 current,
@@ -574,99 +510,6 @@ public class RoundCoordinator
                 reason);
     }
 
-    /**
-     * What an audit needs to recompute a DP-FedAvg version, as recorded in its manifest's rule
-     * parameters.
-     */
-    public static Map<String, String> dpParams(PrivacySpec privacy, int quorum) {
-        Map<String, String> m = new LinkedHashMap<>();
-        m.put("dp_clip_norm", Double.toString(privacy.clipNorm()));
-        m.put("dp_noise_multiplier", Double.toString(privacy.noiseMultiplier()));
-        m.put(
-                "dp_expected_contributions",
-                Integer.toString(privacy.expectedContributionsOr(quorum)));
-        m.put("dp_delta", Double.toString(privacy.delta()));
-        m.put("dp_noise", DpNoise.DERIVATION);
-        m.put("dp_weight", "f(staleness), example counts ignored");
-        return m;
-    }
-
-    /**
-     * Charges every site of the closing round for its contributions and writes the version's ledger
-     * record (exactly once: a side output of this checkpointed operator to a transactional sink,
-     * with the spend in the same operator's state).
-     */
-    private void writeLedger(
-            FederationSpec spec, long version, Iterable<RoundState.Entry> members, Context ctx)
-            throws Exception {
-        PrivacySpec privacy = spec.privacy();
-        Map<String, Integer> bySite = new LinkedHashMap<>();
-        Map<String, double[]> local = new HashMap<>(); // site -> weakest declared local DP
-        java.util.Set<String> without = new java.util.HashSet<>();
-        for (RoundState.Entry e : members) {
-            bySite.merge(e.siteId, 1, Integer::sum);
-            String key = UpdateKey.of(e.siteId, e.updateId);
-            double[] declared = localDpDeclared.get(key);
-            if (declared != null) {
-                localDpDeclared.remove(key);
-                local.merge(e.siteId, declared, (a, b) -> a[1] <= b[1] ? a : b);
-            } else {
-                without.add(e.siteId);
-            }
-        }
-        without.forEach(local::remove); // an update without local DP: the site has none here
-        List<SiteSpend> spends = new ArrayList<>();
-        for (Map.Entry<String, Integer> site : bySite.entrySet()) {
-            PrivacySpend before = privacySpent.get(site.getKey());
-            double[] rdp =
-                    SiteBudget.afterVersion(
-                            before == null ? null : before.rdp,
-                            privacy.noiseMultiplier(),
-                            site.getValue());
-            PrivacySpend after = new PrivacySpend(rdp, (before == null ? 0 : before.versions) + 1);
-            privacySpent.put(site.getKey(), after);
-            spends.add(
-                    SiteSpend.newBuilder()
-                            .setSiteId(site.getKey())
-                            .setContributions(site.getValue())
-                            .setEpsilon(RdpAccountant.epsilon(rdp, privacy.delta()))
-                            .setRdp(boxed(rdp))
-                            .setVersions(after.versions)
-                            .setLocalDpClipNorm(
-                                    local.get(site.getKey()) == null
-                                            ? null
-                                            : local.get(site.getKey())[0])
-                            .setLocalDpNoiseMultiplier(
-                                    local.get(site.getKey()) == null
-                                            ? null
-                                            : local.get(site.getKey())[1])
-                            .build());
-        }
-        PrivacyLedger record =
-                PrivacyLedger.newBuilder()
-                        .setFederationId(spec.id())
-                        .setVersion(version)
-                        .setMechanism("central")
-                        .setClipNorm(privacy.clipNorm())
-                        .setNoiseMultiplier(privacy.noiseMultiplier())
-                        .setDelta(privacy.delta())
-                        .setEpsilonBudget(privacy.epsilonBudget())
-                        .setSamplingRate(1.0)
-                        .setExpectedContributions(privacy.expectedContributionsOr(policy.quorum()))
-                        .setOrders(boxed(RdpAccountant.orders()))
-                        .setEntries(spends)
-                        .build();
-        ctx.output(LEDGER, new OutRecord(spec.id(), AvroCodec.PRIVACY_LEDGER.encode(record)));
-    }
-
-    private static List<Double> boxed(double[] values) {
-        List<Double> out = new ArrayList<>(values.length);
-        for (double v : values) {
-            out.add(v);
-        }
-        return out;
-    }
-
     /** Forgets update ids that are too old to be accepted anyway: their replay is TOO_STALE. */
     private void pruneSeen(long currentVersion) throws Exception {
         Iterator<Map.Entry<String, Long>> it = seen.iterator();
@@ -690,13 +533,13 @@ public class RoundCoordinator
             Optional<GlobalModel> published = lookup.latest(federationId);
             if (published.isPresent()) {
                 GlobalModel g = published.get();
-                checkMatchesSpec(spec, g);
+                VersionManifests.checkMatchesSpec(spec, g);
                 for (Contribution c : g.getManifest().getContributions()) {
                     seen.put(UpdateKey.of(c.getSiteId(), c.getUpdateId()), c.getBaseVersion());
                 }
                 v = g.getVersion();
                 if (spec.privacy() != null) {
-                    recoverSpend(federationId, v);
+                    privacyBooks.recover(federationId, v, ledgerLookup);
                 }
                 for (int c = 0; c < layout.chunkCount(); c++) {
                     out.collect(decision(Decision.CONTINUE, federationId, c, v));
@@ -712,24 +555,10 @@ public class RoundCoordinator
                 for (int c = 0; c < layout.chunkCount(); c++) {
                     out.collect(decision(Decision.GENESIS, federationId, c, 0));
                 }
-                Map<String, String> params = new LinkedHashMap<>();
-                params.put("seed", Long.toString(spec.seed()));
-                params.put("init", spec.tensors().toString());
-                long now = System.currentTimeMillis();
                 ctx.output(
                         VERSIONS,
-                        versionInfo(
-                                manifest(
-                                        spec,
-                                        0,
-                                        -1,
-                                        CloseReason.GENESIS,
-                                        "genesis",
-                                        params,
-                                        List.of(),
-                                        0,
-                                        now,
-                                        now)));
+                        VersionManifests.versionInfo(
+                                VersionManifests.genesis(spec, System.currentTimeMillis())));
                 versionsPublished.inc();
                 LOG.info(
                         "federation {}: creating version 0 ({} parameters in {} chunks)",
@@ -744,43 +573,6 @@ public class RoundCoordinator
             keyedBySite.update(true);
         }
         registerVersionGauge(federationId, v);
-    }
-
-    /** A federation with DP continuing without state: its sites' spend from the ledger. */
-    private void recoverSpend(String federationId, long upToVersion) throws Exception {
-        if (ledgerLookup == null) {
-            throw new IllegalStateException(
-                    "federation "
-                            + federationId
-                            + " has privacy in its spec and continues from published version "
-                            + upToVersion
-                            + ", but the job has no privacy ledger to read its sites' spend from");
-        }
-        Map<String, PrivacySpend> spent = ledgerLookup.spent(federationId, upToVersion);
-        for (Map.Entry<String, PrivacySpend> e : spent.entrySet()) {
-            privacySpent.put(e.getKey(), e.getValue());
-        }
-        LOG.info(
-                "federation {}: read the privacy spend of {} sites from the ledger",
-                federationId,
-                spent.size());
-    }
-
-    static void checkMatchesSpec(FederationSpec spec, GlobalModel g) {
-        Map<String, float[]> values = TensorCodec.toMap(g.getTensors());
-        for (var t : spec.tensors()) {
-            float[] v = values.get(t.name());
-            if (v == null || v.length != t.size()) {
-                throw new IllegalStateException(
-                        "published version "
-                                + g.getVersion()
-                                + " of federation "
-                                + spec.id()
-                                + " does not match its configured spec at tensor "
-                                + t.name()
-                                + "; start a new federation id or fix the spec");
-            }
-        }
     }
 
     private void registerVersionGauge(String federationId, long v) {
@@ -802,7 +594,7 @@ public class RoundCoordinator
             Context ctx,
             Collector<Decision> out)
             throws Exception {
-        localDpDeclared.remove(key(p));
+        privacyBooks.forget(key(p));
         assembly.reject(federationId, p, reason, detail, outputs(ctx, out));
     }
 
@@ -843,18 +635,6 @@ public class RoundCoordinator
         return d;
     }
 
-    private void reject(Context ctx, UpdateEvent e, RejectReason reason, String detail) {
-        reject(
-                ctx,
-                e.sourcePartition,
-                e.sourceOffset,
-                e.federationId,
-                e.siteId,
-                e.updateId,
-                reason,
-                detail);
-    }
-
     private void reject(
             Context ctx,
             int partition,
@@ -876,52 +656,5 @@ public class RoundCoordinator
                         federationId,
                         siteId,
                         updateId));
-    }
-
-    private static VersionInfo versionInfo(GlobalModel manifest) {
-        VersionInfo info = new VersionInfo();
-        info.federationId = manifest.getFederationId();
-        info.version = manifest.getVersion();
-        info.manifest = AvroCodec.GLOBAL_MODEL.encode(manifest);
-        return info;
-    }
-
-    /**
-     * A chunked version's manifest before its chunk digests are known: no inline tensors, the
-     * layout, and empty digests that the {@link VersionPublisher} fills in.
-     */
-    public static GlobalModel manifest(
-            FederationSpec spec,
-            long version,
-            long parent,
-            CloseReason reason,
-            String rule,
-            Map<String, String> params,
-            List<Contribution> contributions,
-            double totalWeight,
-            long openedAtMs,
-            long closedAtMs) {
-        Manifest manifest =
-                Manifest.newBuilder()
-                        .setCloseReason(reason)
-                        .setRule(rule)
-                        .setRuleParams(params)
-                        .setContributions(contributions)
-                        .setTotalWeight(totalWeight)
-                        .setRoundOpenedAtMs(Instant.ofEpochMilli(openedAtMs))
-                        .setRoundClosedAtMs(Instant.ofEpochMilli(closedAtMs))
-                        .setTensorsSha256("")
-                        .build();
-        ChunkLayout layout = spec.layout();
-        return GlobalModel.newBuilder()
-                .setFederationId(spec.id())
-                .setVersion(version)
-                .setParentVersion(parent)
-                .setTensors(List.<Tensor>of())
-                .setManifest(manifest)
-                .setChunkElements(layout.chunkElements())
-                .setLayout(layout.toAvro())
-                .setChunkSha256(List.of())
-                .build();
     }
 }

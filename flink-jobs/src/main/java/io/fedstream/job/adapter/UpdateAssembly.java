@@ -1,5 +1,6 @@
 package io.fedstream.job.adapter;
 
+import io.fedstream.aggregation.round.RoundRules;
 import io.fedstream.job.Decision;
 import io.fedstream.job.RoundState;
 import io.fedstream.job.UpdateKey;
@@ -146,6 +147,48 @@ final class UpdateAssembly {
         }
         pending.put(key, p);
         return p;
+    }
+
+    /**
+     * A record of an update that was already accepted: a manifest is refused as {@code duplicate}
+     * (the round rules' refusal); a data copy is surplus, dropped and, unless it came inside a
+     * whole record (dead-lettered once, by its header), dead-lettered as {@code DUPLICATE_UPDATE};
+     * a copy validation found a problem in is dead-lettered with that problem.
+     */
+    void replayed(UpdateEvent e, RoundRules.Admission.Refused duplicate, Outputs o) {
+        String id = e.updateId;
+        // a replay of an accepted update: its data copies are surplus
+        if (e.type == UpdateEvent.HEADER) {
+            reject(e, duplicate.reason(), duplicate.detail(), o);
+        } else if (e.hasData) {
+            o.decide(drop(e.federationId, e.chunkIndex, e.siteId, id, 1));
+            if (!e.whole) { // a whole record is dead-lettered once, by its header
+                reject(
+                        e,
+                        RejectReason.DUPLICATE_UPDATE,
+                        "chunk "
+                                + e.chunkIndex
+                                + " of update "
+                                + id
+                                + " of site "
+                                + e.siteId
+                                + ", which was already accepted: a replayed or late copy",
+                        o);
+            }
+        } else {
+            reject(e, RejectReason.valueOf(e.problem), e.problemDetail, o);
+        }
+    }
+
+    private static void reject(UpdateEvent e, RejectReason reason, String detail, Outputs o) {
+        o.reject(
+                e.sourcePartition,
+                e.sourceOffset,
+                e.federationId,
+                e.siteId,
+                e.updateId,
+                reason,
+                detail);
     }
 
     /** Whether the update's manifest and a matching copy of every chunk are in. */

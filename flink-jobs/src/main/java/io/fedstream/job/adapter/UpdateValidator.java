@@ -26,6 +26,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 
+// Over 600 lines: stateless checks of the topic's three record types, sharing helpers.
 /**
  * Stateless validation of one record from the updates topic: it decodes, and checks it against its
  * federation's spec and the configured bounds. Everything that needs no history is checked here;
