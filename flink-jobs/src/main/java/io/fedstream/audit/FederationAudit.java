@@ -9,7 +9,6 @@ import io.fedstream.aggregation.robust.RobustRule;
 import io.fedstream.aggregation.robust.RobustRules;
 import io.fedstream.aggregation.robust.WeightedDelta;
 import io.fedstream.job.RoundPolicy;
-import io.fedstream.job.adapter.RoundCoordinator;
 import io.fedstream.schemas.GlobalModelAssembler;
 import io.fedstream.schemas.TensorCodec;
 import io.fedstream.schemas.UpdateKey;
@@ -136,7 +135,7 @@ public final class FederationAudit {
             sizes[t] = baseValues[t].length;
         }
         String ruleName = g.getManifest().getRule();
-        boolean dp = ruleName.equals(RoundCoordinator.DP_RULE);
+        boolean dp = ruleName.equals(RoundPolicy.DP_RULE);
         double dpClip = 0;
         double dpSigma = 0;
         int dpExpected = 0;

@@ -38,6 +38,9 @@ public record RoundPolicy(
         boolean normalizeByExamples)
         implements Serializable {
 
+    /** The rule name in the manifest of a DP-FedAvg version (a federation with central DP). */
+    public static final String DP_RULE = "dp-fedavg";
+
     /** The manifest key of {@link #normalizeByExamples()}. */
     public static final String NORMALIZATION = "staleness_normalization";
 

@@ -87,7 +87,7 @@ public class RoundCoordinator
             new OutputTag<>("privacy-ledger", TypeInformation.of(OutRecord.class));
 
     /** The rule name in the manifest of a DP-FedAvg version. */
-    public static final String DP_RULE = "dp-fedavg";
+    public static final String DP_RULE = RoundPolicy.DP_RULE;
 
     private final Map<String, FederationSpec> federations;
     private final RoundPolicy policy;
