@@ -5,7 +5,6 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.groups.Tuple.tuple;
 
 import io.fedstream.embedded.EmbeddedKafka;
-import io.fedstream.job.adapter.AggregationJob;
 import io.fedstream.schemas.AvroCodec;
 import io.fedstream.schemas.Topics;
 import io.fedstream.schemas.UpdateSigning;

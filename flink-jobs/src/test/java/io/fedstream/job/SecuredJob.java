@@ -1,6 +1,7 @@
 package io.fedstream.job;
 
 import io.fedstream.embedded.EmbeddedKafka;
+import io.fedstream.job.adapter.AggregationJob;
 import io.fedstream.schemas.Topics;
 import io.fedstream.schemas.kafka.FederationAcls;
 import io.fedstream.testing.TestTopics;

@@ -3,7 +3,6 @@ package io.fedstream.job;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.fedstream.embedded.EmbeddedKafka;
-import io.fedstream.job.adapter.AggregationJob;
 import io.fedstream.schemas.AvroCodec;
 import io.fedstream.schemas.Topics;
 import io.fedstream.schemas.UpdateChunking;

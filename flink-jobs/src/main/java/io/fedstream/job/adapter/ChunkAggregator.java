@@ -11,7 +11,6 @@ import io.fedstream.job.Decision;
 import io.fedstream.job.OutRecord;
 import io.fedstream.job.RoundPolicy;
 import io.fedstream.job.RoundState;
-import io.fedstream.job.UpdateKey;
 import io.fedstream.schemas.AvroCodec;
 import io.fedstream.schemas.ChunkLayout;
 import io.fedstream.schemas.FederationSpec;

@@ -9,7 +9,6 @@ import io.fedstream.job.RejectionCounters;
 import io.fedstream.job.Rejections;
 import io.fedstream.job.RoundPolicy;
 import io.fedstream.job.RoundState;
-import io.fedstream.job.UpdateKey;
 import io.fedstream.schemas.AvroCodec;
 import io.fedstream.schemas.ChunkLayout;
 import io.fedstream.schemas.FederationSpec;

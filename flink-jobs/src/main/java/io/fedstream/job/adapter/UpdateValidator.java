@@ -3,7 +3,6 @@ package io.fedstream.job.adapter;
 import io.fedstream.aggregation.LittleEndianFloats;
 import io.fedstream.job.ChunkData;
 import io.fedstream.job.RawRecord;
-import io.fedstream.job.UpdateKey;
 import io.fedstream.schemas.AvroCodec;
 import io.fedstream.schemas.ChunkLayout;
 import io.fedstream.schemas.FederationSpec;
