@@ -185,6 +185,9 @@ import org.slf4j.LoggerFactory;
  * is reported by {@link #close()}.
  *
  * <p>Instances are thread-safe.
+ *
+ * <p>Over 600 lines: one broker's life cycle (start, feature levels, listeners and SASL/SCRAM,
+ * topics, stop); about 300 of its lines are the documentation of the Kafka behaviour it relies on.
  */
 public final class EmbeddedKafka implements AutoCloseable {
 

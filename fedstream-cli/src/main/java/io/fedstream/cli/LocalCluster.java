@@ -59,6 +59,10 @@ import org.apache.kafka.common.Uuid;
  * and process ids, so that separate {@code ./fedstream cluster} calls find the cluster and two
  * clusters in two directories coexist. Own code because neither project offers a Java API to run
  * its own distribution's processes; the configuration is the documented one.
+ *
+ * <p>Over 600 lines: the life cycle of three kinds of process (JobManager, TaskManagers, brokers)
+ * around one {@code cluster.properties} contract, which a split per kind would spread over several
+ * classes.
  */
 final class LocalCluster {
     static final String STATE_FILE = "cluster.properties";

@@ -37,6 +37,9 @@ import java.util.Map;
  * ({@code ...query.bias}), so {@code W} is that layer's weight ({@code ...query.weight}),
  * transposed back to PyTorch's {@code [out, in]}. If no named bias is found the MatMul node's scope
  * path ({@code /encoder/layer.3/attention/self/query/MatMul}) is used instead.
+ *
+ * <p>Over 600 lines: one format's reader (protobuf wire decoding and the BERT graph walk that names
+ * its weights), kept together because each half is only used by the other.
  */
 public final class OnnxWeights {
     // TensorProto.DataType

@@ -65,6 +65,9 @@ import java.util.TreeSet;
  *
  * <p>Training options given no value take the model's default. The demo task ({@code mlp}) is built
  * by its own factory, {@code io.fedstream.worker.mlp.SyntheticTask}, from the federation's size.
+ *
+ * <p>Over 600 lines: one factory for every kind of site, each branch short; one class keeps {@code
+ * worker} and {@code spec} on the same defaults.
  */
 public class SiteTrainers {
     /** The demo task (synthetic data, LoRA on a small frozen MLP). */

@@ -56,6 +56,9 @@ import org.apache.kafka.common.serialization.ByteArrayDeserializer;
  *
  * Ends with {@code ratio: X}: the best job throughput over the broker's produce-then-consume
  * throughput (the better of its two runs; {@code --quick} measures the broker once).
+ *
+ * <p>Over 600 lines: one benchmark's phases, read top to bottom beside docs/benchmarks.md (lab
+ * code, not shipped to sites).
  */
 public final class E2eBench {
     /** Record size limit of the bench's topics, producers and job (the job's default). */

@@ -48,6 +48,9 @@ import java.util.Random;
  * eps; KMeans), and the embedding-averaging ablation; accuracy on a balanced held-out set, API
  * calls, bytes per round against a LoRA update of the same model; and the global prompt transferred
  * to bge-small-en-v1.5.
+ *
+ * <p>Over 600 lines: one experiment's protocol, read top to bottom beside its section of
+ * docs/experiments.md (lab code, not shipped to sites).
  */
 final class FedDtptExperiment {
     private FedDtptExperiment() {}

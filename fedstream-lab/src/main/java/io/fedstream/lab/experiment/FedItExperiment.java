@@ -66,6 +66,9 @@ import java.util.function.Supplier;
  *
  * All models start from the same version 0 (LoRA {@code B = 0}, head {@code N(0, 0.02)}) of the
  * same seed; one copy of the frozen encoder is shared by all trainers.
+ *
+ * <p>Over 600 lines: one experiment's protocol, read top to bottom beside its section of
+ * docs/experiments.md (lab code, not shipped to sites).
  */
 final class FedItExperiment {
     static final List<String> METHODS =

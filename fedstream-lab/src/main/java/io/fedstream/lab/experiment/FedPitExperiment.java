@@ -51,6 +51,9 @@ import java.util.TreeMap;
  * number of steps ({@link DecoderPretraining}) on their question-answer texts in the Alpaca layout,
  * packed into fixed-length sequences. It is written as a Hugging Face directory and reused by later
  * runs with the same settings.
+ *
+ * <p>Over 600 lines: one experiment's protocol, read top to bottom beside its section of
+ * docs/experiments.md (lab code, not shipped to sites).
  */
 final class FedPitExperiment {
     private static final ObjectMapper JSON = new ObjectMapper();
