@@ -39,6 +39,13 @@ abstract class LocalJobCommand implements Callable<Integer> {
     /** The options {@code --help-config} prints. */
     abstract List<ConfigOption<?>> jobOptions();
 
+    /**
+     * The options {@code --set} may name: the job's own, and for the prompt job the shared ones.
+     */
+    List<ConfigOption<?>> settableOptions() {
+        return jobOptions();
+    }
+
     /** Sets the command's own options in the job's configuration. */
     abstract void configure(Configuration conf);
 
@@ -51,7 +58,7 @@ abstract class LocalJobCommand implements Callable<Integer> {
             System.out.print(configTable(jobOptions()));
             return 0;
         }
-        checkSettings(settings(), jobOptions());
+        checkSettings(settings(), settableOptions());
         Configuration conf = Configuration.fromMap(settings());
         conf.set(FedStreamOptions.BOOTSTRAP_SERVERS, bootstrap);
         conf.set(RestOptions.PORT, uiPort);

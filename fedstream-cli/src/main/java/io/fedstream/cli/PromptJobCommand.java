@@ -64,6 +64,13 @@ final class PromptJobCommand extends LocalJobCommand {
     }
 
     @Override
+    List<ConfigOption<?>> settableOptions() {
+        List<ConfigOption<?>> options = new java.util.ArrayList<>(PromptOptions.shared());
+        options.addAll(PromptOptions.all());
+        return options;
+    }
+
+    @Override
     void configure(Configuration conf) {
         conf.set(PromptOptions.FEDERATIONS_FILE, federations);
         conf.set(PromptOptions.EMBEDDINGS_FILE, embeddings);

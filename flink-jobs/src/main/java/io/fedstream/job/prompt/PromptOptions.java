@@ -132,4 +132,23 @@ public final class PromptOptions {
     public static List<ConfigOption<?>> all() {
         return FedStreamOptions.declaredIn(PromptOptions.class);
     }
+
+    /**
+     * The adapter job's options the prompt job reads too: Kafka, round closing, staleness limit,
+     * example-count limit, checkpoints and parallelism (the README lists them above its table).
+     */
+    public static List<ConfigOption<?>> shared() {
+        return List.of(
+                FedStreamOptions.BOOTSTRAP_SERVERS,
+                FedStreamOptions.CLIENT_PROPERTIES_FILE,
+                FedStreamOptions.MAX_RECORD_SIZE,
+                FedStreamOptions.TRANSACTION_TIMEOUT,
+                FedStreamOptions.ROUND_QUORUM,
+                FedStreamOptions.ROUND_TIMEOUT,
+                FedStreamOptions.ROUND_MIN_UPDATES,
+                FedStreamOptions.STALENESS_MAX,
+                FedStreamOptions.MAX_EXAMPLES,
+                FedStreamOptions.CHECKPOINT_INTERVAL,
+                FedStreamOptions.PARALLELISM);
+    }
 }
