@@ -59,5 +59,19 @@ class LabMainTest {
                 .singleElement()
                 .asString()
                 .startsWith("fedstream experiment async: ");
+        // the experiment group writes its own usage lines to System.err
+        java.io.PrintStream stderr = System.err;
+        java.io.ByteArrayOutputStream captured = new java.io.ByteArrayOutputStream();
+        System.setErr(
+                new java.io.PrintStream(captured, true, java.nio.charset.StandardCharsets.UTF_8));
+        try {
+            assertThat(run("experiment", "--bogus").code()).isEqualTo(2);
+        } finally {
+            System.setErr(stderr);
+        }
+        assertThat(captured.toString(java.nio.charset.StandardCharsets.UTF_8).lines())
+                .singleElement()
+                .asString()
+                .startsWith("unknown option [--bogus]: experiment fedit|feddtpt|fedpit|async|dp");
     }
 }

@@ -196,8 +196,15 @@ public final class ExperimentCommand implements Callable<Integer> {
         if ("feddtpt".equals(name)) {
             return FedDtptCommand.run(this, unmatched);
         }
+        if (name == null) {
+            System.err.println(
+                    (unmatched.isEmpty() ? "no experiment named" : "unknown option " + unmatched)
+                            + ": experiment fedit|feddtpt|fedpit|async|dp (experiment --help)");
+            return 2;
+        }
         if (!"fedit".equals(name)) {
-            System.err.println("unknown experiment '" + name + "' (fedit, feddtpt, fedpit)");
+            System.err.println(
+                    "unknown experiment '" + name + "' (fedit, feddtpt, fedpit, async, dp)");
             return 2;
         }
         if (!unmatched.isEmpty()) {
