@@ -8,6 +8,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.function.ToIntFunction;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -72,23 +73,21 @@ public final class WordLevelTokenizer {
         if (!vocab.subList(0, SPECIAL.size()).equals(SPECIAL)) {
             throw new IllegalArgumentException("the vocabulary must start with " + SPECIAL);
         }
-        ObjectMapper mapper = new ObjectMapper();
-        ObjectNode root = mapper.createObjectNode();
-        root.put("version", "1.0");
-        root.putNull("truncation");
-        root.putNull("padding");
-        ArrayNode added = root.putArray("added_tokens");
-        for (String s : SPECIAL) {
-            ObjectNode t = added.addObject();
-            t.put("id", vocab.indexOf(s));
-            t.put("content", s);
-            t.put("single_word", false);
-            t.put("lstrip", false);
-            t.put("rstrip", false);
-            t.put("normalized", false);
-            t.put("special", true);
+        return json(vocab, SPECIAL, true);
+    }
+
+    /**
+     * A word-level {@code tokenizer.json} ({@code Whitespace} pre-tokenizer, no post processor):
+     * {@code vocab.get(i)} has id {@code i}, {@code special} are its added tokens, unknown words
+     * map to {@code <unk>}; {@code lowercase} adds the lower-casing normaliser.
+     */
+    static String json(List<String> vocab, List<String> special, boolean lowercase) {
+        ObjectNode root = jsonRoot(special, vocab::indexOf);
+        if (lowercase) {
+            root.putObject("normalizer").put("type", "Lowercase");
+        } else {
+            root.putNull("normalizer");
         }
-        root.putObject("normalizer").put("type", "Lowercase");
         root.putObject("pre_tokenizer").put("type", "Whitespace");
         root.putNull("post_processor");
         root.putNull("decoder");
@@ -100,5 +99,28 @@ public final class WordLevelTokenizer {
         }
         model.put("unk_token", UNK);
         return root.toString();
+    }
+
+    /**
+     * The start of a {@code tokenizer.json}: version 1.0, no truncation nor padding, and {@code
+     * special} as its added (special) tokens with the ids {@code ids} gives them.
+     */
+    static ObjectNode jsonRoot(List<String> special, ToIntFunction<String> ids) {
+        ObjectNode root = new ObjectMapper().createObjectNode();
+        root.put("version", "1.0");
+        root.putNull("truncation");
+        root.putNull("padding");
+        ArrayNode added = root.putArray("added_tokens");
+        for (String s : special) {
+            ObjectNode t = added.addObject();
+            t.put("id", ids.applyAsInt(s));
+            t.put("content", s);
+            t.put("single_word", false);
+            t.put("lstrip", false);
+            t.put("rstrip", false);
+            t.put("normalized", false);
+            t.put("special", true);
+        }
+        return root;
     }
 }

@@ -80,23 +80,8 @@ public final class ByteLevelBpe {
      * <|begin_of_text|>} as Llama 3's does, else it is ByteLevel's (Qwen2: nothing added).
      */
     static String json(boolean bosPostProcessor) {
-        ObjectMapper json = new ObjectMapper();
-        ObjectNode root = json.createObjectNode();
-        root.put("version", "1.0");
-        root.putNull("truncation");
-        root.putNull("padding");
         Map<String, Integer> vocab = vocab();
-        ArrayNode added = root.putArray("added_tokens");
-        for (String s : SPECIAL) {
-            ObjectNode t = added.addObject();
-            t.put("id", vocab.get(s));
-            t.put("content", s);
-            t.put("single_word", false);
-            t.put("lstrip", false);
-            t.put("rstrip", false);
-            t.put("normalized", false);
-            t.put("special", true);
-        }
+        ObjectNode root = WordLevelTokenizer.jsonRoot(SPECIAL, vocab::get);
         root.putNull("normalizer");
         ObjectNode pre = root.putObject("pre_tokenizer");
         pre.put("type", "ByteLevel");

@@ -21,24 +21,8 @@ import org.junit.jupiter.api.io.TempDir;
 /** {@link CausalLmSiteTrainer}: instruction tuning of a tiny Llama checkpoint written here. */
 class CausalLmSiteTrainerTest {
     private static final List<String> VOCAB =
-            List.of(
-                    "<pad>",
-                    "<s>",
-                    "</s>",
-                    "<unk>",
-                    "###",
-                    "Instruction",
-                    ":",
-                    "Response",
-                    "symptom",
-                    "of",
-                    "flu",
-                    "cold",
-                    "treat",
-                    "fever",
-                    "sneeze",
-                    "rest",
-                    "tea");
+            TinyDecoder.instructionVocab(
+                    "symptom", "of", "flu", "cold", "treat", "fever", "sneeze", "rest", "tea");
     private static final List<InstructionExample> TRAIN =
             List.of(
                     example("1", "symptom of flu", "fever"),
@@ -57,11 +41,7 @@ class CausalLmSiteTrainerTest {
     private CausalLmSiteTrainer trainer() throws IOException {
         DecoderConfig config = TinyDecoder.LLAMA;
         if (!Files.exists(dir.resolve("config.json"))) {
-            DecoderCheckpoint.write(
-                    dir, config, TinyDecoder.randomWeights(config, 1), SafeTensors.DType.F32);
-            Files.writeString(
-                    dir.resolve("tokenizer.json"),
-                    TinyDecoder.wordLevelTokenizerJson(VOCAB, VOCAB.subList(0, 4)));
+            TinyDecoder.writeCheckpoint(dir, config, 1, SafeTensors.DType.F32, VOCAB);
         }
         DecoderCheckpoint checkpoint = DecoderCheckpoint.load(dir);
         DecoderLora lora = DecoderLora.of(4, 8, 0.05, Module.Q_PROJ, Module.V_PROJ, Module.UP_PROJ);

@@ -20,7 +20,6 @@ import io.fedstream.worker.WorkerListener;
 import io.fedstream.worker.data.InstructionExample;
 import io.fedstream.worker.decoder.DecoderLora.Module;
 import io.fedstream.worker.weights.SafeTensors;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
@@ -36,24 +35,8 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class DecoderWorkerIT {
     private static final List<String> VOCAB =
-            List.of(
-                    "<pad>",
-                    "<s>",
-                    "</s>",
-                    "<unk>",
-                    "###",
-                    "Instruction",
-                    ":",
-                    "Response",
-                    "what",
-                    "is",
-                    "flu",
-                    "cold",
-                    "measles",
-                    "mumps",
-                    "rabies",
-                    "a",
-                    "virus");
+            TinyDecoder.instructionVocab(
+                    "what", "is", "flu", "cold", "measles", "mumps", "rabies", "a", "virus");
 
     @TempDir Path dir;
 
@@ -64,11 +47,7 @@ class DecoderWorkerIT {
     @Test
     void aDecoderSiteTrainsFromEachVersionAndItsHeldOutAnswerLossFalls() throws Exception {
         DecoderConfig config = TinyDecoder.LLAMA;
-        DecoderCheckpoint.write(
-                dir, config, TinyDecoder.randomWeights(config, 3), SafeTensors.DType.BF16);
-        Files.writeString(
-                dir.resolve("tokenizer.json"),
-                TinyDecoder.wordLevelTokenizerJson(VOCAB, VOCAB.subList(0, 4)));
+        TinyDecoder.writeCheckpoint(dir, config, 3, SafeTensors.DType.BF16, VOCAB);
         DecoderCheckpoint checkpoint = DecoderCheckpoint.load(dir);
         List<InstructionExample> train =
                 List.of(ask("1", "flu"), ask("2", "cold"), ask("3", "rabies"));

@@ -1,10 +1,12 @@
 package io.fedstream.worker.decoder;
 
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.node.ArrayNode;
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.fedstream.worker.bert.TinyBert;
 import io.fedstream.worker.djl.FloatTensor;
+import io.fedstream.worker.weights.SafeTensors;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -61,38 +63,43 @@ public final class TinyDecoder {
     }
 
     /**
+     * A tiny instruction-tuning vocabulary: the special tokens ({@code <pad> <s> </s> <unk>}), the
+     * words of the Alpaca prompt, then {@code words}.
+     */
+    static List<String> instructionVocab(String... words) {
+        List<String> vocab =
+                new ArrayList<>(
+                        List.of(
+                                "<pad>",
+                                "<s>",
+                                "</s>",
+                                "<unk>",
+                                "###",
+                                "Instruction",
+                                ":",
+                                "Response"));
+        vocab.addAll(List.of(words));
+        return List.copyOf(vocab);
+    }
+
+    /**
+     * Writes a Hugging Face checkpoint of {@code config} with random weights from {@code seed} and
+     * a word-level tokenizer over {@code vocab} (its first four tokens special) into {@code dir}.
+     */
+    static void writeCheckpoint(
+            Path dir, DecoderConfig config, long seed, SafeTensors.DType dtype, List<String> vocab)
+            throws IOException {
+        DecoderCheckpoint.write(dir, config, randomWeights(config, seed), dtype);
+        Files.writeString(
+                dir.resolve("tokenizer.json"), wordLevelTokenizerJson(vocab, vocab.subList(0, 4)));
+    }
+
+    /**
      * A minimal word-level tokenizer.json (whitespace pre-tokenizer, no normalizer, no post
      * processor): {@code vocab.get(i)} has id {@code i}, unknown words map to {@code <unk>}.
      */
     static String wordLevelTokenizerJson(List<String> vocab, List<String> special) {
-        ObjectMapper json = new ObjectMapper();
-        ObjectNode root = json.createObjectNode();
-        root.put("version", "1.0");
-        root.putNull("truncation");
-        root.putNull("padding");
-        ArrayNode added = root.putArray("added_tokens");
-        for (String s : special) {
-            ObjectNode t = added.addObject();
-            t.put("id", vocab.indexOf(s));
-            t.put("content", s);
-            t.put("single_word", false);
-            t.put("lstrip", false);
-            t.put("rstrip", false);
-            t.put("normalized", false);
-            t.put("special", true);
-        }
-        root.putNull("normalizer");
-        root.putObject("pre_tokenizer").put("type", "Whitespace");
-        root.putNull("post_processor");
-        root.putNull("decoder");
-        ObjectNode model = root.putObject("model");
-        model.put("type", "WordLevel");
-        ObjectNode v = model.putObject("vocab");
-        for (int i = 0; i < vocab.size(); i++) {
-            v.put(vocab.get(i), i);
-        }
-        model.put("unk_token", "<unk>");
-        return root.toString();
+        return WordLevelTokenizer.json(vocab, special, false);
     }
 
     static double maxAbsDiff(float[] actual, double[][] expected, int rowOffset, int stride) {
