@@ -41,6 +41,16 @@ class CliErrorsTest {
         return new Result(code, lines);
     }
 
+    /** {@code command --bootstrap 127.0.0.1:1} (no broker there) followed by {@code more}. */
+    static Result runAgainstNoBroker(String command, String... more) {
+        String[] args = new String[3 + more.length];
+        args[0] = command;
+        args[1] = "--bootstrap";
+        args[2] = "127.0.0.1:1";
+        System.arraycopy(more, 0, args, 3, more.length);
+        return run(args);
+    }
+
     private Path spec() throws Exception {
         Path f = dir.resolve("federations.json");
         FederationSpec.writeAll(f, List.of(DemoFederation.create("demo", 42, 3, 0.5).spec()));
@@ -76,8 +86,7 @@ class CliErrorsTest {
 
     @Test
     void badModelIsAUsageErrorNamingTheOption() {
-        Result r =
-                run("worker", "--bootstrap", "127.0.0.1:1", "--site-index", "0", "--model", "gpt9");
+        Result r = runAgainstNoBroker("worker", "--site-index", "0", "--model", "gpt9");
         assertThat(r.code()).isEqualTo(2);
         assertThat(r.line()).contains("--model").contains("minilm");
     }
@@ -86,10 +95,8 @@ class CliErrorsTest {
     void missingDatasetIsNamed() {
         Path missing = dir.resolve("medquad.jsonl.gz");
         Result r =
-                run(
+                runAgainstNoBroker(
                         "worker",
-                        "--bootstrap",
-                        "127.0.0.1:1",
                         "--site-index",
                         "0",
                         "--model",
@@ -103,10 +110,8 @@ class CliErrorsTest {
     @Test
     void badJobSettingNamesTheKey() throws Exception {
         Result r =
-                run(
+                runAgainstNoBroker(
                         "job",
-                        "--bootstrap",
-                        "127.0.0.1:1",
                         "--federations",
                         spec().toString(),
                         "--set",
@@ -114,10 +119,8 @@ class CliErrorsTest {
         assertThat(r.code()).isEqualTo(2);
         assertThat(r.line()).contains("fedstream.round.quorum=many").contains("--help-config");
         Result typo =
-                run(
+                runAgainstNoBroker(
                         "job",
-                        "--bootstrap",
-                        "127.0.0.1:1",
                         "--federations",
                         spec().toString(),
                         "--set",
@@ -129,7 +132,7 @@ class CliErrorsTest {
     @Test
     void missingFileNamesTheFileAndHowToMakeOne() {
         Path missing = dir.resolve("nope.json");
-        Result r = run("job", "--bootstrap", "127.0.0.1:1", "--federations", missing.toString());
+        Result r = runAgainstNoBroker("job", "--federations", missing.toString());
         assertThat(r.code()).isEqualTo(1);
         assertThat(r.line()).contains(missing.toString()).contains("no such file").contains("spec");
     }
@@ -137,7 +140,7 @@ class CliErrorsTest {
     @Test
     void malformedFileSaysItIsNotJson() throws Exception {
         Path bad = Files.writeString(dir.resolve("bad.json"), "{bad");
-        Result r = run("job", "--bootstrap", "127.0.0.1:1", "--federations", bad.toString());
+        Result r = runAgainstNoBroker("job", "--federations", bad.toString());
         assertThat(r.code()).isEqualTo(1);
         assertThat(r.line()).contains(bad.toString()).contains("not valid JSON");
     }
@@ -145,7 +148,7 @@ class CliErrorsTest {
     @Test
     void specWithoutTensorsNamesTheMissingField() throws Exception {
         Path x = Files.writeString(dir.resolve("x.json"), "{\"id\":\"x\"}");
-        Result r = run("job", "--bootstrap", "127.0.0.1:1", "--federations", x.toString());
+        Result r = runAgainstNoBroker("job", "--federations", x.toString());
         assertThat(r.code()).isEqualTo(1);
         assertThat(r.line()).contains("\"tensors\"").contains("./fedstream spec");
     }
@@ -153,13 +156,7 @@ class CliErrorsTest {
     @Test
     void missingKafkaConfigFileIsNamed() {
         Path missing = dir.resolve("client.properties");
-        Result r =
-                run(
-                        "rejections",
-                        "--bootstrap",
-                        "127.0.0.1:1",
-                        "--kafka-config",
-                        missing.toString());
+        Result r = runAgainstNoBroker("rejections", "--kafka-config", missing.toString());
         assertThat(r.code()).isEqualTo(1);
         assertThat(r.line()).contains("--kafka-config").contains(missing.toString());
     }
@@ -179,10 +176,8 @@ class CliErrorsTest {
         try (ServerSocket taken = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
             int port = taken.getLocalPort();
             Result r =
-                    run(
+                    runAgainstNoBroker(
                             "job",
-                            "--bootstrap",
-                            "127.0.0.1:1",
                             "--federations",
                             spec().toString(),
                             "--ui-port",

@@ -33,6 +33,18 @@ class DecoderCommandsTest {
 
     @TempDir Path dir;
 
+    /** A site's instruction data: ten questions about flu and colds, all answered "a virus". */
+    private Path siteData() throws Exception {
+        StringBuilder lines = new StringBuilder();
+        for (int i = 0; i < 10; i++) {
+            String q = i % 2 == 0 ? "what is flu" : "what is a cold";
+            lines.append("{\"instruction\":\"")
+                    .append(q)
+                    .append("\",\"input\":\"\",\"output\":\"a virus\"}\n");
+        }
+        return Files.writeString(dir.resolve("site.jsonl"), lines);
+    }
+
     private Path checkpoint() throws Exception {
         SplittableRandom rnd = new SplittableRandom(1);
         Map<String, FloatTensor> tensors = new LinkedHashMap<>();
@@ -130,15 +142,7 @@ class DecoderCommandsTest {
     @Test
     void theWorkerTrainsTheDecoderOnItsInstructionData() throws Exception {
         Path model = checkpoint();
-        Path data = dir.resolve("site.jsonl");
-        StringBuilder lines = new StringBuilder();
-        for (int i = 0; i < 10; i++) {
-            String q = i % 2 == 0 ? "what is flu" : "what is a cold";
-            lines.append("{\"instruction\":\"")
-                    .append(q)
-                    .append("\",\"input\":\"\",\"output\":\"a virus\"}\n");
-        }
-        Files.writeString(data, lines);
+        Path data = siteData();
         WorkerCommand command = new WorkerCommand();
         new CommandLine(command)
                 .parseArgs(
@@ -183,15 +187,7 @@ class DecoderCommandsTest {
     @Test
     void theWorkerRunsFedPitWithItsPrivateAdapterOnDisk() throws Exception {
         Path model = checkpoint();
-        Path data = dir.resolve("site.jsonl");
-        StringBuilder lines = new StringBuilder();
-        for (int i = 0; i < 10; i++) {
-            String q = i % 2 == 0 ? "what is flu" : "what is a cold";
-            lines.append("{\"instruction\":\"")
-                    .append(q)
-                    .append("\",\"input\":\"\",\"output\":\"a virus\"}\n");
-        }
-        Files.writeString(data, lines);
+        Path data = siteData();
         Path local = dir.resolve("private.safetensors");
         WorkerCommand command = new WorkerCommand();
         new CommandLine(command)
