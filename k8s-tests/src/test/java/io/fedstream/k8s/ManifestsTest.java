@@ -58,52 +58,45 @@ class ManifestsTest {
         }
     }
 
+    private static Map<String, Object> manifest(
+            String apiVersion, String kind, String name, Map<String, Object> spec) {
+        return Map.of(
+                "apiVersion",
+                apiVersion,
+                "kind",
+                kind,
+                "metadata",
+                Map.of("name", name),
+                "spec",
+                spec);
+    }
+
     @Test
     void bindingRejectsUnknownFields() {
         Map<String, Object> topic =
-                Map.of(
-                        "apiVersion",
+                manifest(
                         "kafka.strimzi.io/v1",
-                        "kind",
                         "KafkaTopic",
-                        "metadata",
-                        Map.of("name", "t"),
-                        "spec",
+                        "t",
                         Map.of("partitions", 1, "replicationFactor", 3));
         assertThatThrownBy(() -> Manifests.bind(topic)).hasMessageContaining("replicationFactor");
         Map<String, Object> container = Map.of("name", "c", "livenesProbe", Map.of());
         Map<String, Object> podSpec = Map.of("containers", List.of(container));
         Map<String, Object> deployment =
-                Map.of(
-                        "apiVersion",
-                        "apps/v1",
-                        "kind",
-                        "Deployment",
-                        "metadata",
-                        Map.of("name", "d"),
-                        "spec",
-                        Map.of("template", Map.of("spec", podSpec)));
+                manifest("apps/v1", "Deployment", "d", Map.of("template", Map.of("spec", podSpec)));
         assertThatThrownBy(() -> Manifests.bind(deployment)).hasMessageContaining("livenesProbe");
         Map<String, Object> flink =
-                Map.of(
-                        "apiVersion",
+                manifest(
                         "flink.apache.org/v1beta1",
-                        "kind",
                         "FlinkDeployment",
-                        "metadata",
-                        Map.of("name", "f"),
-                        "spec",
+                        "f",
                         Map.of("flinkVersion", "v2_2", "jobManger", Map.of()));
         assertThatThrownBy(() -> Manifests.bind(flink)).hasMessageContaining("jobManger");
         Map<String, Object> badVersion =
-                Map.of(
-                        "apiVersion",
+                manifest(
                         "flink.apache.org/v1beta1",
-                        "kind",
                         "FlinkDeployment",
-                        "metadata",
-                        Map.of("name", "f"),
-                        "spec",
+                        "f",
                         Map.of("flinkVersion", "v2.2"));
         assertThatThrownBy(() -> Manifests.bind(badVersion)).hasMessageContaining("v2.2");
     }

@@ -151,6 +151,38 @@ public final class DecoderWeights {
         return new FloatTensor[] {get(base + ".weight").transpose(), get(base + ".bias")};
     }
 
+    /** Fills one tensor's values: see {@link #generate}. */
+    @FunctionalInterface
+    public interface Fill {
+        /**
+         * Writes the values of tensor {@code name}.
+         *
+         * @param name the tensor's Hugging Face name
+         * @param shape its shape
+         * @param values its elements, zero on entry, to be written
+         */
+        void fill(String name, int[] shape, float[] values);
+    }
+
+    /**
+     * Weights for {@code config}: one tensor of each {@link #expectedShapes} entry, filled by
+     * {@code fill} in that order (so that a random source is drawn in a fixed order).
+     */
+    public static DecoderWeights generate(DecoderConfig config, Fill fill) {
+        Map<String, FloatTensor> out = new LinkedHashMap<>();
+        for (Map.Entry<String, int[]> e : expectedShapes(config).entrySet()) {
+            int[] shape = e.getValue();
+            int n = 1;
+            for (int d : shape) {
+                n *= d;
+            }
+            float[] v = new float[n];
+            fill.fill(e.getKey(), shape, v);
+            out.put(e.getKey(), new FloatTensor(shape, v));
+        }
+        return of(out);
+    }
+
     /**
      * Every tensor the model reads, with its checkpoint shape. Llama biases with {@code
      * attention_bias} (q, k, v, o) or Qwen2's (q, k, v) are listed as required.

@@ -44,29 +44,21 @@ public final class DecoderPretraining {
             throw new IllegalArgumentException("pretraining supports the Llama family");
         }
         SplittableRandom rnd = new SplittableRandom(seed);
-        Map<String, FloatTensor> out = new LinkedHashMap<>();
-        for (Map.Entry<String, int[]> e : DecoderWeights.expectedShapes(config).entrySet()) {
-            int[] shape = e.getValue();
-            int n = 1;
-            for (int d : shape) {
-                n *= d;
-            }
-            String name = e.getKey();
-            float[] v = new float[n];
-            if (shape.length == 1) {
-                java.util.Arrays.fill(v, name.endsWith(".bias") ? 0f : 1f);
-            } else {
-                double std =
-                        name.equals(DecoderWeights.LM_HEAD)
-                                ? 1.5 / Math.sqrt(config.hiddenSize())
-                                : name.contains("embed_tokens") ? 1.0 : 0.02;
-                for (int i = 0; i < n; i++) {
-                    v[i] = (float) (std * Sampling.gaussian(rnd));
-                }
-            }
-            out.put(name, new FloatTensor(shape, v));
-        }
-        return DecoderWeights.of(out);
+        return DecoderWeights.generate(
+                config,
+                (name, shape, v) -> {
+                    if (shape.length == 1) {
+                        java.util.Arrays.fill(v, name.endsWith(".bias") ? 0f : 1f);
+                    } else {
+                        double std =
+                                name.equals(DecoderWeights.LM_HEAD)
+                                        ? 1.5 / Math.sqrt(config.hiddenSize())
+                                        : name.contains("embed_tokens") ? 1.0 : 0.02;
+                        for (int i = 0; i < v.length; i++) {
+                            v[i] = (float) (std * Sampling.gaussian(rnd));
+                        }
+                    }
+                });
     }
 
     /**

@@ -1,15 +1,12 @@
 package io.fedstream.worker.decoder;
 
 import io.fedstream.worker.bert.TinyBert;
-import io.fedstream.worker.djl.FloatTensor;
 import io.fedstream.worker.weights.SafeTensors;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.SplittableRandom;
 
 /** Small random causal decoders in Hugging Face layout, and a tiny tokenizer, for fast tests. */
@@ -30,26 +27,18 @@ public final class TinyDecoder {
      */
     static DecoderWeights randomWeights(DecoderConfig config, long seed) {
         SplittableRandom rnd = new SplittableRandom(seed);
-        Map<String, FloatTensor> out = new LinkedHashMap<>();
-        for (Map.Entry<String, int[]> e : DecoderWeights.expectedShapes(config).entrySet()) {
-            int[] shape = e.getValue();
-            int n = 1;
-            for (int d : shape) {
-                n *= d;
-            }
-            String name = e.getKey();
-            boolean normScale =
-                    name.endsWith("norm.weight")
-                            || name.endsWith("layernorm.weight")
-                            || name.matches(".*ln_.\\.weight");
-            double std = shape.length == 2 ? 0.3 : 0.1;
-            float[] v = new float[n];
-            for (int i = 0; i < n; i++) {
-                v[i] = (float) ((normScale ? 1 : 0) + std * TinyBert.gaussian(rnd));
-            }
-            out.put(name, new FloatTensor(shape, v));
-        }
-        return DecoderWeights.of(out);
+        return DecoderWeights.generate(
+                config,
+                (name, shape, v) -> {
+                    boolean normScale =
+                            name.endsWith("norm.weight")
+                                    || name.endsWith("layernorm.weight")
+                                    || name.matches(".*ln_.\\.weight");
+                    double std = shape.length == 2 ? 0.3 : 0.1;
+                    for (int i = 0; i < v.length; i++) {
+                        v[i] = (float) ((normScale ? 1 : 0) + std * TinyBert.gaussian(rnd));
+                    }
+                });
     }
 
     /** Random ids in {@code [3, vocab - 1)} (avoiding the special ids). */
