@@ -207,17 +207,7 @@ class CliErrorsTest {
     @Test
     void keygenRefusesToOverwriteAKey() throws Exception {
         Path key = Files.writeString(dir.resolve("site.key"), "secret");
-        Result r =
-                run(
-                        "keygen",
-                        "--site",
-                        "s",
-                        "--key-id",
-                        "s-a",
-                        "--private-key",
-                        key.toString(),
-                        "--registry",
-                        dir.resolve("keys.json").toString());
+        Result r = run(KeygenCommandTest.keygenArgs(key, dir.resolve("keys.json")));
         assertThat(r.code()).isEqualTo(1);
         assertThat(r.line()).contains("refusing to overwrite " + key).contains("--private-key");
         assertThat(Files.readString(key)).isEqualTo("secret");

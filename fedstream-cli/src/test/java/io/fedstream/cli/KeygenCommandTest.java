@@ -25,24 +25,28 @@ class KeygenCommandTest {
                         Path.of(System.getProperty("user.home"), ".config", "fedstream", "keys"));
     }
 
+    /**
+     * {@code keygen} of key {@code s-a} of site {@code s} into {@code key} and {@code registry}.
+     */
+    static String[] keygenArgs(Path key, Path registry) {
+        return new String[] {
+            "keygen",
+            "--site",
+            "s",
+            "--key-id",
+            "s-a",
+            "--private-key",
+            key.toString(),
+            "--registry",
+            registry.toString()
+        };
+    }
+
     @Test
     void writesAnOwnerOnlyKeyAndItsRegistryEntry() throws Exception {
         Path key = dir.resolve("keys").resolve("s-a.key");
         Path registry = dir.resolve("keys.json");
-        int code =
-                Main.run(
-                        new String[] {
-                            "keygen",
-                            "--site",
-                            "s",
-                            "--key-id",
-                            "s-a",
-                            "--private-key",
-                            key.toString(),
-                            "--registry",
-                            registry.toString()
-                        },
-                        System.err);
+        int code = Main.run(keygenArgs(key, registry), System.err);
         assertThat(code).isZero();
         assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(key)))
                 .isEqualTo("rw-------");
