@@ -1,5 +1,8 @@
 package io.fedstream.worker.bert;
 
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.Parameter;
 import io.fedstream.schemas.FederationSpec;
 import io.fedstream.worker.djl.AdaptedBlock;
@@ -13,6 +16,12 @@ public interface AdapterBlock extends AdaptedBlock {
 
     /** The encoder inside. */
     BertEncoder encoder();
+
+    /** Initialises all parameters (taking the pretrained weights) in {@code manager}. */
+    default void initialize(NDManager manager) {
+        Shape s = new Shape(1, 8);
+        initialize(manager, DataType.FLOAT32, s, s, s);
+    }
 
     /** The frozen pretrained parameters by Hugging Face name; never exchanged. */
     Map<String, Parameter> baseParameters();

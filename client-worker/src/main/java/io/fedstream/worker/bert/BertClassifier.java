@@ -76,12 +76,6 @@ public final class BertClassifier extends AbstractBlock implements AdapterBlock 
         return encoder;
     }
 
-    /** Initialises all parameters (taking the pretrained weights) in {@code manager}. */
-    public void initialize(NDManager manager) {
-        Shape s = new Shape(1, 8);
-        initialize(manager, DataType.FLOAT32, s, s, s);
-    }
-
     @Override
     protected NDList forwardInternal(
             ParameterStore ps, NDList inputs, boolean training, PairList<String, Object> params) {

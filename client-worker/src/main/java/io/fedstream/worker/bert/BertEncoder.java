@@ -111,12 +111,6 @@ public final class BertEncoder extends AbstractBlock implements AdapterBlock {
         return this;
     }
 
-    /** Initialises all parameters (taking the pretrained weights) in {@code manager}. */
-    public void initialize(NDManager manager) {
-        Shape s = new Shape(1, 8);
-        initialize(manager, DataType.FLOAT32, s, s, s);
-    }
-
     /**
      * Inputs either {@code (inputIds, [attentionMask, [tokenTypeIds]])} as described above, or
      * {@code (hidden, attentionMask)} with float hidden states {@code [B, T, H]} that {@link
