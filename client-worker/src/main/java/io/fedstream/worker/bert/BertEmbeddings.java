@@ -50,14 +50,7 @@ public final class BertEmbeddings extends AbstractBlock {
 
     private Parameter frozen(String name, String hfName, BertWeights weights) {
         FloatTensor t = weights.get(hfName);
-        return addParameter(
-                Parameter.builder()
-                        .setName(name)
-                        .setType(Parameter.Type.WEIGHT)
-                        .optShape(t.djlShape())
-                        .optInitializer(NdArrays.once(hfName, t))
-                        .optRequiresGrad(false)
-                        .build());
+        return addParameter(NdArrays.frozen(name, Parameter.Type.WEIGHT, hfName, t));
     }
 
     @Override

@@ -100,14 +100,7 @@ public final class CausalLm extends AbstractBlock implements AdaptedBlock {
     }
 
     private Parameter frozen(String name, String hfName, Weight t) {
-        return addParameter(
-                Parameter.builder()
-                        .setName(name)
-                        .setType(Parameter.Type.WEIGHT)
-                        .optShape(t.djlShape())
-                        .optInitializer(NdArrays.once(hfName, t))
-                        .optRequiresGrad(false)
-                        .build());
+        return addParameter(NdArrays.frozen(name, Parameter.Type.WEIGHT, hfName, t));
     }
 
     public DecoderConfig config() {

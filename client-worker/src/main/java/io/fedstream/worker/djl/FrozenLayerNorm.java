@@ -27,22 +27,9 @@ public final class FrozenLayerNorm extends AbstractBlock {
         this.eps = (float) eps;
         this.weight =
                 addParameter(
-                        Parameter.builder()
-                                .setName("weight")
-                                .setType(Parameter.Type.GAMMA)
-                                .optShape(normalizedShape)
-                                .optInitializer(NdArrays.once(name + ".weight", weight))
-                                .optRequiresGrad(false)
-                                .build());
+                        NdArrays.frozen("weight", Parameter.Type.GAMMA, name + ".weight", weight));
         this.bias =
-                addParameter(
-                        Parameter.builder()
-                                .setName("bias")
-                                .setType(Parameter.Type.BETA)
-                                .optShape(normalizedShape)
-                                .optInitializer(NdArrays.once(name + ".bias", bias))
-                                .optRequiresGrad(false)
-                                .build());
+                addParameter(NdArrays.frozen("bias", Parameter.Type.BETA, name + ".bias", bias));
     }
 
     @Override

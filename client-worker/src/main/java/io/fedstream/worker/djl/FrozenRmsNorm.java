@@ -26,13 +26,7 @@ public final class FrozenRmsNorm extends AbstractBlock {
         this.eps = (float) eps;
         this.weight =
                 addParameter(
-                        Parameter.builder()
-                                .setName("weight")
-                                .setType(Parameter.Type.GAMMA)
-                                .optShape(weight.djlShape())
-                                .optInitializer(NdArrays.once(name + ".weight", weight))
-                                .optRequiresGrad(false)
-                                .build());
+                        NdArrays.frozen("weight", Parameter.Type.GAMMA, name + ".weight", weight));
     }
 
     @Override

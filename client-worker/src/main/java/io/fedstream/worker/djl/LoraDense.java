@@ -89,22 +89,8 @@ public final class LoraDense extends AbstractBlock {
         this.dropout = (float) dropout;
         this.weight =
                 addParameter(
-                        Parameter.builder()
-                                .setName(WEIGHT)
-                                .setType(Parameter.Type.WEIGHT)
-                                .optShape(weight.djlShape())
-                                .optInitializer(NdArrays.once(name + ".weight", weight))
-                                .optRequiresGrad(false)
-                                .build());
-        this.bias =
-                addParameter(
-                        Parameter.builder()
-                                .setName(BIAS)
-                                .setType(Parameter.Type.BIAS)
-                                .optShape(bias.djlShape())
-                                .optInitializer(NdArrays.once(name + ".bias", bias))
-                                .optRequiresGrad(false)
-                                .build());
+                        NdArrays.frozen(WEIGHT, Parameter.Type.WEIGHT, name + ".weight", weight));
+        this.bias = addParameter(NdArrays.frozen(BIAS, Parameter.Type.BIAS, name + ".bias", bias));
         if (rank > 0) {
             loraA =
                     addParameter(

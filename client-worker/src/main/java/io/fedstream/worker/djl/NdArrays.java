@@ -4,6 +4,7 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
+import ai.djl.nn.Parameter;
 import ai.djl.training.initializer.Initializer;
 import java.util.Arrays;
 import java.util.concurrent.atomic.AtomicReference;
@@ -70,5 +71,23 @@ public final class NdArrays {
             }
             return t.create(manager);
         };
+    }
+
+    /**
+     * A parameter that does not train, holding {@code value} ({@link #once}).
+     *
+     * @param name the parameter's name in its block
+     * @param type its type
+     * @param source the tensor's name, for errors
+     * @param value its values
+     */
+    public static Parameter frozen(String name, Parameter.Type type, String source, Weight value) {
+        return Parameter.builder()
+                .setName(name)
+                .setType(type)
+                .optShape(value.djlShape())
+                .optInitializer(once(source, value))
+                .optRequiresGrad(false)
+                .build();
     }
 }
