@@ -1,11 +1,10 @@
 package io.fedstream.worker.bert;
 
+import static io.fedstream.worker.weights.HfConfigJson.required;
+
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import java.io.IOException;
-import java.io.UncheckedIOException;
+import io.fedstream.worker.weights.HfConfigJson;
 import java.util.Set;
 
 /**
@@ -36,8 +35,6 @@ public record BertConfig(
     public static final BertConfig MINILM_L6 =
             new BertConfig(30522, 384, 6, 12, 1536, 512, 2, 1e-12);
 
-    private static final ObjectMapper JSON =
-            new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
     // activations that are the exact (erf) GELU in transformers
     private static final Set<String> ERF_GELU = Set.of("gelu", "gelu_python");
 
@@ -79,15 +76,7 @@ public record BertConfig(
      * the exact GELU are accepted; anything else would silently compute something different.
      */
     public static BertConfig fromHfJson(String json) {
-        JsonNode root;
-        try {
-            root = JSON.readTree(json);
-        } catch (IOException e) {
-            throw new IllegalArgumentException("not a JSON config: " + e.getMessage(), e);
-        }
-        if (root == null || !root.isObject()) {
-            throw new IllegalArgumentException("config.json is not a JSON object");
-        }
+        JsonNode root = HfConfigJson.read(json);
         String modelType = root.path("model_type").asText("bert");
         if (!modelType.equals("bert")) {
             throw new IllegalArgumentException("not a BERT model: model_type " + modelType);
@@ -113,7 +102,7 @@ public record BertConfig(
 
     /** This configuration as a Hugging Face {@code config.json} for {@code BertModel}. */
     public String toHfJson() {
-        ObjectNode root = JSON.createObjectNode();
+        ObjectNode root = HfConfigJson.newObject();
         root.putArray("architectures").add("BertModel");
         root.put("model_type", "bert");
         root.put("vocab_size", vocabSize);
@@ -127,18 +116,6 @@ public record BertConfig(
         root.put("hidden_act", "gelu");
         root.put("position_embedding_type", "absolute");
         root.put("pad_token_id", 0);
-        try {
-            return JSON.writeValueAsString(root);
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
-    }
-
-    private static int required(JsonNode root, String key) {
-        JsonNode v = root.get(key);
-        if (v == null || !v.canConvertToInt()) {
-            throw new IllegalArgumentException("config.json lacks integer " + key);
-        }
-        return v.asInt();
+        return HfConfigJson.write(root);
     }
 }

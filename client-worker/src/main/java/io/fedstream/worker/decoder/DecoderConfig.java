@@ -1,11 +1,10 @@
 package io.fedstream.worker.decoder;
 
+import static io.fedstream.worker.weights.HfConfigJson.required;
+
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import java.io.IOException;
-import java.io.UncheckedIOException;
+import io.fedstream.worker.weights.HfConfigJson;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
@@ -91,9 +90,6 @@ public record DecoderConfig(
 
     /** The {@code model_type}s of the Llama architecture. */
     public static final List<String> LLAMA_TYPES = List.of("llama", "qwen2", "mistral");
-
-    private static final ObjectMapper JSON =
-            new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
 
     /** A configuration of {@code family}'s own model type, without the newer features. */
     public DecoderConfig(
@@ -351,15 +347,7 @@ public record DecoderConfig(
      * refused, naming the key, rather than silently ignored.
      */
     public static DecoderConfig fromHfJson(String json) {
-        JsonNode root;
-        try {
-            root = JSON.readTree(json);
-        } catch (IOException e) {
-            throw new IllegalArgumentException("not a JSON config: " + e.getMessage(), e);
-        }
-        if (root == null || !root.isObject()) {
-            throw new IllegalArgumentException("config.json is not a JSON object");
-        }
+        JsonNode root = HfConfigJson.read(json);
         String modelType = root.path("model_type").asText("").toLowerCase(Locale.ROOT);
         return switch (modelType) {
             case "gpt2" -> gpt2FromJson(root);
@@ -482,7 +470,7 @@ public record DecoderConfig(
 
     /** This configuration as a Hugging Face {@code config.json}. */
     public String toHfJson() {
-        ObjectNode root = JSON.createObjectNode();
+        ObjectNode root = HfConfigJson.newObject();
         root.put("model_type", family.modelType());
         root.put("vocab_size", vocabSize);
         root.put("tie_word_embeddings", tieWordEmbeddings);
@@ -539,19 +527,7 @@ public record DecoderConfig(
             var ids = root.putArray("eos_token_id");
             eosTokenIds.forEach(ids::add);
         }
-        try {
-            return JSON.writeValueAsString(root);
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
-    }
-
-    private static int required(JsonNode root, String key) {
-        JsonNode v = root.get(key);
-        if (v == null || !v.canConvertToInt()) {
-            throw new IllegalArgumentException("config.json lacks integer " + key);
-        }
-        return v.asInt();
+        return HfConfigJson.write(root);
     }
 
     // an id, the first of a list (Llama 3 lists several EOS ids), or the default
