@@ -16,6 +16,7 @@ import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -43,6 +44,27 @@ class DecoderCommandsTest {
                     .append("\",\"input\":\"\",\"output\":\"a virus\"}\n");
         }
         return Files.writeString(dir.resolve("site.jsonl"), lines);
+    }
+
+    /**
+     * A {@code worker} command training {@code model} on {@code data}, with {@code more} options.
+     */
+    private static WorkerCommand decoderWorker(Path model, Path data, String... more) {
+        List<String> args =
+                new ArrayList<>(
+                        List.of(
+                                "--bootstrap",
+                                "unused:9092",
+                                "--site-index",
+                                "0",
+                                "--decoder",
+                                model.toString(),
+                                "--data",
+                                data.toString()));
+        args.addAll(List.of(more));
+        WorkerCommand command = new WorkerCommand();
+        new CommandLine(command).parseArgs(args.toArray(String[]::new));
+        return command;
     }
 
     private Path checkpoint() throws Exception {
@@ -143,17 +165,10 @@ class DecoderCommandsTest {
     void theWorkerTrainsTheDecoderOnItsInstructionData() throws Exception {
         Path model = checkpoint();
         Path data = siteData();
-        WorkerCommand command = new WorkerCommand();
-        new CommandLine(command)
-                .parseArgs(
-                        "--bootstrap",
-                        "unused:9092",
-                        "--site-index",
-                        "0",
-                        "--decoder",
-                        model.toString(),
-                        "--data",
-                        data.toString(),
+        WorkerCommand command =
+                decoderWorker(
+                        model,
+                        data,
                         "--eval-fraction",
                         "0.2",
                         "--lora-rank",
@@ -189,17 +204,10 @@ class DecoderCommandsTest {
         Path model = checkpoint();
         Path data = siteData();
         Path local = dir.resolve("private.safetensors");
-        WorkerCommand command = new WorkerCommand();
-        new CommandLine(command)
-                .parseArgs(
-                        "--bootstrap",
-                        "unused:9092",
-                        "--site-index",
-                        "0",
-                        "--decoder",
-                        model.toString(),
-                        "--data",
-                        data.toString(),
+        WorkerCommand command =
+                decoderWorker(
+                        model,
+                        data,
                         "--fedpit",
                         "--local-adapter",
                         local.toString(),
