@@ -4,10 +4,10 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import ai.djl.huggingface.tokenizers.HuggingFaceTokenizer;
-import io.fedstream.schemas.FederationSpec;
 import io.fedstream.schemas.TensorSpec;
 import io.fedstream.worker.Adapters;
 import io.fedstream.worker.SiteTrainer;
+import io.fedstream.worker.TwoRounds;
 import io.fedstream.worker.bert.LoraConfig.Target;
 import io.fedstream.worker.djl.LoraDense;
 import java.io.IOException;
@@ -62,33 +62,26 @@ class BertSiteTrainerTest {
     @Test
     void localRoundsLowerTheLossAndReturnADeltaOfExactlyTheSpecsTensors() throws IOException {
         try (BertSiteTrainer trainer = trainer(TRAIN)) {
-            FederationSpec spec = trainer.federationSpec("f", 5);
-            Map<String, float[]> v0 = spec.initialValues();
-            SiteTrainer.EvalResult before = trainer.evaluateTrain(v0);
+            TwoRounds r = TwoRounds.run(trainer, 5, trainer::evaluateTrain);
+            SiteTrainer.EvalResult after = trainer.evaluateTrain(r.v2());
 
-            SiteTrainer.TrainResult first = trainer.train(v0, 0);
-            Map<String, float[]> v1 = Adapters.apply(v0, first.delta());
-            SiteTrainer.TrainResult second = trainer.train(v1, 1);
-            Map<String, float[]> v2 = Adapters.apply(v1, second.delta());
-            SiteTrainer.EvalResult after = trainer.evaluateTrain(v2);
-
-            assertThat(first.delta().keySet())
+            assertThat(r.first().delta().keySet())
                     .containsExactlyElementsOf(
-                            spec.tensors().stream().map(TensorSpec::name).toList());
-            Adapters.requireLayout(first.delta(), spec);
-            assertThat(first.delta())
+                            r.spec().tensors().stream().map(TensorSpec::name).toList());
+            Adapters.requireLayout(r.first().delta(), r.spec());
+            assertThat(r.first().delta())
                     .containsKeys(BertClassifier.HEAD_WEIGHT, BertClassifier.HEAD_BIAS);
-            assertThat(first.numExamples()).isEqualTo(8);
+            assertThat(r.first().numExamples()).isEqualTo(8);
             // 2 epochs of 8 examples in batches of 4
-            assertThat(first.metrics().get(BertSiteTrainer.STEPS)).isEqualTo(4.0);
-            assertThat(Adapters.l2Norm(first.delta())).isPositive();
+            assertThat(r.first().metrics().get(BertSiteTrainer.STEPS)).isEqualTo(4.0);
+            assertThat(Adapters.l2Norm(r.first().delta())).isPositive();
             // the LoRA B matrices moved away from 0
-            assertThat(Adapters.l2Norm(Map.of("b", first.delta().get("layer5.value.lora_B"))))
+            assertThat(Adapters.l2Norm(Map.of("b", r.first().delta().get("layer5.value.lora_B"))))
                     .isPositive();
-            assertThat(after.loss()).isLessThan(0.7 * before.loss());
-            assertThat(after.accuracy()).isGreaterThan(before.accuracy());
+            assertThat(after.loss()).isLessThan(0.7 * r.before().loss());
+            assertThat(after.accuracy()).isGreaterThan(r.before().accuracy());
 
-            SiteTrainer.EvalResult held = trainer.evaluate(v2);
+            SiteTrainer.EvalResult held = trainer.evaluate(r.v2());
             assertThat(held.examples()).isEqualTo(3);
             assertThat(held.loss()).isFinite();
             assertThat(held.accuracy()).isBetween(0.0, 1.0);

@@ -3,10 +3,10 @@ package io.fedstream.worker.decoder;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import ai.djl.huggingface.tokenizers.HuggingFaceTokenizer;
-import io.fedstream.schemas.FederationSpec;
 import io.fedstream.schemas.TensorSpec;
 import io.fedstream.worker.Adapters;
 import io.fedstream.worker.SiteTrainer;
+import io.fedstream.worker.TwoRounds;
 import io.fedstream.worker.data.InstructionExample;
 import io.fedstream.worker.decoder.DecoderLora.Module;
 import io.fedstream.worker.weights.SafeTensors;
@@ -54,27 +54,20 @@ class CausalLmSiteTrainerTest {
     @Test
     void localRoundsLowerTheAnswerLossAndReturnExactlyTheSpecsTensors() throws IOException {
         try (CausalLmSiteTrainer trainer = trainer()) {
-            FederationSpec spec = trainer.federationSpec("f", 2);
-            Map<String, float[]> v0 = spec.initialValues();
-            SiteTrainer.EvalResult before = trainer.evaluateTrain(v0);
+            TwoRounds r = TwoRounds.run(trainer, 2, trainer::evaluateTrain);
+            SiteTrainer.EvalResult after = trainer.evaluate(r.v2());
 
-            SiteTrainer.TrainResult first = trainer.train(v0, 0);
-            Map<String, float[]> v1 = Adapters.apply(v0, first.delta());
-            SiteTrainer.TrainResult second = trainer.train(v1, 1);
-            Map<String, float[]> v2 = Adapters.apply(v1, second.delta());
-            SiteTrainer.EvalResult after = trainer.evaluate(v2);
-
-            assertThat(first.delta().keySet())
+            assertThat(r.first().delta().keySet())
                     .containsExactlyElementsOf(
-                            spec.tensors().stream().map(TensorSpec::name).toList());
-            assertThat(first.numExamples()).isEqualTo(4);
+                            r.spec().tensors().stream().map(TensorSpec::name).toList());
+            assertThat(r.first().numExamples()).isEqualTo(4);
             // 8 epochs of 4 examples in batches of 2; answers are one word + EOS
-            assertThat(first.metrics().get(CausalLmSiteTrainer.STEPS)).isEqualTo(16.0);
-            assertThat(first.metrics().get(CausalLmSiteTrainer.ANSWER_TOKENS)).isEqualTo(64.0);
+            assertThat(r.first().metrics().get(CausalLmSiteTrainer.STEPS)).isEqualTo(16.0);
+            assertThat(r.first().metrics().get(CausalLmSiteTrainer.ANSWER_TOKENS)).isEqualTo(64.0);
             assertThat(after.examples()).isEqualTo(4);
-            assertThat(after.loss()).isLessThan(0.3 * before.loss());
+            assertThat(after.loss()).isLessThan(0.3 * r.before().loss());
             assertThat(after.accuracy())
-                    .isGreaterThan(before.accuracy())
+                    .isGreaterThan(r.before().accuracy())
                     .isGreaterThanOrEqualTo(0.75);
         }
     }
