@@ -57,22 +57,31 @@ public final class SafeTensors {
 
     private SafeTensors() {}
 
+    // where the data starts, and the header's entries
+    private record Header(long dataStart, List<Entry> entries) {}
+
+    private static Header readHeader(FileChannel ch, Path file) throws IOException {
+        long fileSize = ch.size();
+        ByteBuffer lenBuf = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN);
+        readFully(ch, lenBuf, 0);
+        long headerLen = lenBuf.flip().getLong();
+        if (headerLen <= 0 || headerLen > MAX_HEADER || 8 + headerLen > fileSize) {
+            throw new IOException(
+                    file + ": not a safetensors file (header length " + headerLen + ")");
+        }
+        ByteBuffer headerBuf = ByteBuffer.allocate((int) headerLen);
+        readFully(ch, headerBuf, 8);
+        long dataStart = 8 + headerLen;
+        return new Header(
+                dataStart, parseHeader(headerBuf.array(), fileSize - dataStart, file.toString()));
+    }
+
     /** The floating tensors of a file, widened to float32, in header order. */
     public static Map<String, FloatTensor> read(Path file) throws IOException {
         try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
-            long fileSize = ch.size();
-            ByteBuffer lenBuf = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN);
-            readFully(ch, lenBuf, 0);
-            long headerLen = lenBuf.flip().getLong();
-            if (headerLen <= 0 || headerLen > MAX_HEADER || 8 + headerLen > fileSize) {
-                throw new IOException(
-                        file + ": not a safetensors file (header length " + headerLen + ")");
-            }
-            ByteBuffer headerBuf = ByteBuffer.allocate((int) headerLen);
-            readFully(ch, headerBuf, 8);
-            long dataStart = 8 + headerLen;
-            List<Entry> entries =
-                    parseHeader(headerBuf.array(), fileSize - dataStart, file.toString());
+            Header header = readHeader(ch, file);
+            long dataStart = header.dataStart();
+            List<Entry> entries = header.entries();
             Map<String, FloatTensor> out = new LinkedHashMap<>();
             for (Entry e : entries) {
                 if (!e.floating()) {
@@ -97,19 +106,10 @@ public final class SafeTensors {
      */
     static List<StoredTensor> locate(Path file) throws IOException {
         try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
-            long fileSize = ch.size();
-            ByteBuffer lenBuf = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN);
-            readFully(ch, lenBuf, 0);
-            long headerLen = lenBuf.flip().getLong();
-            if (headerLen <= 0 || headerLen > MAX_HEADER || 8 + headerLen > fileSize) {
-                throw new IOException(
-                        file + ": not a safetensors file (header length " + headerLen + ")");
-            }
-            ByteBuffer headerBuf = ByteBuffer.allocate((int) headerLen);
-            readFully(ch, headerBuf, 8);
-            long dataStart = 8 + headerLen;
+            Header header = readHeader(ch, file);
+            long dataStart = header.dataStart();
             List<StoredTensor> out = new ArrayList<>();
-            for (Entry e : parseHeader(headerBuf.array(), fileSize - dataStart, file.toString())) {
+            for (Entry e : header.entries()) {
                 out.add(
                         new StoredTensor(
                                 file,
