@@ -59,6 +59,11 @@ class BertSiteTrainerTest {
         return new BertSiteTrainer(model, true, tokenizer, train, TEST, OPTIONS);
     }
 
+    /** A trainer of {@code model} that leaves it open, on the fixed train and test sets. */
+    private static BertSiteTrainer sharing(LoraBert model, BertSiteTrainer.Options options) {
+        return new BertSiteTrainer(model, false, tokenizer, TRAIN, TEST, options);
+    }
+
     @Test
     void localRoundsLowerTheLossAndReturnADeltaOfExactlyTheSpecsTensors() throws IOException {
         try (BertSiteTrainer trainer = trainer(TRAIN)) {
@@ -141,24 +146,9 @@ class BertSiteTrainerTest {
         // adapters on layers 3-5 only: the cache holds the output of layer 2
         LoraConfig upper = LoraConfig.of(4, 8, 0, Target.QUERY, Target.VALUE).withFromLayer(3);
         try (LoraBert model = new LoraBert(new BertClassifier(BertEncoder.miniLm(upper), 3), 5);
-                BertSiteTrainer plain =
-                        new BertSiteTrainer(model, false, tokenizer, TRAIN, TEST, OPTIONS);
-                BertSiteTrainer cached =
-                        new BertSiteTrainer(
-                                model,
-                                false,
-                                tokenizer,
-                                TRAIN,
-                                TEST,
-                                OPTIONS.withSpeedups(true, false));
-                BertSiteTrainer both =
-                        new BertSiteTrainer(
-                                model,
-                                false,
-                                tokenizer,
-                                TRAIN,
-                                TEST,
-                                OPTIONS.withSpeedups(true, true))) {
+                BertSiteTrainer plain = sharing(model, OPTIONS);
+                BertSiteTrainer cached = sharing(model, OPTIONS.withSpeedups(true, false));
+                BertSiteTrainer both = sharing(model, OPTIONS.withSpeedups(true, true))) {
             Map<String, float[]> v0 = plain.federationSpec("f", 5).initialValues();
 
             Map<String, float[]> expected = plain.train(v0, 0).delta();
