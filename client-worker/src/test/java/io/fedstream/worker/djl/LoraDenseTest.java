@@ -37,14 +37,7 @@ class LoraDenseTest {
         SplittableRandom rnd = new SplittableRandom(1);
         w = randoms(OUT * IN, rnd);
         b = randoms(OUT, rnd);
-        layer =
-                new LoraDense(
-                        "l",
-                        new FloatTensor(new int[] {OUT, IN}, w),
-                        new FloatTensor(new int[] {OUT}, b),
-                        RANK,
-                        SCALING,
-                        0.0);
+        layer = newLayer(0.0);
         model = Model.newInstance("lora-linear-test", ai.djl.Device.cpu(), DjlRuntime.ENGINE);
         model.setBlock(layer);
         manager = model.getNDManager();
@@ -54,6 +47,20 @@ class LoraDenseTest {
     @AfterEach
     void tearDown() {
         model.close();
+    }
+
+    /**
+     * A layer over the fixed weight {@code w} and bias {@code b}, with LoRA dropout {@code
+     * dropout}.
+     */
+    private LoraDense newLayer(double dropout) {
+        return new LoraDense(
+                "l",
+                new FloatTensor(new int[] {OUT, IN}, w),
+                new FloatTensor(new int[] {OUT}, b),
+                RANK,
+                SCALING,
+                dropout);
     }
 
     @Test
@@ -158,14 +165,7 @@ class LoraDenseTest {
 
     @Test
     void dropoutActsOnlyInTraining() {
-        LoraDense dropping =
-                new LoraDense(
-                        "l",
-                        new FloatTensor(new int[] {OUT, IN}, w),
-                        new FloatTensor(new int[] {OUT}, b),
-                        RANK,
-                        SCALING,
-                        0.5);
+        LoraDense dropping = newLayer(0.5);
         try (NDManager scope = manager.newSubManager()) {
             dropping.initialize(scope, DataType.FLOAT32, new Shape(BATCH, IN));
             dropping.loraA().getArray().set(randoms(RANK * IN, new SplittableRandom(10)));
