@@ -2,6 +2,7 @@ package io.fedstream.worker.decoder;
 
 import ai.djl.Device;
 import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDArrays;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.index.NDIndex;
@@ -13,12 +14,14 @@ import ai.djl.nn.Block;
 import ai.djl.nn.Parameter;
 import ai.djl.nn.core.Embedding;
 import ai.djl.nn.core.Linear;
+import ai.djl.training.GradientCollector;
 import ai.djl.training.ParameterStore;
 import ai.djl.util.PairList;
 import io.fedstream.schemas.TensorSpec;
 import io.fedstream.worker.decoder.DecoderConfig.Family;
 import io.fedstream.worker.decoder.DecoderLora.Module;
 import io.fedstream.worker.djl.AdaptedBlock;
+import io.fedstream.worker.djl.DjlRuntime;
 import io.fedstream.worker.djl.LoraDense;
 import io.fedstream.worker.djl.NdArrays;
 import io.fedstream.worker.djl.Weight;
@@ -50,6 +53,8 @@ import java.util.SplittableRandom;
  */
 public final class CausalLm extends AbstractBlock implements AdaptedBlock {
     private static final byte VERSION = 1;
+    // vocabulary rows of a float16 LM head widened at a time (16 MB at H = 2048)
+    private static final long HEAD_ROWS = 2048;
 
     private final DecoderConfig config;
     private final DecoderLora lora;
@@ -172,59 +177,168 @@ public final class CausalLm extends AbstractBlock implements AdaptedBlock {
             KvCache cache,
             boolean training,
             PairList<String, Object> params) {
+        int offset = cache == null ? 0 : cache.length;
+        NDArray x = embed(ps, ids, offset, training);
+        Context c = context(ids, mask, offset);
+        for (int i = 0; i < layers.size(); i++) {
+            DecoderLayer.KvEntry entry = cache == null ? null : cache.entries[i];
+            x = layers.get(i).apply(ps, x, c.bias, c.cos, c.sin, c.rotate, entry, training, params);
+        }
+        return finalNorm.forward(ps, new NDList(x), training, params).singletonOrThrow();
+    }
+
+    // what every layer reads besides the hidden states: attention bias and RoPE tables
+    private record Context(NDArray bias, NDArray cos, NDArray sin, NDArray rotate) {}
+
+    // the token (and position) embeddings of ids [B, T] at positions offset.. [B, T, H]
+    private NDArray embed(ParameterStore ps, NDArray ids, int offset, boolean training) {
         if (ids.getShape().dimension() != 2) {
             throw new IllegalArgumentException(
                     "input ids must be [batch, tokens]: " + ids.getShape());
         }
-        NDManager m = ids.getManager();
         Device device = ids.getDevice();
-        int seq = Math.toIntExact(ids.getShape().get(1));
-        int offset = cache == null ? 0 : cache.length;
-        int total = offset + seq;
+        int total = offset + Math.toIntExact(ids.getShape().get(1));
         if (total > config.maxPositions()) {
             throw new IllegalArgumentException(
                     total + " positions, the model has " + config.maxPositions());
         }
         NDArray w = ps.getValue(tokenEmbeddings, device, training);
-        NDArray x = Embedding.embedding(ids, w, SparseFormat.DENSE).singletonOrThrow();
+        // float16 rows of a 16-bit checkpoint widen exactly
+        NDArray x =
+                NdArrays.float32(
+                        Embedding.embedding(ids, w, SparseFormat.DENSE).singletonOrThrow());
         if (positionEmbeddings != null) {
             NDArray p = ps.getValue(positionEmbeddings, device, training);
             x = x.add(p.get(new NDIndex(offset + ":" + total)));
         }
+        return x;
+    }
+
+    private Context context(NDArray ids, NDArray mask, int offset) {
+        NDManager m = ids.getManager();
+        int seq = Math.toIntExact(ids.getShape().get(1));
         NDArray bias = causalBias(m, seq, offset, config.slidingWindow());
         if (mask != null) {
             long batch = ids.getShape().get(0);
             NDArray pad = NdArrays.maskBias(mask).reshape(new Shape(batch, 1, 1, seq));
             bias = bias.minimum(pad);
         }
-        NDArray cos = null;
-        NDArray sin = null;
-        NDArray rotate = null;
-        if (config.family() == Family.LLAMA) {
-            int d = config.headDim();
-            float[] c = new float[seq * d];
-            float[] s = new float[seq * d];
-            int half = d / 2;
-            for (int t = 0; t < seq; t++) {
-                for (int j = 0; j < half; j++) {
-                    double angle = (offset + t) * inverseFrequencies[j];
-                    float cj = (float) Math.cos(angle);
-                    float sj = (float) Math.sin(angle);
-                    c[t * d + j] = cj;
-                    c[t * d + j + half] = cj;
-                    s[t * d + j] = sj;
-                    s[t * d + j + half] = sj;
+        if (config.family() != Family.LLAMA) {
+            return new Context(bias, null, null, null);
+        }
+        int d = config.headDim();
+        float[] c = new float[seq * d];
+        float[] s = new float[seq * d];
+        int half = d / 2;
+        for (int t = 0; t < seq; t++) {
+            for (int j = 0; j < half; j++) {
+                double angle = (offset + t) * inverseFrequencies[j];
+                float cj = (float) Math.cos(angle);
+                float sj = (float) Math.sin(angle);
+                c[t * d + j] = cj;
+                c[t * d + j + half] = cj;
+                s[t * d + j] = sj;
+                s[t * d + j + half] = sj;
+            }
+        }
+        return new Context(
+                bias,
+                NdArrays.create(m, c, new Shape(seq, d)),
+                NdArrays.create(m, s, new Shape(seq, d)),
+                NdArrays.create(m, rotation, new Shape(d, d)));
+    }
+
+    /**
+     * The mean answer loss of one batch ({@code -mean log p(target)}, inputs as {@link
+     * #forwardInternal}'s four) and its gradients, accumulated into the adapter, computed layer by
+     * layer so that a 16-bit checkpoint's weights are never all widened to float32 at once (the
+     * memory of a recorded graph would otherwise hold a float32 copy of every frozen matrix it
+     * passed through): a forward pass without a graph keeps each layer's input; the LM head's
+     * gradient {@code (softmax - onehot) / N · W} is computed directly, in vocabulary blocks; then
+     * from the last layer down each layer is run again with a graph and back-propagated with the
+     * gradient of its output, giving the gradient of its input (activation checkpointing). Dropout
+     * masks are drawn again identically, so the gradients are those of one recorded pass.
+     */
+    public float lossAndGradients(ParameterStore ps, NDList inputs, GradientCollector collector) {
+        NDArray ids = inputs.get(0);
+        NDArray positions = inputs.get(2);
+        NDArray targets = inputs.get(3);
+        NDManager m = ids.getManager();
+        List<NDArray> layerInputs = new ArrayList<>();
+        Context c;
+        NDArray top;
+        try (DjlRuntime.NoGrad ignored = DjlRuntime.noGrad()) {
+            NDArray x = embed(ps, ids, 0, true);
+            c = context(ids, inputs.get(1), 0);
+            for (DecoderLayer layer : layers) {
+                layerInputs.add(x);
+                layer.beginPass();
+                try (NDManager scope = m.newSubManager()) {
+                    x.tempAttach(scope);
+                    NDArray y =
+                            layer.apply(ps, x, c.bias, c.cos, c.sin, c.rotate, null, true, null);
+                    y.attach(m);
+                    x = y;
                 }
             }
-            cos = NdArrays.create(m, c, new Shape(seq, d));
-            sin = NdArrays.create(m, s, new Shape(seq, d));
-            rotate = NdArrays.create(m, rotation, new Shape(d, d));
+            top = x;
         }
-        for (int i = 0; i < layers.size(); i++) {
-            DecoderLayer.KvEntry entry = cache == null ? null : cache.entries[i];
-            x = layers.get(i).apply(ps, x, bias, cos, sin, rotate, entry, training, params);
+        top.setRequiresGradient(true);
+        NDArray normed = finalNorm.forward(ps, new NDList(top), true, null).singletonOrThrow();
+        NDArray picked = pick(normed, positions);
+        float loss;
+        NDArray pickedGradient;
+        try (DjlRuntime.NoGrad ignored = DjlRuntime.noGrad()) {
+            NDArray logp = head(ps, picked.stopGradient(), true).logSoftmax(1);
+            long n = targets.size();
+            loss = -logp.gather(targets.expandDims(1), 1).sum().getFloat() / n;
+            NDArray g =
+                    logp.exp().sub(targets.oneHot(config.vocabSize())).div(NdArrays.scalar(m, n));
+            pickedGradient = headBackward(ps, g, true);
         }
-        return finalNorm.forward(ps, new NDList(x), training, params).singletonOrThrow();
+        collector.backward(picked.mul(pickedGradient).sum());
+        NDArray upstream = detachedGradient(top, m);
+        for (int i = layers.size() - 1; i >= 0; i--) {
+            DecoderLayer layer = layers.get(i);
+            try (NDManager scope = m.newSubManager()) {
+                NDArray x = layerInputs.get(i);
+                x.tempAttach(scope);
+                if (i > 0) {
+                    x.setRequiresGradient(true);
+                }
+                layer.replayPass();
+                NDArray y = layer.apply(ps, x, c.bias, c.cos, c.sin, c.rotate, null, true, null);
+                layer.endPass();
+                collector.backward(y.mul(upstream).sum());
+                upstream = i > 0 ? detachedGradient(x, m) : null;
+            }
+        }
+        return loss;
+    }
+
+    /**
+     * Starts a pass with replayable dropout masks in every layer, as {@link #lossAndGradients}
+     * does: after the same {@link #seedDropout}, a recorded forward pass draws the same masks.
+     */
+    void beginPasses() {
+        layers.forEach(DecoderLayer::beginPass);
+    }
+
+    // a copy of x's gradient in manager m
+    private static NDArray detachedGradient(NDArray x, NDManager m) {
+        try (NDArray g = x.getGradient()) {
+            NDArray copy = g.duplicate();
+            copy.attach(m);
+            return copy;
+        }
+    }
+
+    // the rows positions [N] of hidden [B, T, H] flattened: [N, H]
+    private static NDArray pick(NDArray hidden, NDArray positions) {
+        Shape s = hidden.getShape();
+        long h = s.get(2);
+        NDArray flat = hidden.reshape(new Shape(s.get(0) * s.get(1), h));
+        return flat.gather(positions.expandDims(1).repeat(1, h), 0);
     }
 
     /**
@@ -251,8 +365,54 @@ public final class CausalLm extends AbstractBlock implements AdaptedBlock {
     }
 
     private NDArray head(ParameterStore ps, NDArray hidden, boolean training) {
-        return Linear.linear(hidden, headWeight(ps, hidden.getDevice(), training))
-                .singletonOrThrow();
+        NDArray w = headWeight(ps, hidden.getDevice(), training);
+        if (w.getDataType() == DataType.FLOAT32) {
+            return Linear.linear(hidden, w).singletonOrThrow();
+        }
+        // a float16 head is widened HEAD_ROWS vocabulary rows at a time
+        long vocab = w.getShape().get(0);
+        NDList parts = new NDList();
+        for (long from = 0; from < vocab; from += HEAD_ROWS) {
+            long to = Math.min(vocab, from + HEAD_ROWS);
+            try (NDArray rows = w.get(new NDIndex(from + ":" + to))) {
+                NDArray rows32 = NdArrays.float32(rows);
+                parts.add(Linear.linear(hidden, rows32).singletonOrThrow());
+                rows32.close();
+            }
+        }
+        NDArray logits = parts.size() == 1 ? parts.get(0) : NDArrays.concat(parts, -1);
+        if (parts.size() > 1) {
+            parts.close();
+        }
+        return logits;
+    }
+
+    /**
+     * {@code dLoss/dHidden [N, H] = g [N, V] · W [V, H]} through the LM head for a given gradient
+     * of the logits, without autograd (so a float16 head is never widened whole): HEAD_ROWS rows at
+     * a time.
+     */
+    private NDArray headBackward(ParameterStore ps, NDArray g, boolean training) {
+        NDArray w = headWeight(ps, g.getDevice(), training);
+        long vocab = w.getShape().get(0);
+        NDArray sum = null;
+        for (long from = 0; from < vocab; from += HEAD_ROWS) {
+            long to = Math.min(vocab, from + HEAD_ROWS);
+            NDIndex range = new NDIndex(from + ":" + to);
+            try (NDArray rows = w.get(range);
+                    NDArray gPart = g.get(new NDIndex(":, " + from + ":" + to))) {
+                NDArray rows32 = NdArrays.float32(rows);
+                NDArray part = gPart.matMul(rows32);
+                NdArrays.closeCopy(rows32, rows);
+                if (sum == null) {
+                    sum = part;
+                } else {
+                    sum.addi(part);
+                    part.close();
+                }
+            }
+        }
+        return sum;
     }
 
     // log p(target | position) for N flat positions [N], and the most likely tokens there [N]
@@ -262,12 +422,7 @@ public final class CausalLm extends AbstractBlock implements AdaptedBlock {
             NDArray positions,
             NDArray targets,
             boolean training) {
-        Shape s = hidden.getShape();
-        long h = s.get(2);
-        NDArray flat = hidden.reshape(new Shape(s.get(0) * s.get(1), h));
-        NDArray index = positions.expandDims(1).repeat(1, h);
-        NDArray picked = flat.gather(index, 0);
-        NDArray logits = head(ps, picked, training);
+        NDArray logits = head(ps, pick(hidden, positions), training);
         NDArray logp = logits.logSoftmax(1).gather(targets.expandDims(1), 1).squeeze(1);
         return new NDList(logp, logits.argMax(1));
     }

@@ -218,6 +218,21 @@ public final class DecoderLayer extends AbstractBlock {
         return new Shape[] {inputShapes[0]};
     }
 
+    /** Starts a pass with replayable dropout masks in every projection (LoraDense#beginPass). */
+    void beginPass() {
+        dense.values().forEach(LoraDense::beginPass);
+    }
+
+    /** Draws the masks of the pass begun last again. */
+    void replayPass() {
+        dense.values().forEach(LoraDense::replayPass);
+    }
+
+    /** Ends a replayable pass. */
+    void endPass() {
+        dense.values().forEach(LoraDense::endPass);
+    }
+
     Map<Module, LoraDense> dense() {
         return dense;
     }

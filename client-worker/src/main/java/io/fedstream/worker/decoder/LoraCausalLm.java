@@ -192,7 +192,7 @@ public final class LoraCausalLm extends AdapterModel<CausalLm> {
             try (DjlRuntime.NoGrad noGrad = DjlRuntime.noGrad();
                     NDManager batchScope = trainer.getManager().newSubManager()) {
                 NDList in = batch.toLossInputs(batchScope);
-                return step(t -> t.forward(in).get(0).mean().neg());
+                return stepWith(collector -> block.lossAndGradients(store, in, collector));
             }
         }
     }

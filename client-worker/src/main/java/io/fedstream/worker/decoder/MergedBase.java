@@ -63,7 +63,10 @@ public final class MergedBase implements AutoCloseable {
                         NDArray am = NdArrays.create(scope, a, new Shape(r, dense.inFeatures()));
                         NDArray bm = NdArrays.create(scope, b, new Shape(dense.outFeatures(), r));
                         NDArray scale = NdArrays.scalar(scope, dense.scaling());
-                        NDArray w = dense.weight().getArray().add(bm.matMul(am).mul(scale));
+                        NDArray base = dense.weight().getArray();
+                        NDArray base32 = NdArrays.float32(base); // float16 base: widened
+                        NDArray w = base32.add(bm.matMul(am).mul(scale));
+                        NdArrays.closeCopy(base32, base);
                         w.attach(manager);
                         merged.put(key, w);
                         dense.replaceWeight(w);

@@ -9,6 +9,7 @@ import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.Parameter;
 import ai.djl.training.DefaultTrainingConfig;
+import ai.djl.training.LocalParameterServer;
 import ai.djl.training.ParameterStore;
 import ai.djl.training.Trainer;
 import ai.djl.training.loss.Loss;
@@ -176,6 +177,12 @@ public abstract class AdapterModel<B extends AdaptedBlock> implements AutoClosea
         /** The DJL trainer; batch arrays belong in sub-managers of its manager. */
         protected final Trainer trainer;
 
+        /**
+         * The parameter store of {@link #stepWith}: parameters read through it during the step are
+         * updated by the trainer's optimizer.
+         */
+        protected final ParameterStore store;
+
         private long steps;
         private boolean closed;
 
@@ -193,11 +200,15 @@ public abstract class AdapterModel<B extends AdaptedBlock> implements AutoClosea
             for (Parameter p : adapter.values()) {
                 p.getArray().tempAttach(scope);
             }
+            RoundAdam optimizer = new RoundAdam(learningRate, scope);
             DefaultTrainingConfig config =
                     new DefaultTrainingConfig(Loss.softmaxCrossEntropyLoss())
-                            .optOptimizer(new RoundAdam(learningRate, scope))
+                            .optOptimizer(optimizer)
                             .optDevices(new Device[] {Device.cpu()});
             trainer = model.newTrainer(config);
+            store = new ParameterStore(model.getNDManager(), false);
+            store.setParameterServer(
+                    new LocalParameterServer(optimizer), new Device[] {Device.cpu()});
             training = this;
         }
 
@@ -222,6 +233,22 @@ public abstract class AdapterModel<B extends AdaptedBlock> implements AutoClosea
         }
 
         /** Steps taken so far. */
+        /**
+         * One optimizer step whose {@code gradients} run the forward and backward passes
+         * themselves, reading the parameters through {@link #store}.
+         */
+        protected final float stepWith(DjlRuntime.Gradients gradients) {
+            checkOpen();
+            float value =
+                    DjlRuntime.step(
+                            adapter.values(),
+                            trainer::newGradientCollector,
+                            gradients,
+                            store::updateAllParameters);
+            steps++;
+            return value;
+        }
+
         public long steps() {
             return steps;
         }

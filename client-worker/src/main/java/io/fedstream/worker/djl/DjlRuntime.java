@@ -87,6 +87,42 @@ public final class DjlRuntime {
             ai.djl.training.Trainer trainer,
             java.util.Collection<ai.djl.nn.Parameter> trained,
             java.util.function.Function<ai.djl.training.Trainer, ai.djl.ndarray.NDArray> loss) {
+        return step(
+                trained,
+                trainer::newGradientCollector,
+                collector -> {
+                    ai.djl.ndarray.NDArray l = loss.apply(trainer);
+                    float value = l.getFloat();
+                    collector.backward(l);
+                    return value;
+                },
+                trainer::step);
+    }
+
+    /** A loss whose gradients the function back-propagates itself, in one or more passes. */
+    @FunctionalInterface
+    public interface Gradients {
+        /**
+         * Computes the loss and accumulates its gradients into the trained parameters.
+         *
+         * @param collector the step's gradient collector, for its backward passes
+         * @return the loss
+         */
+        float compute(ai.djl.training.GradientCollector collector);
+    }
+
+    /**
+     * One optimizer step under {@link #GRADIENT_LOCK}, as {@link #step(ai.djl.training.Trainer,
+     * java.util.Collection, java.util.function.Function)} but with the backward passes left to
+     * {@code gradients} and the update to {@code update}.
+     *
+     * @return the loss before the update
+     */
+    public static float step(
+            java.util.Collection<ai.djl.nn.Parameter> trained,
+            java.util.function.Supplier<ai.djl.training.GradientCollector> collectors,
+            Gradients gradients,
+            Runnable update) {
         GRADIENT_LOCK.lock();
         try {
             for (ai.djl.nn.Parameter p : trained) {
@@ -98,12 +134,10 @@ public final class DjlRuntime {
                 }
             }
             float value;
-            try (ai.djl.training.GradientCollector collector = trainer.newGradientCollector()) {
-                ai.djl.ndarray.NDArray l = loss.apply(trainer);
-                value = l.getFloat();
-                collector.backward(l);
+            try (ai.djl.training.GradientCollector collector = collectors.get()) {
+                value = gradients.compute(collector);
             }
-            trainer.step();
+            update.run();
             return value;
         } finally {
             GRADIENT_LOCK.unlock();

@@ -17,9 +17,12 @@ import java.util.SplittableRandom;
  *
  * <pre>y = x W^T + b + (alpha / rank) * dropout(x) A^T B^T</pre>
  *
- * <p>{@code W [out, in]} and {@code b [out]} are frozen (no gradient, never updated). With a rank
- * above zero, {@code A [rank, in]} and {@code B [out, rank]} are trainable; they start at zero and
- * are written by name by the owner. Without a rank the layer is just {@code x W^T + b}.
+ * <p>{@code W [out, in]} and {@code b [out]} are frozen (no gradient, never updated). A float16
+ * {@code W} (a 16-bit checkpoint's, see {@code StoredTensor}) is widened to float32 for each use
+ * and the copy closed right after, so only one layer's weights exist in float32 at a time (in a
+ * recorded graph, until its backward pass). With a rank above zero, {@code A [rank, in]} and {@code
+ * B [out, rank]} are trainable; they start at zero and are written by name by the owner. Without a
+ * rank the layer is just {@code x W^T + b}.
  *
  * <p>Dropout masks come from a Java {@link SplittableRandom} ({@link #seedDropout(long)}), so
  * training is reproducible and independent of PyTorch's global generator.
@@ -42,6 +45,9 @@ public final class LoraDense extends AbstractBlock {
     private final Parameter loraA;
     private final Parameter loraB;
     private SplittableRandom dropoutRandom = new SplittableRandom(0);
+    // a pass's own mask stream (beginPass), so that a recomputation draws the same masks
+    private SplittableRandom passRandom;
+    private long passSeed;
     private NDArray replacement;
 
     /**
@@ -128,7 +134,9 @@ public final class LoraDense extends AbstractBlock {
                         ? replacement
                         : parameterStore.getValue(weight, device, training);
         NDArray b = parameterStore.getValue(bias, device, training);
-        NDArray y = Linear.linear(x, w, b).singletonOrThrow();
+        NDArray w32 = NdArrays.float32(w);
+        NDArray y = Linear.linear(x, w32, b).singletonOrThrow();
+        NdArrays.closeCopy(w32, w);
         if (rank == 0) {
             return new NDList(y);
         }
@@ -145,8 +153,9 @@ public final class LoraDense extends AbstractBlock {
     private NDArray dropoutMask(NDArray x) {
         float keep = 1 - dropout;
         float[] mask = new float[Math.toIntExact(x.size())];
+        SplittableRandom random = passRandom != null ? passRandom : dropoutRandom;
         for (int i = 0; i < mask.length; i++) {
-            mask[i] = dropoutRandom.nextDouble() < keep ? 1 / keep : 0;
+            mask[i] = random.nextDouble() < keep ? 1 / keep : 0;
         }
         return NdArrays.create(x.getManager(), mask, x.getShape());
     }
@@ -172,6 +181,26 @@ public final class LoraDense extends AbstractBlock {
     /** Restarts the dropout mask stream. */
     public void seedDropout(long seed) {
         dropoutRandom = new SplittableRandom(seed);
+        passRandom = null;
+    }
+
+    /**
+     * Starts a forward pass whose dropout masks can be drawn again ({@link #replayPass}): its
+     * stream is seeded by the next value of the layer's own stream.
+     */
+    public void beginPass() {
+        passSeed = dropoutRandom.nextLong();
+        passRandom = new SplittableRandom(passSeed);
+    }
+
+    /** Draws the masks of the pass {@link #beginPass} started again, from its first. */
+    public void replayPass() {
+        passRandom = new SplittableRandom(passSeed);
+    }
+
+    /** Back to the layer's own stream. */
+    public void endPass() {
+        passRandom = null;
     }
 
     public boolean hasAdapter() {

@@ -31,6 +31,26 @@ public final class NdArrays {
         return mask.toType(DataType.FLOAT32, false).neg().add(scalar(m, 1f)).mul(scalar(m, MASKED));
     }
 
+    /**
+     * {@code array} if it is float32, else a float32 copy that the caller closes after use ({@link
+     * #closeCopy}): frozen 16-bit weights are widened one use at a time, never all at once.
+     */
+    public static NDArray float32(NDArray array) {
+        return array.getDataType() == DataType.FLOAT32
+                ? array
+                : array.toType(DataType.FLOAT32, false);
+    }
+
+    /**
+     * Closes {@code widened} if {@link #float32} made it from {@code original}. Safe under
+     * autograd: a graph that saved the copy keeps its own reference to the storage.
+     */
+    public static void closeCopy(NDArray widened, NDArray original) {
+        if (widened != original) {
+            widened.close();
+        }
+    }
+
     public static NDArray create(NDManager manager, float[] data, Shape shape) {
         try (NDArray view = manager.create(data, shape)) {
             return view.duplicate();

@@ -19,7 +19,10 @@ public interface Weight {
     /** The values as float32 in Java memory (reads the file for a stored tensor). */
     FloatTensor toFloatTensor();
 
-    /** The values as a libtorch-owned float32 array in {@code manager}. */
+    /**
+     * The values as a libtorch-owned array in {@code manager}: float32, or float16 for a 16-bit
+     * matrix still in its checkpoint file ({@link StoredTensor}); {@link NdArrays#float32} widens.
+     */
     NDArray create(NDManager manager);
 
     default int rank() {

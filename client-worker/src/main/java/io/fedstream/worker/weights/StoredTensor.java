@@ -19,11 +19,18 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 
 /**
- * A tensor of a safetensors file, located by its header but not read: {@link #create} widens it to
- * float32 straight into libtorch in slices of {@link #SLICE_BYTES}, so loading a checkpoint needs
- * the model's float32 size in native memory plus one slice, and never a Java copy of the weights.
- * (DJL 0.35's PyTorch engine cannot hold bfloat16 arrays: converting to it aborts the JVM, so the
- * model computes and stores in float32.)
+ * A tensor of a safetensors file, located by its header but not read. {@link #create} copies it
+ * straight into libtorch in slices of {@link #SLICE_BYTES}, never holding a Java copy of the
+ * weights: a matrix stored in 16 bits ({@code BF16} or {@code F16}) stays 16-bit, as float16
+ * ({@link #createHalf}), so a checkpoint in libtorch takes its file size; vectors and 32/64-bit
+ * tensors become float32. Float16 and not bfloat16 because DJL 0.35's PyTorch engine aborts the JVM
+ * on any bfloat16 array: its JNI maps DJL data types to libtorch's by a switch without a {@code
+ * BFLOAT16} case, whose {@code throw;} outside a handler calls {@code std::terminate} (creation,
+ * {@code zeros} and {@code toType} alike). Every bfloat16 value of magnitude in [2^-17, 65504] is a
+ * float16 value, so the conversion is exact there; smaller ones round to float16's subnormal grid
+ * (absolute error at most 2^-25, below float32's own rounding of a product with typical
+ * activations), and a matrix with a value beyond float16's range stays float32. The model computes
+ * in float32, widening one layer's weights at a time ({@code LoraDense}).
  *
  * @param file the safetensors file
  * @param name the tensor's name in it
@@ -119,6 +126,12 @@ public record StoredTensor(
     @Override
     public NDArray create(NDManager manager) {
         checkFloating();
+        if (shape.length >= 2 && width() == 2) {
+            NDArray half = createHalf(manager);
+            if (half != null) {
+                return half;
+            }
+        }
         long n = elements();
         int sliceElements = SLICE_BYTES / 4;
         if (n <= sliceElements) {
@@ -139,8 +152,55 @@ public record StoredTensor(
             out.close();
             throw new UncheckedIOException(file + ": cannot read tensor " + name, e);
         }
-        NDArray shaped = out.reshape(djlShape());
-        out.close(); // the reshaped view keeps the storage
+        return shaped(out);
+    }
+
+    /**
+     * This 16-bit tensor as a libtorch float16 array, streamed in slices; null if a bfloat16 value
+     * lies beyond float16's range (the caller then widens to float32 instead).
+     */
+    NDArray createHalf(NDManager manager) {
+        long n = elements();
+        int sliceElements = SLICE_BYTES / 2;
+        NDArray out = manager.zeros(new Shape(n), DataType.FLOAT16);
+        ByteBuffer raw = ByteBuffer.allocate(sliceElements * 2);
+        ByteBuffer half =
+                ByteBuffer.allocateDirect(sliceElements * 2).order(ByteOrder.nativeOrder());
+        boolean bf16 = dtype.equals("BF16");
+        try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
+            for (long from = 0; from < n; from += sliceElements) {
+                int count = (int) Math.min(sliceElements, n - from);
+                raw.clear().limit(count * 2);
+                readFully(ch, raw, offset + from * 2);
+                raw.flip().order(ByteOrder.LITTLE_ENDIAN);
+                half.clear();
+                for (int i = 0; i < count; i++) {
+                    short bits = raw.getShort(i * 2);
+                    if (bf16) {
+                        float f = HalfFloats.bf16ToFloat(bits);
+                        bits = HalfFloats.floatToF16(f);
+                        if (!Float.isInfinite(f) && (bits & 0x7c00) == 0x7c00 && !Float.isNaN(f)) {
+                            out.close();
+                            return null; // beyond float16's range: keep float32
+                        }
+                    }
+                    half.putShort(bits);
+                }
+                half.flip();
+                try (NDArray part = manager.create(half, new Shape(count), DataType.FLOAT16)) {
+                    out.set(new NDIndex(from + ":" + (from + count)), part);
+                }
+            }
+        } catch (IOException e) {
+            out.close();
+            throw new UncheckedIOException(file + ": cannot read tensor " + name, e);
+        }
+        return shaped(out);
+    }
+
+    private NDArray shaped(NDArray flat) {
+        NDArray shaped = flat.reshape(djlShape());
+        flat.close(); // the reshaped view keeps the storage
         return shaped;
     }
 

@@ -365,6 +365,98 @@ class OpenCheckpointsTest {
                 .hasMessageContaining("model.norm.weight has dtype I32 in model.safetensors");
     }
 
+    /**
+     * A 16-bit checkpoint's matrices are held as float16 (its file size) and its vectors as
+     * float32; training computes its gradients layer by layer (recomputing each layer), and they
+     * are those of one recorded pass through the whole model, dropout masks included.
+     */
+    @ParameterizedTest
+    @EnumSource(
+            value = Checkpoint.class,
+            names = {"QWEN25", "LLAMA31_UNTIED"})
+    void layerByLayerGradientsOfAHalfPrecisionCheckpointAreThoseOfOneRecordedPass(Checkpoint cp)
+            throws IOException {
+        write(dir, cp, SafeTensors.DType.BF16, 2, cp.ordinal() + 41);
+        DecoderConfig config = cp.config();
+        DecoderLora lora = new DecoderLora(2, 4, 0.1, EnumSet.allOf(Module.class));
+        CausalBatch batch =
+                CausalBatch.of(
+                        List.of(
+                                TinyDecoder.randomIds(config, 6, 42),
+                                TinyDecoder.randomIds(config, 3, 43)),
+                        List.of(
+                                TinyDecoder.randomIds(config, 4, 44),
+                                TinyDecoder.randomIds(config, 5, 45)));
+        try (LoraCausalLm model =
+                new LoraCausalLm(CausalLm.fromCheckpoint(DecoderCheckpoint.load(dir), lora), 46)) {
+            model.setAdapter(CausalLmTest.randomAdapter(model, 0.05, 47));
+            CausalLm block = model.block();
+            Map<String, ai.djl.nn.Parameter> base = block.baseParameters();
+            assertThat(base.get("layer1.gate_proj.weight").getArray().getDataType())
+                    .isEqualTo(ai.djl.ndarray.types.DataType.FLOAT16);
+            assertThat(base.get("token_embeddings").getArray().getDataType())
+                    .isEqualTo(ai.djl.ndarray.types.DataType.FLOAT16);
+            assertThat(base.get("layer0.norm1.weight").getArray().getDataType())
+                    .isEqualTo(ai.djl.ndarray.types.DataType.FLOAT32);
+
+            block.seedDropout(48);
+            block.beginPasses();
+            float recordedLoss;
+            Map<String, float[]> recorded;
+            try (ai.djl.ndarray.NDManager scope = model.model().getNDManager().newSubManager();
+                    ai.djl.training.GradientCollector collector =
+                            io.fedstream.worker.djl.DjlRuntime.engine().newGradientCollector()) {
+                ai.djl.ndarray.NDList in = batch.toLossInputs(scope);
+                ai.djl.ndarray.NDArray loss =
+                        block.forward(new ai.djl.training.ParameterStore(scope, false), in, true)
+                                .get(0)
+                                .mean()
+                                .neg();
+                recordedLoss = loss.getFloat();
+                collector.backward(loss);
+                recorded = adapterGradients(block);
+            }
+            block.seedDropout(48);
+            float layerwiseLoss;
+            Map<String, float[]> layerwise;
+            try (ai.djl.ndarray.NDManager scope = model.model().getNDManager().newSubManager();
+                    ai.djl.training.GradientCollector collector =
+                            io.fedstream.worker.djl.DjlRuntime.engine().newGradientCollector()) {
+                layerwiseLoss =
+                        block.lossAndGradients(
+                                new ai.djl.training.ParameterStore(scope, false),
+                                batch.toLossInputs(scope),
+                                collector);
+                // gradients accumulate: subtract the recorded pass's
+                layerwise = adapterGradients(block);
+            }
+            assertThat(layerwiseLoss)
+                    .isCloseTo(recordedLoss, org.assertj.core.data.Offset.offset(1e-5f));
+            for (Map.Entry<String, float[]> e : recorded.entrySet()) {
+                float[] r = e.getValue();
+                float[] both = layerwise.get(e.getKey());
+                double scale = 0;
+                double diff = 0;
+                for (int i = 0; i < r.length; i++) {
+                    scale = Math.max(scale, Math.abs(r[i]));
+                    diff = Math.max(diff, Math.abs((both[i] - r[i]) - r[i]));
+                }
+                assertThat(scale).as(e.getKey()).isPositive();
+                assertThat(diff).as(e.getKey()).isLessThan(1e-4 * scale);
+            }
+        }
+    }
+
+    private static Map<String, float[]> adapterGradients(CausalLm block) {
+        Map<String, float[]> out = new LinkedHashMap<>();
+        for (Map.Entry<String, ai.djl.nn.Parameter> e : block.adapterParameters().entrySet()) {
+            try (ai.djl.ndarray.NDArray g = e.getValue().getArray().getGradient()) {
+                out.put(e.getKey(), g.toFloatArray());
+            }
+        }
+        return out;
+    }
+
     // ---- the PyTorch reference ----------------------------------------------------------------
 
     /** The logits of torch_reference.py, or null (the test then skips that part) without torch. */
