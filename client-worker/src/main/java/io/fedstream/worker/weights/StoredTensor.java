@@ -45,6 +45,10 @@ public record StoredTensor(
     /** Bytes copied into libtorch at a time. */
     static final int SLICE_BYTES = 16 << 20;
 
+    // one direct slice buffer per loading thread, reused for every 16-bit tensor
+    private static final ThreadLocal<ByteBuffer> SLICE =
+            ThreadLocal.withInitial(() -> ByteBuffer.allocateDirect(SLICE_BYTES));
+
     public StoredTensor {
         shape = shape.clone();
     }
@@ -163,33 +167,32 @@ public record StoredTensor(
         long n = elements();
         int sliceElements = SLICE_BYTES / 2;
         NDArray out = manager.zeros(new Shape(n), DataType.FLOAT16);
-        ByteBuffer raw = ByteBuffer.allocate(sliceElements * 2);
-        ByteBuffer half =
-                ByteBuffer.allocateDirect(sliceElements * 2).order(ByteOrder.nativeOrder());
+        // read into and converted in one reused direct buffer that libtorch copies from: no
+        // garbage per slice (DJL would copy a heap buffer into a fresh direct one every time)
+        ByteBuffer slice = SLICE.get().order(ByteOrder.LITTLE_ENDIAN);
         boolean bf16 = dtype.equals("BF16");
         try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
             for (long from = 0; from < n; from += sliceElements) {
                 int count = (int) Math.min(sliceElements, n - from);
-                raw.clear().limit(count * 2);
-                readFully(ch, raw, offset + from * 2);
-                raw.flip().order(ByteOrder.LITTLE_ENDIAN);
-                half.clear();
-                for (int i = 0; i < count; i++) {
-                    short bits = raw.getShort(i * 2);
-                    if (bf16) {
-                        float f = HalfFloats.bf16ToFloat(bits);
-                        bits = HalfFloats.floatToF16(f);
-                        if (!Float.isInfinite(f) && (bits & 0x7c00) == 0x7c00 && !Float.isNaN(f)) {
-                            out.close();
-                            return null; // beyond float16's range: keep float32
-                        }
+                slice.clear().limit(count * 2);
+                readFully(ch, slice, offset + from * 2);
+                for (int i = 0; bf16 && i < count; i++) {
+                    float f = HalfFloats.bf16ToFloat(slice.getShort(i * 2));
+                    short half = HalfFloats.floatToF16(f);
+                    if ((half & 0x7c00) == 0x7c00 && Float.isFinite(f)) {
+                        out.close();
+                        return null; // beyond float16's range: the caller keeps float32
                     }
-                    half.putShort(bits);
+                    slice.putShort(i * 2, half);
                 }
-                half.flip();
-                try (NDArray part = manager.create(half, new Shape(count), DataType.FLOAT16)) {
+                slice.flip().order(ByteOrder.nativeOrder());
+                if (ByteOrder.nativeOrder() != ByteOrder.LITTLE_ENDIAN) {
+                    throw new IllegalStateException("a big-endian platform is not supported");
+                }
+                try (NDArray part = manager.create(slice, new Shape(count), DataType.FLOAT16)) {
                     out.set(new NDIndex(from + ":" + (from + count)), part);
                 }
+                slice.order(ByteOrder.LITTLE_ENDIAN);
             }
         } catch (IOException e) {
             out.close();

@@ -30,7 +30,8 @@ import java.util.stream.Stream;
  * {@code ./fedstream bench decoder}: a checkpoint of a real model's shape with random BF16 weights
  * (written here, in two shards with an index, as {@code save_pretrained} does), then the worker's
  * decoder on it: load time, resident memory against the weights' size, LoRA training tokens/s and
- * greedy generation tokens/s.
+ * greedy generation tokens/s. The peak resident memory ({@code VmHWM}, reset before each model) is
+ * read after loading and again after training and generation.
  */
 public final class DecoderBench {
 
@@ -88,13 +89,14 @@ public final class DecoderBench {
                 System.getProperty("ai.djl.pytorch.num_threads", "1"));
         System.out.printf(
                 Locale.ROOT,
-                "%-13s %8s %8s %8s %9s %9s %7s %10s %10s%n",
+                "%-13s %8s %8s %8s %9s %10s %10s %7s %10s %10s%n",
                 "model",
                 "params",
                 "BF16 GB",
                 "load s",
                 "RSS GB",
-                "peak GB",
+                "peak load",
+                "peak run",
                 "peak/w",
                 "train t/s",
                 "gen t/s");
@@ -106,14 +108,15 @@ public final class DecoderBench {
                 Row row = measure(dir, config, s);
                 System.out.printf(
                         Locale.ROOT,
-                        "%-13s %7.0fM %8.2f %8.1f %9.2f %9.2f %7.2f %10.1f %10.2f%n",
+                        "%-13s %7.0fM %8.2f %8.1f %9.2f %10.2f %10.2f %7.2f %10.1f %10.2f%n",
                         name,
                         bytes / 2 / 1e6,
                         bytes / 1e9,
                         row.loadSeconds,
                         row.rss / 1e9,
                         row.peak / 1e9,
-                        (double) row.peak / bytes,
+                        row.runPeak / 1e9,
+                        (double) Math.max(row.peak, row.runPeak) / bytes,
                         row.trainTokensPerSecond,
                         row.generatedTokensPerSecond);
             } finally {
@@ -131,10 +134,13 @@ public final class DecoderBench {
             double loadSeconds,
             long rss,
             long peak,
+            long runPeak,
             double trainTokensPerSecond,
             double generatedTokensPerSecond) {}
 
     private static Row measure(Path dir, DecoderConfig config, Settings s) throws IOException {
+        System.gc(); // the previous row's garbage, then a fresh peak for this row
+        resetPeak();
         long t0 = System.nanoTime();
         DecoderCheckpoint checkpoint = DecoderCheckpoint.load(dir);
         DecoderLora lora =
@@ -163,7 +169,7 @@ public final class DecoderBench {
             long t2 = System.nanoTime();
             long[] out = lm.generate(prompt, s.newTokens());
             double gen = out.length / ((System.nanoTime() - t2) / 1e9);
-            return new Row(load, rss, peak, train, gen);
+            return new Row(load, rss, peak, status("VmHWM"), train, gen);
         }
     }
 
@@ -173,6 +179,11 @@ public final class DecoderBench {
             ids[i] = 1000 + rnd.nextInt(config.vocabSize() - 2000);
         }
         return ids;
+    }
+
+    // writing 5 to clear_refs resets VmHWM to the current RSS (Linux 4.0+)
+    private static void resetPeak() throws IOException {
+        Files.writeString(Path.of("/proc/self/clear_refs"), "5");
     }
 
     // a /proc/self/status figure in bytes
