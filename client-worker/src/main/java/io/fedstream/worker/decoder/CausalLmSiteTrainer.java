@@ -119,11 +119,7 @@ public final class CausalLmSiteTrainer implements SiteTrainer {
         List<long[]> prompts = new ArrayList<>();
         List<long[]> answers = new ArrayList<>();
         for (InstructionExample e : examples) {
-            long[][] pa =
-                    template == null
-                            ? CausalBatch.encode(
-                                    tokenizer, config, e.prompt(), e.output(), maxTokens)
-                            : template.encode(tokenizer, userTurn(e), e.output(), maxTokens);
+            long[][] pa = CausalTraining.encode(tokenizer, template, config, e, maxTokens);
             prompts.add(pa[0]);
             answers.add(pa[1]);
         }

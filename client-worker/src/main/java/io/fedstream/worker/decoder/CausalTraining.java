@@ -53,9 +53,19 @@ public final class CausalTraining {
                 DecoderConfig config,
                 List<InstructionExample> examples,
                 int maxTokens) {
+            return of(tokenizer, null, config, examples, maxTokens);
+        }
+
+        /** Every example as {@link CausalTraining#encode} lays it out. */
+        public static Encoded of(
+                HuggingFaceTokenizer tokenizer,
+                ChatTemplate template,
+                DecoderConfig config,
+                List<InstructionExample> examples,
+                int maxTokens) {
             List<long[][]> rows = new ArrayList<>();
             for (InstructionExample e : examples) {
-                rows.add(CausalBatch.encode(tokenizer, config, e.prompt(), e.output(), maxTokens));
+                rows.add(encode(tokenizer, template, config, e, maxTokens));
             }
             return new Encoded(rows);
         }
@@ -77,6 +87,25 @@ public final class CausalTraining {
             }
             return CausalBatch.of(prompts, answers);
         }
+    }
+
+    /**
+     * One instruction example as {@code [prompt ids, answer ids]} (the answer is what the loss
+     * scores): in the checkpoint's chat template, the user turn {@link
+     * CausalLmSiteTrainer#userTurn} and the assistant turn the output; with a null {@code
+     * template}, the Alpaca layout of {@link InstructionExample#prompt()} ({@link
+     * CausalBatch#encode}). At most {@code maxTokens}, the prompt cut from the left.
+     */
+    public static long[][] encode(
+            HuggingFaceTokenizer tokenizer,
+            ChatTemplate template,
+            DecoderConfig config,
+            InstructionExample e,
+            int maxTokens) {
+        return template == null
+                ? CausalBatch.encode(tokenizer, config, e.prompt(), e.output(), maxTokens)
+                : template.encode(
+                        tokenizer, CausalLmSiteTrainer.userTurn(e), e.output(), maxTokens);
     }
 
     /**

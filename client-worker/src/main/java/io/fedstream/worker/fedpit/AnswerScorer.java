@@ -1,5 +1,6 @@
 package io.fedstream.worker.fedpit;
 
+import io.fedstream.worker.data.InstructionExample;
 import java.util.List;
 
 /**
@@ -12,4 +13,9 @@ public interface AnswerScorer {
      * empty prompt: the answer alone).
      */
     double[] meanNll(List<String> prompts, List<String> answers);
+
+    /** The prompt of {@code e} as {@link #meanNll} takes it: the Alpaca prompt by default. */
+    default String promptOf(InstructionExample e) {
+        return e.prompt();
+    }
 }

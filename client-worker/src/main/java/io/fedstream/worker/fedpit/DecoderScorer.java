@@ -1,7 +1,10 @@
 package io.fedstream.worker.fedpit;
 
 import ai.djl.huggingface.tokenizers.HuggingFaceTokenizer;
+import io.fedstream.worker.data.InstructionExample;
 import io.fedstream.worker.decoder.CausalBatch;
+import io.fedstream.worker.decoder.CausalLmSiteTrainer;
+import io.fedstream.worker.decoder.ChatTemplate;
 import io.fedstream.worker.decoder.LoraCausalLm;
 import java.util.List;
 
@@ -14,11 +17,28 @@ public final class DecoderScorer implements AnswerScorer {
     private final LoraCausalLm lm;
     private final HuggingFaceTokenizer tokenizer;
     private final int maxTokens;
+    private final ChatTemplate template;
 
     public DecoderScorer(LoraCausalLm lm, HuggingFaceTokenizer tokenizer, int maxTokens) {
+        this(lm, tokenizer, maxTokens, null);
+    }
+
+    /**
+     * A scorer whose non-empty prompts are user turns laid out in {@code template} (null: the
+     * Alpaca prompt text), as the model is trained; an empty prompt still scores the answer after
+     * BOS alone.
+     */
+    public DecoderScorer(
+            LoraCausalLm lm, HuggingFaceTokenizer tokenizer, int maxTokens, ChatTemplate template) {
         this.lm = lm;
         this.tokenizer = tokenizer;
         this.maxTokens = maxTokens;
+        this.template = template;
+    }
+
+    @Override
+    public String promptOf(InstructionExample e) {
+        return template == null ? e.prompt() : CausalLmSiteTrainer.userTurn(e);
     }
 
     @Override
@@ -30,8 +50,15 @@ public final class DecoderScorer implements AnswerScorer {
         synchronized (lm) {
             for (int i = 0; i < out.length; i++) {
                 long[][] pa =
-                        CausalBatch.encode(
-                                tokenizer, lm.config(), prompts.get(i), answers.get(i), maxTokens);
+                        template == null || prompts.get(i).isEmpty()
+                                ? CausalBatch.encode(
+                                        tokenizer,
+                                        lm.config(),
+                                        prompts.get(i),
+                                        answers.get(i),
+                                        maxTokens)
+                                : template.encode(
+                                        tokenizer, prompts.get(i), answers.get(i), maxTokens);
                 out[i] = lm.answerLoss(CausalBatch.of(List.of(pa[0]), List.of(pa[1]))).mean();
             }
         }

@@ -8,6 +8,7 @@ import io.fedstream.worker.SiteTrainer;
 import io.fedstream.worker.data.InstructionExample;
 import io.fedstream.worker.data.Sampling;
 import io.fedstream.worker.decoder.CausalTraining;
+import io.fedstream.worker.decoder.ChatTemplate;
 import io.fedstream.worker.decoder.LoraCausalLm;
 import io.fedstream.worker.decoder.MergedBase;
 import io.fedstream.worker.djl.FloatTensor;
@@ -91,6 +92,7 @@ public final class FedPitSiteTrainer implements SiteTrainer {
     private final LoraCausalLm model;
     private final boolean ownsModel;
     private final HuggingFaceTokenizer tokenizer;
+    private final ChatTemplate template;
     private final TextGenerator generator;
     private final AnswerScorer scorer;
     private final Options options;
@@ -117,23 +119,55 @@ public final class FedPitSiteTrainer implements SiteTrainer {
             List<InstructionExample> train,
             List<InstructionExample> eval,
             Options options) {
+        this(model, ownsModel, tokenizer, null, generator, train, eval, options);
+    }
+
+    /**
+     * A trainer whose examples, local and synthetic, are laid out in the checkpoint's chat {@code
+     * template} as FedIT lays them out ({@link CausalTraining#encode}; null: the Alpaca layout),
+     * and whose own model generates and scores synthetic data in it too ({@link DecoderGenerator},
+     * {@link DecoderScorer}).
+     *
+     * @param generator writes the synthetic data; null: the site's own model. Not closed here.
+     * @param tokenizer kept for the trainer's life (not closed here)
+     */
+    public FedPitSiteTrainer(
+            LoraCausalLm model,
+            boolean ownsModel,
+            HuggingFaceTokenizer tokenizer,
+            ChatTemplate template,
+            TextGenerator generator,
+            List<InstructionExample> train,
+            List<InstructionExample> eval,
+            Options options) {
         if (train.isEmpty()) {
             throw new IllegalArgumentException("a site needs training examples");
         }
         this.model = model;
         this.ownsModel = ownsModel;
         this.tokenizer = tokenizer;
-        this.generator = generator != null ? generator : new DecoderGenerator(model, tokenizer);
+        this.template = template;
+        this.generator =
+                generator != null ? generator : new DecoderGenerator(model, tokenizer, template);
         this.options = options;
         int maxTokens = options.training().maxTokens();
-        this.scorer = new DecoderScorer(model, tokenizer, maxTokens);
+        this.scorer = new DecoderScorer(model, tokenizer, maxTokens, template);
         this.local = List.copyOf(train);
-        this.localData = CausalTraining.Encoded.of(tokenizer, model.config(), train, maxTokens);
-        this.eval = CausalTraining.Encoded.of(tokenizer, model.config(), eval, maxTokens);
+        this.localData = trainingData(train);
+        this.eval = trainingData(eval);
         this.selfInstruct = new SelfInstruct(options.selfInstruct());
         this.layout = model.adapterSpec("fedpit-local", 0).tensors();
         this.localAdapter = loadOrInitLocal();
         this.merged = new MergedBase(model);
+    }
+
+    /**
+     * {@code examples} as this trainer trains on them (local, held-out and synthetic alike): in the
+     * chat template if it has one, else the Alpaca layout; at most the training's max tokens.
+     */
+    public CausalTraining.Encoded trainingData(List<InstructionExample> examples) {
+        return CausalTraining.Encoded.of(
+                tokenizer, template, model.config(), examples, options.training().maxTokens());
     }
 
     private Map<String, float[]> loadOrInitLocal() {
@@ -197,12 +231,7 @@ public final class FedPitSiteTrainer implements SiteTrainer {
                 }
                 lastSynthetic = syn.kept();
                 metrics.putAll(syn.metrics());
-                synthetic =
-                        CausalTraining.Encoded.of(
-                                tokenizer,
-                                model.config(),
-                                syn.kept(),
-                                options.training().maxTokens());
+                synthetic = trainingData(syn.kept());
             }
             Map<String, float[]> fromSynthetic = null;
             if (beta < 1) {

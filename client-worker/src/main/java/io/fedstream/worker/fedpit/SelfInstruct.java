@@ -138,7 +138,9 @@ public final class SelfInstruct {
             String instruction =
                     SelfInstructPrompts.parseInstruction(
                             generator.complete(
-                                    prompts.instructionPrompt(local, random),
+                                    generator.chat()
+                                            ? prompts.chatInstructionPrompt(local, random)
+                                            : prompts.instructionPrompt(local, random),
                                     config.maxInstructionTokens(),
                                     SelfInstructPrompts.STOPS));
             Optional<Reason> bad =
@@ -150,7 +152,9 @@ public final class SelfInstruct {
             String answer =
                     SelfInstructPrompts.parseAnswer(
                             generator.complete(
-                                    prompts.answerPrompt(local, instruction, random),
+                                    generator.chat()
+                                            ? instruction
+                                            : prompts.answerPrompt(local, instruction, random),
                                     config.maxAnswerTokens(),
                                     SelfInstructPrompts.STOPS));
             bad = filter.checkAnswer(answer, localAnswers);
@@ -194,7 +198,7 @@ public final class SelfInstruct {
         List<String> noPrompts = new ArrayList<>();
         List<String> answers = new ArrayList<>();
         for (InstructionExample e : examples) {
-            withPrompts.add(e.prompt());
+            withPrompts.add(scorer.promptOf(e));
             noPrompts.add("");
             answers.add(e.output());
         }

@@ -82,6 +82,22 @@ public final class SelfInstructPrompts {
         return sb.append(INSTRUCTION).append('\n').toString();
     }
 
+    /**
+     * The user turn asking a chat model for a new instruction: {@link Config#instructionDemos()}
+     * random local instructions as a list, then the request for one more of the kind, on one line.
+     * (Its answer is then asked for with the instruction alone as the user turn, the layout the
+     * model is tuned on.)
+     */
+    public String chatInstructionPrompt(List<InstructionExample> local, SplittableRandom random) {
+        StringBuilder sb = new StringBuilder("Here are some instructions:\n");
+        for (InstructionExample e : sample(local, config.instructionDemos(), random)) {
+            sb.append("- ").append(e.instruction().strip().replace('\n', ' ')).append('\n');
+        }
+        return sb.append(
+                        "Write one new instruction of the same kind, on one line, and nothing else.")
+                .toString();
+    }
+
     /** The prompt asking to answer {@code instruction}, with demonstrations from {@code local}. */
     public String answerPrompt(
             List<InstructionExample> local, String instruction, SplittableRandom random) {

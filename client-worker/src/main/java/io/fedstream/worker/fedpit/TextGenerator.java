@@ -15,6 +15,15 @@ public interface TextGenerator extends AutoCloseable {
      */
     String complete(String prompt, int maxNewTokens, List<String> stops);
 
+    /**
+     * Whether {@link #complete}'s prompt is one user turn the generator lays out in the model's
+     * chat template ({@link SelfInstructPrompts#chatInstructionPrompt}), rather than text it
+     * continues (the Alpaca few-shot prompts).
+     */
+    default boolean chat() {
+        return false;
+    }
+
     /** A short description for logs and reports. */
     String describe();
 

@@ -492,15 +492,15 @@ public class SiteTrainers {
         }
         DecoderCheckpoint.requireTokenizer(decoder); // before the weights
         DecoderCheckpoint checkpoint = DecoderCheckpoint.load(decoder);
-        // FedIT lays examples out in the family's chat template when it has one (FedPIT's
-        // self-instruct pipeline keeps the Alpaca layout)
-        ChatTemplate template = fedpit ? null : ChatTemplate.of(decoder, checkpoint.config());
+        // FedIT and FedPIT lay examples out in the family's chat template when it has one
+        ChatTemplate template = ChatTemplate.of(decoder, checkpoint.config());
         LoraCausalLm lm =
                 new LoraCausalLm(CausalLm.fromCheckpoint(checkpoint, decoderLora()), seed);
         // never longer than the model's positions (GPT-2: 1024; tiny test models: fewer)
         int tokens = Math.min(maxTokens(), checkpoint.config().maxPositions());
         if (fedpit) {
-            return fedPitTrainer(site, siteIndex, seed, checkpoint, lm, train, eval, tokens);
+            return fedPitTrainer(
+                    site, siteIndex, seed, checkpoint, template, lm, train, eval, tokens);
         }
         try (HuggingFaceTokenizer tokenizer = checkpoint.tokenizer()) {
             System.out.printf(
@@ -536,6 +536,7 @@ public class SiteTrainers {
             int siteIndex,
             long seed,
             DecoderCheckpoint checkpoint,
+            ChatTemplate template,
             LoraCausalLm lm,
             List<InstructionExample> train,
             List<InstructionExample> eval,
@@ -562,6 +563,7 @@ public class SiteTrainers {
                             lm,
                             true,
                             tokenizer,
+                            template,
                             generator,
                             train,
                             eval,
@@ -577,9 +579,10 @@ public class SiteTrainers {
                                     localAdapterEpochs,
                                     file));
             System.out.printf(
-                    "%s: FedPIT, beta %s, %d candidates and %d kept per round, local adapter in %s"
-                            + " (never sent), generator: %s%n",
+                    "%s: FedPIT, %s layout, beta %s, %d candidates and %d kept per round, local"
+                            + " adapter in %s (never sent), generator: %s%n",
                     site,
+                    template == null ? "Alpaca" : template.toString(),
                     beta,
                     candidates,
                     keep,

@@ -5,6 +5,8 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import ai.djl.huggingface.tokenizers.HuggingFaceTokenizer;
 import io.fedstream.worker.data.InstructionExample;
+import io.fedstream.worker.fedpit.FedPitSiteTrainer;
+import io.fedstream.worker.fedpit.SelfInstruct;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -12,6 +14,8 @@ import java.util.Arrays;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * Byte-level BPE tokenizers through DJL and the families' chat layouts: the token ids decode to
@@ -129,6 +133,61 @@ class ChatTemplateTest {
                             ByteLevelBpe.id("<|begin_of_text|>"),
                             ByteLevelBpe.id("is"),
                             ByteLevelBpe.id("Ġflu"));
+        }
+    }
+
+    /**
+     * FedPIT lays its examples (local, held-out and synthetic: one encoder) out in the chat
+     * template as FedIT does, and its answer-only loss scores exactly the assistant turn.
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"llama", "qwen2"})
+    void fedPitTrainsInTheChatTemplateAndScoresOnlyTheAnswer(String family) throws IOException {
+        boolean llama = family.equals("llama");
+        DecoderConfig config =
+                checkpoint(
+                        family,
+                        llama,
+                        llama ? ByteLevelBpe.LLAMA3_TEMPLATE : ByteLevelBpe.QWEN25_TEMPLATE);
+        ChatTemplate template = ChatTemplate.of(dir, config);
+        InstructionExample e =
+                new InstructionExample("1", "What is flu?", "In short.", "A virus.", null, null);
+        FedPitSiteTrainer.Options options =
+                new FedPitSiteTrainer.Options(
+                        new CausalTraining.Options(64, 4, 1, 1e-2, 3),
+                        0.5,
+                        SelfInstruct.Config.defaults(),
+                        1,
+                        null);
+        DecoderLora lora = DecoderLora.of(2, 4, 0, DecoderLora.Module.Q_PROJ);
+        try (HuggingFaceTokenizer t = tokenizer(false);
+                LoraCausalLm lm =
+                        new LoraCausalLm(
+                                new CausalLm(config, TinyDecoder.randomWeights(config, 5), lora),
+                                6);
+                FedPitSiteTrainer fedpit =
+                        new FedPitSiteTrainer(
+                                lm, false, t, template, null, List.of(e), List.of(), options)) {
+            long[][] pa = fedpit.trainingData(List.of(e)).rows().get(0);
+            String endOfTurn = llama ? "<|eot_id|>" : "<|im_end|>";
+
+            assertThat(pa[0]).containsExactly(template.prompt(t, "What is flu?\n\nIn short."));
+            assertThat(t.decode(pa[0], false))
+                    .contains("What is flu?\n\nIn short." + endOfTurn)
+                    .endsWith(
+                            llama
+                                    ? "<|start_header_id|>assistant<|end_header_id|>\n\n"
+                                    : "<|im_start|>assistant\n");
+            assertThat(t.decode(pa[1], false)).isEqualTo("A virus." + endOfTurn);
+            CausalBatch batch = fedpit.trainingData(List.of(e)).batch(new int[] {0});
+            for (int i = 0; i < batch.lossMask().length; i++) {
+                assertThat(batch.lossMask()[i])
+                        .as("token %d", i)
+                        .isEqualTo(i >= pa[0].length ? 1L : 0L);
+            }
+            long[] targets = batch.lossTargets()[1];
+            assertThat(targets).containsExactly(pa[1]);
+            assertThat(targets[targets.length - 1]).isEqualTo((long) template.endOfTurn());
         }
     }
 
