@@ -289,12 +289,23 @@ public final class CausalLm extends AbstractBlock implements AdaptedBlock {
         float loss;
         NDArray pickedGradient;
         try (DjlRuntime.NoGrad ignored = DjlRuntime.noGrad()) {
-            NDArray logp = head(ps, picked.stopGradient(), true).logSoftmax(1);
+            // [N, V] arrays are the largest of a step: at most two at a time
+            NDArray logits = head(ps, picked.stopGradient(), true);
+            NDArray g = logits.logSoftmax(1);
+            logits.close();
             long n = targets.size();
-            loss = -logp.gather(targets.expandDims(1), 1).sum().getFloat() / n;
-            NDArray g =
-                    logp.exp().sub(targets.oneHot(config.vocabSize())).div(NdArrays.scalar(m, n));
+            try (NDArray chosen = g.gather(targets.expandDims(1), 1)) {
+                loss = -chosen.sum().getFloat() / n;
+            }
+            NDArray logp = g;
+            g = logp.exp(); // softmax
+            logp.close();
+            try (NDArray oneHot = targets.oneHot(config.vocabSize())) {
+                g.subi(oneHot);
+            }
+            g.divi(NdArrays.scalar(m, n));
             pickedGradient = headBackward(ps, g, true);
+            g.close();
         }
         collector.backward(picked.mul(pickedGradient).sum());
         NDArray upstream = detachedGradient(top, m);
