@@ -10,6 +10,7 @@ import io.fedstream.schemas.TensorCodec;
 import io.fedstream.schemas.Topics;
 import io.fedstream.schemas.avro.AdapterUpdate;
 import io.fedstream.schemas.avro.GlobalModel;
+import io.fedstream.testing.GlobalVersions;
 import io.fedstream.testing.JoinedUpdates;
 import io.fedstream.testing.TestTopics;
 import io.fedstream.worker.mlp.LoraMlpConfig;

@@ -68,7 +68,7 @@ class GenerateCommandTest {
                     + "\"high_freq_factor\":4.0,\"low_freq_factor\":1.0,"
                     + "\"original_max_position_embeddings\":32,\"rope_type\":\"llama3\"},"
                     + "\"rope_theta\":500000.0,\"tie_word_embeddings\":true,\"vocab_size\":24}";
-    private static final String QWEN2 =
+    static final String QWEN2 =
             "{\"architectures\":[\"Qwen2ForCausalLM\"],\"bos_token_id\":2,\"eos_token_id\":7,"
                     + "\"hidden_act\":\"silu\",\"hidden_size\":16,\"intermediate_size\":24,"
                     + "\"max_position_embeddings\":64,\"model_type\":\"qwen2\","
@@ -76,9 +76,23 @@ class GenerateCommandTest {
                     + "\"rms_norm_eps\":1e-06,\"rope_theta\":1000000.0,\"sliding_window\":64,"
                     + "\"tie_word_embeddings\":true,\"use_sliding_window\":false,\"vocab_size\":24}";
 
+    /** A ChatML template with a system turn (what Qwen2's tokenizer_config.json holds). */
+    static final String CHATML =
+            "{{ '<|im_start|>system\\nyou are helpful<|im_end|>\\n' }}{% for m in"
+                    + " messages %}{{ '<|im_start|>' + m.role }}{% endfor %}";
+
     @TempDir Path dir;
 
     private Path checkpoint(String name, String configJson, String template) throws Exception {
+        return checkpoint(dir, name, configJson, template);
+    }
+
+    /**
+     * A checkpoint directory {@code dir/name} with random BF16 weights, a word-level tokenizer of
+     * {@link #WORDS} and {@code template} as its chat template.
+     */
+    static Path checkpoint(Path dir, String name, String configJson, String template)
+            throws Exception {
         DecoderConfig config = DecoderConfig.fromHfJson(configJson);
         SplittableRandom rnd = new SplittableRandom(name.hashCode());
         Map<String, FloatTensor> tensors = new LinkedHashMap<>();
@@ -134,9 +148,9 @@ class GenerateCommandTest {
         return model;
     }
 
-    private record Run(int code, String out, String err) {}
+    record Run(int code, String out, String err) {}
 
-    private static Run run(Object command, String... args) {
+    static Run run(Object command, String... args) {
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         ByteArrayOutputStream err = new ByteArrayOutputStream();
         PrintStream o = System.out;
@@ -154,7 +168,7 @@ class GenerateCommandTest {
                 code, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
     }
 
-    private static long[] idsLine(String out) {
+    static long[] idsLine(String out) {
         String line =
                 out.lines()
                         .filter(l -> l.startsWith("ids:"))
@@ -164,6 +178,21 @@ class GenerateCommandTest {
         return line.isBlank()
                 ? new long[0]
                 : Arrays.stream(line.strip().split(" ")).mapToLong(Long::parseLong).toArray();
+    }
+
+    /** Every adapter tensor of {@code lora} on {@code config}, uniform in [-0.5, 0.5). */
+    static Map<String, FloatTensor> randomAdapter(
+            DecoderConfig config, DecoderLora lora, long seed) {
+        Map<String, FloatTensor> adapter = new LinkedHashMap<>();
+        SplittableRandom rnd = new SplittableRandom(seed);
+        for (var spec : CausalLm.adapterTensors(config, lora)) {
+            float[] v = new float[Math.toIntExact(spec.size())];
+            for (int i = 0; i < v.length; i++) {
+                v[i] = (float) (rnd.nextDouble() - 0.5);
+            }
+            adapter.put(spec.name(), new FloatTensor(spec.shape(), v));
+        }
+        return adapter;
     }
 
     @Test
@@ -199,24 +228,11 @@ class GenerateCommandTest {
 
     @Test
     void generateWithAnAdapterFileInQwensChatTemplate() throws Exception {
-        Path model =
-                checkpoint(
-                        "qwen2",
-                        QWEN2,
-                        "{{ '<|im_start|>system\\nyou are helpful<|im_end|>\\n' }}{% for m in"
-                                + " messages %}{{ '<|im_start|>' + m.role }}{% endfor %}");
+        Path model = checkpoint("qwen2", QWEN2, CHATML);
         DecoderLora lora =
                 DecoderLora.of(2, 16, 0, DecoderLora.Module.Q_PROJ, DecoderLora.Module.V_PROJ);
         DecoderCheckpoint cp = DecoderCheckpoint.load(model);
-        Map<String, FloatTensor> adapter = new LinkedHashMap<>();
-        SplittableRandom rnd = new SplittableRandom(3);
-        for (var spec : CausalLm.adapterTensors(cp.config(), lora)) {
-            float[] v = new float[Math.toIntExact(spec.size())];
-            for (int i = 0; i < v.length; i++) {
-                v[i] = (float) (rnd.nextDouble() - 0.5);
-            }
-            adapter.put(spec.name(), new FloatTensor(spec.shape(), v));
-        }
+        Map<String, FloatTensor> adapter = randomAdapter(cp.config(), lora, 3);
         Path file = dir.resolve("adapter.safetensors");
         SafeTensors.write(file, adapter);
 

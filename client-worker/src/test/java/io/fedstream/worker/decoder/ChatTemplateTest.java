@@ -154,7 +154,7 @@ class ChatTemplateTest {
                 new InstructionExample("1", "What is flu?", "In short.", "A virus.", null, null);
         FedPitSiteTrainer.Options options =
                 new FedPitSiteTrainer.Options(
-                        new CausalTraining.Options(64, 4, 1, 1e-2, 3),
+                        new CausalTraining.Options(128, 4, 1, 1e-2, 3),
                         0.5,
                         SelfInstruct.Config.defaults(),
                         1,

@@ -13,7 +13,7 @@ import io.fedstream.schemas.UpdateChunking;
 import io.fedstream.schemas.avro.AdapterUpdate;
 import io.fedstream.schemas.avro.UpdateChunk;
 import io.fedstream.schemas.avro.UpdateManifest;
-import io.fedstream.worker.GlobalVersions;
+import io.fedstream.testing.GlobalVersions;
 import io.fedstream.worker.Worker;
 import io.fedstream.worker.WorkerConfig;
 import io.fedstream.worker.WorkerListener;

@@ -1,4 +1,4 @@
-package io.fedstream.worker;
+package io.fedstream.testing;
 
 import io.fedstream.embedded.EmbeddedKafka;
 import io.fedstream.schemas.AvroCodec;
