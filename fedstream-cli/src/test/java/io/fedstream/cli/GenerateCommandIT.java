@@ -46,48 +46,22 @@ class GenerateCommandIT {
             GlobalVersions.publish(kafka, spec, 2, flat(other));
             GlobalVersions.publish(kafka, spec, 3, flat(adapter));
             fromKafka =
-                    GenerateCommandTest.run(
-                            new GenerateCommand(),
-                            "--decoder",
-                            model.toString(),
+                    GenerateCommandTest.askAboutACold(
+                            model,
+                            8,
                             "--version",
                             "3",
                             "--federation",
                             "clinic",
                             "--bootstrap",
-                            kafka.bootstrapServers(),
-                            "--chat",
-                            "--prompt",
-                            "what is a cold ?",
-                            "--max-new-tokens",
-                            "8");
+                            kafka.bootstrapServers());
         }
         GenerateCommandTest.Run fromFile =
-                GenerateCommandTest.run(
-                        new GenerateCommand(),
-                        "--decoder",
-                        model.toString(),
-                        "--adapter",
-                        file.toString(),
-                        "--chat",
-                        "--prompt",
-                        "what is a cold ?",
-                        "--max-new-tokens",
-                        "8");
+                GenerateCommandTest.askAboutACold(model, 8, "--adapter", file.toString());
         Path otherFile = dir.resolve("other.safetensors");
         SafeTensors.write(otherFile, other);
         GenerateCommandTest.Run fromOther =
-                GenerateCommandTest.run(
-                        new GenerateCommand(),
-                        "--decoder",
-                        model.toString(),
-                        "--adapter",
-                        otherFile.toString(),
-                        "--chat",
-                        "--prompt",
-                        "what is a cold ?",
-                        "--max-new-tokens",
-                        "8");
+                GenerateCommandTest.askAboutACold(model, 8, "--adapter", otherFile.toString());
 
         assertThat(fromKafka.code()).as(fromKafka.err()).isZero();
         assertThat(fromFile.code()).as(fromFile.err()).isZero();

@@ -168,6 +168,23 @@ class GenerateCommandTest {
                 code, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
     }
 
+    /**
+     * {@code generate --decoder model SOURCE --chat --prompt "what is a cold ?"} with {@code
+     * source} the adapter's arguments ({@code --adapter FILE}, {@code --version N ...}).
+     */
+    static Run askAboutACold(Path model, int maxNewTokens, String... source) {
+        List<String> args = new java.util.ArrayList<>(List.of("--decoder", model.toString()));
+        args.addAll(List.of(source));
+        args.addAll(
+                List.of(
+                        "--chat",
+                        "--prompt",
+                        "what is a cold ?",
+                        "--max-new-tokens",
+                        Integer.toString(maxNewTokens)));
+        return run(new GenerateCommand(), args.toArray(String[]::new));
+    }
+
     static long[] idsLine(String out) {
         String line =
                 out.lines()
@@ -236,18 +253,7 @@ class GenerateCommandTest {
         Path file = dir.resolve("adapter.safetensors");
         SafeTensors.write(file, adapter);
 
-        Run r =
-                run(
-                        new GenerateCommand(),
-                        "--decoder",
-                        model.toString(),
-                        "--adapter",
-                        file.toString(),
-                        "--chat",
-                        "--prompt",
-                        "what is a cold ?",
-                        "--max-new-tokens",
-                        "6");
+        Run r = askAboutACold(model, 6, "--adapter", file.toString());
 
         assertThat(r.code()).as(r.err()).isZero();
         try (LoraCausalLm lm = new LoraCausalLm(CausalLm.fromCheckpoint(cp, lora), 0);
