@@ -68,6 +68,47 @@ class SafeTensorsTest {
         }
     }
 
+    /**
+     * A 16-bit matrix enters libtorch as float16, exactly for bfloat16 values in [2^-17, 65504] and
+     * within 2^-25 below; one with a value beyond float16's range stays float32, exactly.
+     */
+    @Test
+    void aBfloat16MatrixIsHeldAsFloat16OrAsFloat32BeyondItsRange() throws IOException {
+        float[] values = {0.0173f, -1.5e-6f, 3e-9f, -0.75f, 60000f, 2f / 3, 1e-5f, -4e-8f};
+        float[] large = values.clone();
+        large[4] = 70000f;
+        Path file = dir.resolve("m.safetensors");
+        Map<String, FloatTensor> tensors = new LinkedHashMap<>();
+        tensors.put("fits", new FloatTensor(new int[] {2, 4}, values));
+        tensors.put("large", new FloatTensor(new int[] {2, 4}, large));
+        SafeTensors.write(file, tensors, SafeTensors.DType.BF16, Map.of());
+        Map<String, StoredTensor> stored = StoredTensor.index(file);
+        try (ai.djl.ndarray.NDManager m =
+                io.fedstream.worker.djl.DjlRuntime.engine().newBaseManager()) {
+            ai.djl.ndarray.NDArray half = stored.get("fits").create(m);
+            assertThat(half.getDataType()).isEqualTo(ai.djl.ndarray.types.DataType.FLOAT16);
+            assertThat(half.getShape()).isEqualTo(new ai.djl.ndarray.types.Shape(2, 4));
+            float[] got = half.toType(ai.djl.ndarray.types.DataType.FLOAT32, false).toFloatArray();
+            for (int i = 0; i < values.length; i++) {
+                float bf16 = HalfFloats.bf16ToFloat(HalfFloats.floatToBf16(values[i]));
+                if (Math.abs(bf16) >= 0x1p-17f) {
+                    assertThat(got[i]).as("value %d", i).isEqualTo(bf16);
+                } else {
+                    assertThat(got[i])
+                            .as("value %d", i)
+                            .isCloseTo(bf16, org.assertj.core.data.Offset.offset(0x1p-25f));
+                }
+            }
+            ai.djl.ndarray.NDArray wide = stored.get("large").create(m);
+            assertThat(wide.getDataType()).isEqualTo(ai.djl.ndarray.types.DataType.FLOAT32);
+            float[] exact = wide.toFloatArray();
+            for (int i = 0; i < large.length; i++) {
+                assertThat(exact[i])
+                        .isEqualTo(HalfFloats.bf16ToFloat(HalfFloats.floatToBf16(large[i])));
+            }
+        }
+    }
+
     @Test
     void integerTensorsAreSkipped() throws IOException {
         String header =
