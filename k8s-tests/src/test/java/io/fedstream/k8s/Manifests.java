@@ -121,13 +121,12 @@ public final class Manifests {
         try {
             bound = STRICT.convertValue(manifest, type);
         } catch (IllegalArgumentException e) {
-            throw new IllegalArgumentException(Kustomize.id(manifest) + ": " + e.getMessage(), e);
+            throw new IllegalArgumentException(K8s.id(manifest) + ": " + e.getMessage(), e);
         }
         List<String> unknown = new ArrayList<>();
         walk(bound, type.getSimpleName(), unknown, new IdentityHashMap<>());
         if (!unknown.isEmpty()) {
-            throw new IllegalArgumentException(
-                    Kustomize.id(manifest) + ": unknown fields " + unknown);
+            throw new IllegalArgumentException(K8s.id(manifest) + ": unknown fields " + unknown);
         }
         return bound;
     }

@@ -29,7 +29,7 @@ class ManifestsTest {
         }
         assertThat(files).hasSizeGreaterThan(15);
         for (Path f : files) {
-            assertThat(Kustomize.readDocuments(f)).as(f.toString()).isNotEmpty();
+            assertThat(K8s.readDocuments(f)).as(f.toString()).isNotEmpty();
         }
     }
 
@@ -53,7 +53,7 @@ class ManifestsTest {
 
     @Test
     void theBaseAloneAlsoBinds() {
-        for (Map<String, Object> r : Kustomize.render(K8s.dir().resolve("base"))) {
+        for (Map<String, Object> r : K8s.kustomize(K8s.dir().resolve("base"))) {
             Manifests.bind(r);
         }
     }
