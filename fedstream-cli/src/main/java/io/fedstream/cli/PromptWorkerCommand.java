@@ -19,10 +19,10 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
-import java.util.Properties;
 import java.util.Random;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /**
@@ -38,8 +38,14 @@ import picocli.CommandLine.Option;
                         + " publishes PromptUpdates. Without --endpoint the black box is the local"
                         + " zero-shot all-MiniLM-L6-v2 classifier.")
 final class PromptWorkerCommand implements Callable<Integer> {
-    @Option(names = "--bootstrap", required = true, description = "Kafka bootstrap servers.")
-    String bootstrap;
+    @Mixin KafkaOptions kafka = new KafkaOptions();
+
+    @Option(
+            names = "--site-id",
+            description =
+                    "This site's id in its PromptUpdates (default site-<site-index>); on Kubernetes"
+                            + " the site's name (k8s/base/sites/<site>/prompt-worker.yaml).")
+    String siteId;
 
     @Option(names = "--federation", defaultValue = "imdb", description = "Federation id.")
     String federation;
@@ -120,7 +126,7 @@ final class PromptWorkerCommand implements Callable<Integer> {
         }
         List<PromptTuner.Example> mine =
                 rest.subList(siteIndex * trainPerSite, (siteIndex + 1) * trainPerSite);
-        String site = "site-" + siteIndex;
+        String site = siteId != null ? siteId : "site-" + siteIndex;
         OnnxWeights onnx = MiniLm.onnx();
         TokenSpace space = TokenSpace.miniLm(onnx);
         DjlSentenceEncoder encoder = null;
@@ -138,14 +144,14 @@ final class PromptWorkerCommand implements Callable<Integer> {
         }
         PromptWorker.Config config =
                 new PromptWorker.Config(
-                        bootstrap,
+                        kafka.bootstrap,
                         federation,
                         site,
                         Topics.GLOBAL_PROMPTS,
                         Topics.PROMPT_UPDATES,
                         new PromptTuner.Config(
                                 budget, neighbours, 1, promptTokens, seed + siteIndex),
-                        new Properties());
+                        kafka.clientProperties());
         try {
             List<PromptUpdate> sent =
                     new PromptWorker(

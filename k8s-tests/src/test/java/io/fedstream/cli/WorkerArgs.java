@@ -3,7 +3,10 @@ package io.fedstream.cli;
 import java.util.List;
 import picocli.CommandLine;
 
-/** Parses a worker container's arguments with the real {@code ./fedstream worker} command. */
+/**
+ * Parses a worker's or prompt worker's container arguments with the real {@code ./fedstream
+ * worker}, {@code prompt-worker} and {@code prompt-embeddings} commands.
+ */
 public final class WorkerArgs {
     private WorkerArgs() {}
 
@@ -20,11 +23,7 @@ public final class WorkerArgs {
 
     /** {@code args} as given to the image's entry point: {@code worker --bootstrap ...}. */
     public static Parsed parse(List<String> args) {
-        if (args.isEmpty() || !args.get(0).equals("worker")) {
-            throw new IllegalArgumentException("expected the worker subcommand: " + args);
-        }
-        WorkerCommand w = new WorkerCommand();
-        new CommandLine(w).parseArgs(args.subList(1, args.size()).toArray(String[]::new));
+        WorkerCommand w = parse(args, "worker", new WorkerCommand());
         return new Parsed(
                 w.kafka.bootstrap,
                 w.siteId,
@@ -34,5 +33,42 @@ public final class WorkerArgs {
                 w.signingKey == null ? null : w.signingKey.toString(),
                 w.keyId,
                 w.healthPort);
+    }
+
+    /** The parsed options of a prompt worker the manifests care about. */
+    public record PromptParsed(
+            String bootstrap,
+            String kafkaConfig,
+            String siteId,
+            int siteIndex,
+            int sites,
+            String imdb,
+            String endpoint) {}
+
+    /** {@code args} as given to the image's entry point: {@code prompt-worker --bootstrap ...}. */
+    public static PromptParsed parsePromptWorker(List<String> args) {
+        PromptWorkerCommand w = parse(args, "prompt-worker", new PromptWorkerCommand());
+        return new PromptParsed(
+                w.kafka.bootstrap,
+                w.kafka.kafkaConfig == null ? null : w.kafka.kafkaConfig.toString(),
+                w.siteId,
+                w.siteIndex,
+                w.sites,
+                w.imdb == null ? null : w.imdb.toString(),
+                w.endpoint == null ? null : w.endpoint.toString());
+    }
+
+    /** The {@code --out} file of {@code prompt-embeddings --out FILE}. */
+    public static String parsePromptEmbeddingsOut(List<String> args) {
+        return parse(args, "prompt-embeddings", new PromptEmbeddingsCommand()).out.toString();
+    }
+
+    private static <T> T parse(List<String> args, String subcommand, T command) {
+        if (args.isEmpty() || !args.get(0).equals(subcommand)) {
+            throw new IllegalArgumentException(
+                    "expected the " + subcommand + " subcommand: " + args);
+        }
+        new CommandLine(command).parseArgs(args.subList(1, args.size()).toArray(String[]::new));
+        return command;
     }
 }

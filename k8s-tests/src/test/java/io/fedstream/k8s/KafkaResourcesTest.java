@@ -3,6 +3,7 @@ package io.fedstream.k8s;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.fedstream.job.FedStreamOptions;
+import io.fedstream.job.prompt.PromptOptions;
 import io.fedstream.schemas.Topics;
 import io.fedstream.schemas.kafka.FederationAcls;
 import io.strimzi.api.kafka.model.kafka.EphemeralStorage;
@@ -41,12 +42,20 @@ import org.apache.kafka.common.resource.ResourceType;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.FieldSource;
 
-/** The Strimzi resources agree with the code: topics, record sizes, users and their ACLs. */
+/**
+ * The Strimzi resources agree with the code: topics (the adapter job's and the prompt job's),
+ * record sizes, users and their ACLs, which must be exactly what {@link FederationAcls} grants each
+ * principal.
+ */
 class KafkaResourcesTest {
     static List<String> overlays = K8s.OVERLAYS;
 
     static final String JOB_USER = "fedstream-job";
     static final String OPERATOR_USER = "fedstream-operator";
+    static final String PROMPT_JOB_USER = "fedstream-prompt-job";
+
+    /** A site's prompt worker's Kafka user: {@code prompt-<site>}. */
+    static final String PROMPT_SITE_PREFIX = "prompt-";
 
     @ParameterizedTest
     @FieldSource("overlays")
@@ -143,11 +152,25 @@ class KafkaResourcesTest {
                         .collect(Collectors.toMap(t -> t.getSpec().getTopicName(), t -> t));
         assertThat(topics.keySet())
                 .containsExactlyInAnyOrder(
-                        Topics.ADAPTER_UPDATES, Topics.GLOBAL_MODELS, Topics.REJECTED_UPDATES)
+                        Topics.ADAPTER_UPDATES,
+                        Topics.GLOBAL_MODELS,
+                        Topics.REJECTED_UPDATES,
+                        Topics.PROMPT_UPDATES,
+                        Topics.GLOBAL_PROMPTS)
                 .containsExactlyInAnyOrder(
                         FedStreamOptions.UPDATES_TOPIC.defaultValue(),
                         FedStreamOptions.GLOBAL_MODELS_TOPIC.defaultValue(),
-                        FedStreamOptions.REJECTED_TOPIC.defaultValue());
+                        FedStreamOptions.REJECTED_TOPIC.defaultValue(),
+                        PromptOptions.UPDATES_TOPIC.defaultValue(),
+                        PromptOptions.GLOBAL_PROMPTS_TOPIC.defaultValue());
+        assertThat(PromptOptions.REJECTED_TOPIC.defaultValue())
+                .isEqualTo(FedStreamOptions.REJECTED_TOPIC.defaultValue());
+        assertThat(FederationAcls.PromptTopics.DEFAULT)
+                .isEqualTo(
+                        new FederationAcls.PromptTopics(
+                                PromptOptions.UPDATES_TOPIC.defaultValue(),
+                                PromptOptions.GLOBAL_PROMPTS_TOPIC.defaultValue(),
+                                PromptOptions.REJECTED_TOPIC.defaultValue()));
         assertThat(FederationAcls.Topics.DEFAULT)
                 .isEqualTo(
                         new FederationAcls.Topics(
@@ -169,15 +192,21 @@ class KafkaResourcesTest {
                 assertThat(t.getSpec().getConfig()).containsEntry("min.insync.replicas", 2);
             }
         }
-        Map<String, Object> global = topics.get(Topics.GLOBAL_MODELS).getSpec().getConfig();
-        assertThat(((Number) global.get("retention.ms")).longValue()).isEqualTo(-1L);
-        assertThat(global.get("cleanup.policy")).isEqualTo("delete");
-        Map<String, Object> updates = topics.get(Topics.ADAPTER_UPDATES).getSpec().getConfig();
-        assertThat(updates.get("cleanup.policy")).isEqualTo("delete");
-        long retention = ((Number) updates.get("retention.ms")).longValue();
-        assertThat(retention == -1 || retention >= 90L * 24 * 3600 * 1000)
-                .as("adapter-updates kept at least 90 days for audit: " + retention)
-                .isTrue();
+        for (String published : List.of(Topics.GLOBAL_MODELS, Topics.GLOBAL_PROMPTS)) {
+            Map<String, Object> global = topics.get(published).getSpec().getConfig();
+            assertThat(((Number) global.get("retention.ms")).longValue())
+                    .as(published)
+                    .isEqualTo(-1L);
+            assertThat(global.get("cleanup.policy")).as(published).isEqualTo("delete");
+        }
+        for (String sent : List.of(Topics.ADAPTER_UPDATES, Topics.PROMPT_UPDATES)) {
+            Map<String, Object> updates = topics.get(sent).getSpec().getConfig();
+            assertThat(updates.get("cleanup.policy")).as(sent).isEqualTo("delete");
+            long retention = ((Number) updates.get("retention.ms")).longValue();
+            assertThat(retention == -1 || retention >= 90L * 24 * 3600 * 1000)
+                    .as(sent + " kept at least 90 days for audit: " + retention)
+                    .isTrue();
+        }
     }
 
     @ParameterizedTest
@@ -189,7 +218,14 @@ class KafkaResourcesTest {
                 K8s.bound(rendered, KafkaUser.class).stream()
                         .collect(Collectors.toMap(u -> u.getMetadata().getName(), u -> u));
         assertThat(users.keySet())
-                .containsExactlyInAnyOrder("site-1", "site-2", JOB_USER, OPERATOR_USER);
+                .containsExactlyInAnyOrder(
+                        "site-1",
+                        "site-2",
+                        JOB_USER,
+                        OPERATOR_USER,
+                        PROMPT_SITE_PREFIX + "site-1",
+                        PROMPT_SITE_PREFIX + "site-2",
+                        PROMPT_JOB_USER);
         for (KafkaUser u : users.values()) {
             String name = u.getMetadata().getName();
             assertThat(u.getMetadata().getLabels()).containsEntry("strimzi.io/cluster", cluster);
@@ -210,8 +246,19 @@ class KafkaResourcesTest {
                                 case OPERATOR_USER ->
                                         FederationAcls.forOperator(
                                                 name, FederationAcls.Topics.DEFAULT);
+                                case PROMPT_JOB_USER ->
+                                        FederationAcls.forPromptJob(
+                                                name,
+                                                FederationAcls.PromptTopics.DEFAULT,
+                                                PromptOptions.CONSUMER_GROUP.defaultValue(),
+                                                PromptOptions.TRANSACTIONAL_ID_PREFIX
+                                                        .defaultValue());
                                 default ->
-                                        FederationAcls.forSite(name, FederationAcls.Topics.DEFAULT);
+                                        name.startsWith(PROMPT_SITE_PREFIX)
+                                                ? FederationAcls.forPromptSite(
+                                                        name, FederationAcls.PromptTopics.DEFAULT)
+                                                : FederationAcls.forSite(
+                                                        name, FederationAcls.Topics.DEFAULT);
                             });
             List<AclBinding> actual =
                     ((KafkaUserAuthorizationSimple) u.getSpec().getAuthorization())

@@ -6,6 +6,8 @@ import io.fabric8.kubernetes.api.model.ConfigMap;
 import io.fabric8.kubernetes.api.model.Container;
 import io.fabric8.kubernetes.api.model.EnvFromSource;
 import io.fabric8.kubernetes.api.model.EnvVar;
+import io.fabric8.kubernetes.api.model.LabelSelector;
+import io.fabric8.kubernetes.api.model.LabelSelectorRequirement;
 import io.fabric8.kubernetes.api.model.PodSpec;
 import io.fabric8.kubernetes.api.model.Secret;
 import io.fabric8.kubernetes.api.model.Volume;
@@ -16,6 +18,8 @@ import io.fabric8.kubernetes.api.model.networking.v1.NetworkPolicyEgressRule;
 import io.fabric8.kubernetes.api.model.networking.v1.NetworkPolicyPort;
 import io.fedstream.cli.WorkerArgs;
 import io.fedstream.job.FedStreamOptions;
+import io.fedstream.job.PromptFederation;
+import io.fedstream.job.prompt.PromptOptions;
 import io.fedstream.schemas.FederationSpec;
 import io.fedstream.schemas.SiteKeys;
 import io.strimzi.api.kafka.model.kafka.Kafka;
@@ -55,22 +59,84 @@ class WorkloadsTest {
 
     static final String FLINK_MAIN = "flink-main-container";
 
-    // ---- the job ------------------------------------------------------------------------------
+    // ---- the jobs -----------------------------------------------------------------------------
+
+    /**
+     * A FlinkDeployment the manifests must hold: its entry class, the options its arguments may
+     * set, the files they name, and the TaskManagers production needs at least.
+     */
+    record Job(
+            String name,
+            String entryClass,
+            Set<String> options,
+            List<ConfigOption<String>> files,
+            int productionTaskManagers,
+            boolean ingress) {}
+
+    static final Job ADAPTER_JOB =
+            new Job(
+                    "fedstream-aggregator",
+                    "io.fedstream.job.adapter.AggregationJob",
+                    keys(FedStreamOptions.all()),
+                    List.of(
+                            FedStreamOptions.CLIENT_PROPERTIES_FILE,
+                            FedStreamOptions.FEDERATIONS_FILE,
+                            FedStreamOptions.SITE_KEYS_FILE),
+                    3,
+                    true);
+
+    static final Job PROMPT_JOB =
+            new Job(
+                    "fedstream-prompt-aggregator",
+                    "io.fedstream.job.prompt.PromptAggregationJob",
+                    keys(PromptOptions.all(), PromptOptions.shared()),
+                    List.of(
+                            FedStreamOptions.CLIENT_PROPERTIES_FILE,
+                            PromptOptions.FEDERATIONS_FILE,
+                            PromptOptions.EMBEDDINGS_FILE),
+                    1,
+                    false);
+
+    @SafeVarargs
+    private static Set<String> keys(List<ConfigOption<?>>... options) {
+        return Stream.of(options)
+                .flatMap(List::stream)
+                .map(ConfigOption::key)
+                .collect(Collectors.toSet());
+    }
+
+    @ParameterizedTest
+    @FieldSource("overlays")
+    void theFlinkDeploymentsAreTheAdapterJobAndThePromptJob(String overlay) {
+        assertThat(K8s.bound(K8s.render(overlay), FlinkDeployment.class))
+                .extracting(f -> f.getMetadata().getName())
+                .containsExactlyInAnyOrder(ADAPTER_JOB.name(), PROMPT_JOB.name());
+    }
 
     @ParameterizedTest
     @FieldSource("overlays")
     void flinkDeploymentRunsTheJobWithDurableStateHaAndMetrics(String overlay) {
         var rendered = K8s.render(overlay);
-        FlinkDeployment fd = K8s.one(rendered, FlinkDeployment.class);
+        for (Job job : List.of(ADAPTER_JOB, PROMPT_JOB)) {
+            FlinkDeployment fd = flinkDeployment(rendered, job.name());
+            Map<String, Object> raw = rawOf(rendered, "FlinkDeployment", job.name());
+            checkJob(overlay, rendered, job, fd, raw);
+        }
+    }
+
+    private static void checkJob(
+            String overlay,
+            List<Map<String, Object>> rendered,
+            Job job,
+            FlinkDeployment fd,
+            Map<String, Object> raw) {
         FlinkDeploymentSpec spec = fd.getSpec();
-        Map<String, Object> raw = rawOf(rendered, "FlinkDeployment");
         assertThat(path(raw, "spec", "flinkVersion")).isEqualTo("v2_2");
         assertThat(spec.getImage()).isEqualTo("fedstream/fedstream-job:" + K8s.projectVersion());
         assertThat(spec.getJob().getJarURI()).isEqualTo("local:///opt/flink/usrlib/flink-jobs.jar");
-        assertThat(spec.getJob().getEntryClass())
-                .isEqualTo("io.fedstream.job.adapter.AggregationJob");
+        assertThat(spec.getJob().getEntryClass()).isEqualTo(job.entryClass());
         assertThat(spec.getJob().getUpgradeMode()).isEqualTo(UpgradeMode.SAVEPOINT);
-        assertThat(spec.getIngress()).isNotNull();
+        assertThat(spec.getIngress() != null).as("ingress").isEqualTo(job.ingress());
 
         Map<String, String> conf = spec.getFlinkConfiguration();
         assertThat(conf)
@@ -95,11 +161,9 @@ class WorkloadsTest {
                     .isTrue();
         }
 
-        // arguments: every key a FedStreamOptions key, consistent with the deployment
+        // arguments: every key an option of the job, consistent with the deployment
         Map<String, String> args = pairs(List.of(spec.getJob().getArgs()));
-        Set<String> known =
-                FedStreamOptions.all().stream().map(ConfigOption::key).collect(Collectors.toSet());
-        assertThat(args.keySet()).allMatch(known::contains);
+        assertThat(args.keySet()).allMatch(job.options()::contains);
         Configuration jobConf = Configuration.fromMap(args);
         assertThat(jobConf.get(FedStreamOptions.PARALLELISM))
                 .isEqualTo(spec.getJob().getParallelism());
@@ -115,7 +179,8 @@ class WorkloadsTest {
         assertThat(jobConf.get(FedStreamOptions.BOOTSTRAP_SERVERS)).isEqualTo(bootstrap(rendered));
         if (overlay.equals("production")) {
             assertThat(spec.getJobManager().getReplicas()).isGreaterThanOrEqualTo(2);
-            assertThat(spec.getTaskManager().getReplicas()).isGreaterThanOrEqualTo(3);
+            assertThat(spec.getTaskManager().getReplicas())
+                    .isGreaterThanOrEqualTo(job.productionTaskManagers());
         } else {
             assertThat(spec.getJobManager().getReplicas()).isEqualTo(1);
         }
@@ -124,11 +189,7 @@ class WorkloadsTest {
         PodSpec pod = fd.getSpec().getPodTemplate().getSpec();
         Container main = container(pod, FLINK_MAIN);
         Map<String, ConfigMap> configMaps = byName(K8s.bound(rendered, ConfigMap.class));
-        for (var option :
-                List.of(
-                        FedStreamOptions.CLIENT_PROPERTIES_FILE,
-                        FedStreamOptions.FEDERATIONS_FILE,
-                        FedStreamOptions.SITE_KEYS_FILE)) {
+        for (var option : job.files()) {
             String file = jobConf.get(option);
             assertThat(file).as(option.key()).isNotNull();
             VolumeMount m = mountFor(main, file);
@@ -148,6 +209,17 @@ class WorkloadsTest {
         }
         assertThat(main.getPorts())
                 .anyMatch(p -> p.getContainerPort() == 9249 && "metrics".equals(p.getName()));
+        if (job == PROMPT_JOB) {
+            // the embedding table is written where the job reads it, by the real command
+            String table = jobConf.get(PromptOptions.EMBEDDINGS_FILE);
+            Container init =
+                    pod.getInitContainers().stream()
+                            .filter(c -> c.getName().equals("prompt-embeddings"))
+                            .findFirst()
+                            .orElseThrow();
+            assertThat(WorkerArgs.parsePromptEmbeddingsOut(init.getArgs())).isEqualTo(table);
+            assertThat(mountFor(init, table).getName()).isEqualTo(mountFor(main, table).getName());
+        }
     }
 
     @ParameterizedTest
@@ -163,6 +235,14 @@ class WorkloadsTest {
         Files.writeString(keys, cm.getData().get("site-keys.json"));
         SiteKeys registry = SiteKeys.read(keys);
         assertThat(registry.sites().keySet()).isEqualTo(siteUsers(rendered));
+
+        ConfigMap prompt =
+                byName(K8s.bound(rendered, ConfigMap.class)).get("fedstream-prompt-job-config");
+        Path promptFederations = tmp.resolve("prompt-federations.json");
+        Files.writeString(
+                promptFederations,
+                prompt.getData().get(promptFederations.getFileName().toString()));
+        assertThat(PromptFederation.readAll(promptFederations)).isNotEmpty();
     }
 
     // ---- workers ------------------------------------------------------------------------------
@@ -171,7 +251,7 @@ class WorkloadsTest {
     @FieldSource("overlays")
     void oneWorkerPerSiteWithItsCredentialsKeyProbesAndResources(String overlay) {
         var rendered = K8s.render(overlay);
-        List<Deployment> workers = K8s.bound(rendered, Deployment.class);
+        List<Deployment> workers = deployments(rendered, WORKER_APP);
         Set<String> sites = siteUsers(rendered);
         Map<String, Deployment> bySite = new HashMap<>();
         Set<Integer> indexes = new HashSet<>();
@@ -233,6 +313,65 @@ class WorkloadsTest {
         assertThat(bySite.keySet()).isEqualTo(sites);
         assertThat(indexes).hasSameSizeAs(sites);
         assertThat(indexes).allMatch(i -> i >= 0 && i < sites.size());
+    }
+
+    @ParameterizedTest
+    @FieldSource("overlays")
+    void onePromptWorkerPerSiteWithItsOwnKafkaUserAndData(String overlay) {
+        var rendered = K8s.render(overlay);
+        Set<String> sites = siteUsers(rendered);
+        Set<String> users =
+                K8s.bound(rendered, KafkaUser.class).stream()
+                        .map(u -> u.getMetadata().getName())
+                        .collect(Collectors.toSet());
+        Map<String, Deployment> bySite = new HashMap<>();
+        Set<Integer> indexes = new HashSet<>();
+        for (Deployment d : deployments(rendered, PROMPT_WORKER_APP)) {
+            PodSpec pod = d.getSpec().getTemplate().getSpec();
+            Container c = container(pod, "prompt-worker");
+            assertThat(c.getImage())
+                    .isEqualTo("fedstream/fedstream-worker:" + K8s.projectVersion());
+            WorkerArgs.PromptParsed args = WorkerArgs.parsePromptWorker(c.getArgs());
+            assertThat(args.siteId()).as("--site-id").isNotNull();
+            assertThat(bySite.put(args.siteId(), d)).as("one prompt worker per site").isNull();
+            assertThat(indexes.add(args.siteIndex())).isTrue();
+            assertThat(args.sites()).isEqualTo(sites.size());
+            assertThat(args.bootstrap()).isEqualTo(bootstrap(rendered));
+            // the local black box: the network policy allows no egress but Kafka and DNS
+            assertThat(args.endpoint()).isNull();
+            assertThat(d.getSpec().getReplicas()).isEqualTo(1);
+            assertThat(d.getSpec().getTemplate().getMetadata().getLabels())
+                    .containsEntry("fedstream.io/site", args.siteId());
+
+            // its own Kafka user, written to --kafka-config by the init container
+            String user = KafkaResourcesTest.PROMPT_SITE_PREFIX + args.siteId();
+            assertThat(users).contains(user);
+            assertThat(secretRefs(pod)).containsExactly(user);
+            Volume kafkaConfig = volume(pod, mountFor(c, args.kafkaConfig()).getName());
+            assertThat(kafkaConfig.getEmptyDir()).isNotNull();
+            assertThat(pod.getInitContainers())
+                    .anySatisfy(
+                            i ->
+                                    assertThat(i.getVolumeMounts())
+                                            .anyMatch(
+                                                    m ->
+                                                            m.getName()
+                                                                    .equals(
+                                                                            kafkaConfig
+                                                                                    .getName())));
+
+            // the site's reviews on its own claim, read-only
+            Volume data = volume(pod, mountFor(c, args.imdb()).getName());
+            assertThat(data.getPersistentVolumeClaim().getClaimName())
+                    .isEqualTo(args.siteId() + "-prompt-data");
+            assertThat(mountFor(c, args.imdb()).getReadOnly()).isTrue();
+            for (Container any : concat(pod.getInitContainers(), pod.getContainers())) {
+                assertThat(any.getResources().getRequests()).containsKeys("cpu", "memory");
+                assertThat(any.getResources().getLimits()).containsKeys("cpu", "memory");
+            }
+        }
+        assertThat(bySite.keySet()).isEqualTo(sites);
+        assertThat(indexes).hasSameSizeAs(sites).allMatch(i -> i >= 0 && i < sites.size());
     }
 
     @ParameterizedTest
@@ -325,8 +464,12 @@ class WorkloadsTest {
                 .containsExactlyInAnyOrder("Ingress", "Egress");
         assertThat(worker.getSpec().getIngress()).isEmpty();
         for (Deployment d : K8s.bound(rendered, Deployment.class)) {
-            assertThat(d.getSpec().getTemplate().getMetadata().getLabels())
-                    .containsAllEntriesOf(worker.getSpec().getPodSelector().getMatchLabels());
+            assertThat(
+                            selects(
+                                    worker.getSpec().getPodSelector(),
+                                    d.getSpec().getTemplate().getMetadata().getLabels()))
+                    .as("the worker policy covers " + d.getMetadata().getName())
+                    .isTrue();
         }
         Set<Integer> workerPorts = new HashSet<>();
         for (NetworkPolicyEgressRule rule : worker.getSpec().getEgress()) {
@@ -337,10 +480,21 @@ class WorkloadsTest {
         }
         assertThat(workerPorts).containsExactlyInAnyOrder(listener.getPort(), 53);
 
+        // the operator labels a FlinkDeployment's pods app=<its name>
         NetworkPolicy job = policies.get("fedstream-aggregator");
-        FlinkDeployment fd = K8s.one(rendered, FlinkDeployment.class);
-        assertThat(job.getSpec().getPodSelector().getMatchLabels())
-                .containsExactly(Map.entry("app", fd.getMetadata().getName()));
+        List<FlinkDeployment> jobs = K8s.bound(rendered, FlinkDeployment.class);
+        for (FlinkDeployment fd : jobs) {
+            Map<String, String> podLabels = Map.of("app", fd.getMetadata().getName());
+            assertThat(selects(job.getSpec().getPodSelector(), podLabels)).isTrue();
+            assertThat(selects(worker.getSpec().getPodSelector(), podLabels)).isFalse();
+        }
+        for (Deployment d : K8s.bound(rendered, Deployment.class)) {
+            assertThat(
+                            selects(
+                                    job.getSpec().getPodSelector(),
+                                    d.getSpec().getTemplate().getMetadata().getLabels()))
+                    .isFalse();
+        }
         assertThat(job.getSpec().getIngress())
                 .anySatisfy(
                         r ->
@@ -352,8 +506,10 @@ class WorkloadsTest {
         var peers = listener.getNetworkPolicyPeers();
         assertThat(peers).hasSize(1);
         Map<String, String> clientLabel = peers.get(0).getPodSelector().getMatchLabels();
-        assertThat(fd.getSpec().getPodTemplate().getMetadata().getLabels())
-                .containsAllEntriesOf(clientLabel);
+        for (FlinkDeployment fd : jobs) {
+            assertThat(fd.getSpec().getPodTemplate().getMetadata().getLabels())
+                    .containsAllEntriesOf(clientLabel);
+        }
         for (Deployment d : K8s.bound(rendered, Deployment.class)) {
             assertThat(d.getSpec().getTemplate().getMetadata().getLabels())
                     .containsAllEntriesOf(clientLabel);
@@ -434,12 +590,40 @@ class WorkloadsTest {
         return refs(pod).stream().filter(r -> !r.configMap()).map(Ref::name).distinct().toList();
     }
 
+    /**
+     * The adapter sites' Kafka users: every user but the jobs', the operator's and prompt sites'.
+     */
     static Set<String> siteUsers(List<Map<String, Object>> rendered) {
         return K8s.bound(rendered, KafkaUser.class).stream()
                 .map(u -> u.getMetadata().getName())
                 .filter(n -> !n.equals(KafkaResourcesTest.JOB_USER))
                 .filter(n -> !n.equals(KafkaResourcesTest.OPERATOR_USER))
+                .filter(n -> !n.equals(KafkaResourcesTest.PROMPT_JOB_USER))
+                .filter(n -> !n.startsWith(KafkaResourcesTest.PROMPT_SITE_PREFIX))
                 .collect(Collectors.toSet());
+    }
+
+    static final String WORKER_APP = "fedstream-worker";
+    static final String PROMPT_WORKER_APP = "fedstream-prompt-worker";
+
+    /** The Deployments labelled {@code app.kubernetes.io/name: app}. */
+    static List<Deployment> deployments(List<Map<String, Object>> rendered, String app) {
+        return K8s.bound(rendered, Deployment.class).stream()
+                .filter(d -> app.equals(d.getMetadata().getLabels().get("app.kubernetes.io/name")))
+                .toList();
+    }
+
+    /** Whether a label selector (matchLabels, matchExpressions with In) selects these labels. */
+    static boolean selects(LabelSelector selector, Map<String, String> labels) {
+        boolean matches =
+                selector.getMatchLabels() == null
+                        || selector.getMatchLabels().entrySet().stream()
+                                .allMatch(e -> e.getValue().equals(labels.get(e.getKey())));
+        for (LabelSelectorRequirement r : selector.getMatchExpressions()) {
+            assertThat(r.getOperator()).as("only In is checked").isEqualTo("In");
+            matches &= r.getValues().contains(labels.get(r.getKey()));
+        }
+        return matches;
     }
 
     static String bootstrap(List<Map<String, Object>> rendered) {
@@ -492,8 +676,15 @@ class WorkloadsTest {
         return out;
     }
 
-    static Map<String, Object> rawOf(List<Map<String, Object>> rendered, String kind) {
-        return rendered.stream().filter(r -> kind.equals(r.get("kind"))).findFirst().orElseThrow();
+    static Map<String, Object> rawOf(List<Map<String, Object>> rendered, String kind, String name) {
+        return rendered.stream()
+                .filter(r -> kind.equals(r.get("kind")) && name.equals(K8s.name(r)))
+                .findFirst()
+                .orElseThrow(() -> new AssertionError("no " + kind + " " + name));
+    }
+
+    static FlinkDeployment flinkDeployment(List<Map<String, Object>> rendered, String name) {
+        return Manifests.bind(rawOf(rendered, "FlinkDeployment", name), FlinkDeployment.class);
     }
 
     static Object path(Map<String, Object> m, String... keys) {
