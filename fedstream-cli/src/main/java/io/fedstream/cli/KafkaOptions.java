@@ -7,8 +7,8 @@ import picocli.CommandLine.Option;
 /**
  * {@code --bootstrap} and {@code --kafka-config}: how a command that reads or writes the
  * federation's topics reaches Kafka, declared once and mixed into each such command ({@code audit},
- * {@code ledger}, {@code rejections}, {@code report}, {@code worker}) with picocli's
- * {@code @Mixin}.
+ * {@code ledger}, {@code rejections}, {@code report}, {@code worker}, {@code prompt-worker}) with
+ * picocli's {@code @Mixin}.
  */
 final class KafkaOptions {
     @Option(names = "--bootstrap", required = true, description = "Kafka bootstrap servers.")

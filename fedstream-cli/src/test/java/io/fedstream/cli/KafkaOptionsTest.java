@@ -13,7 +13,9 @@ import picocli.CommandLine.Model.CommandSpec;
  * The commands that reach Kafka take {@code --bootstrap} and {@code --kafka-config} from one mixin.
  */
 class KafkaOptionsTest {
-    private static final String[] COMMANDS = {"audit", "ledger", "rejections", "report", "worker"};
+    private static final String[] COMMANDS = {
+        "audit", "ledger", "rejections", "report", "worker", "prompt-worker"
+    };
 
     @Test
     void everyKafkaCommandHasTheMixinsOptions() {

@@ -221,6 +221,23 @@ class ImagesIT {
         return images;
     }
 
+    /**
+     * {@code fedstream/fedstream-<name>:<version>}, read (with the content of {@code /etc/passwd}
+     * and {@code read}), named as the manifests reference it, running as a user other than root
+     * with the JVM and the shell tools the entry points use.
+     */
+    private static Image image(String name, String... read) throws IOException {
+        List<String> contents = new ArrayList<>(List.of(read));
+        contents.add("/etc/passwd");
+        Image image = read(imageFile(name), contents);
+        String tag = "fedstream/fedstream-" + name + ":" + VERSION;
+        // skopeo writes the short name fully qualified, as Docker and podman resolve it
+        assertThat(image.manifest().path("RepoTags").get(0).asText()).isIn(tag, "docker.io/" + tag);
+        assertThat(manifestImages()).contains(tag);
+        nonRootWithJava(image);
+        return image;
+    }
+
     private static void nonRootWithJava(Image image) {
         assertThat(image.config().path("os").asText()).isEqualTo("linux");
         assertThat(image.config().path("architecture").asText()).isEqualTo("amd64");
@@ -239,20 +256,11 @@ class ImagesIT {
 
     @Test
     void workerImage() throws IOException {
-        Path file = imageFile("worker");
         Image image =
-                read(
-                        file,
-                        List.of(
-                                "/etc/passwd",
-                                "/opt/fedstream/bin/fedstream",
-                                "/opt/fedstream/lib/fedstream.classpath"));
-        String name = "fedstream/fedstream-worker:" + VERSION;
-        // skopeo writes the short name fully qualified, as Docker and podman resolve it
-        assertThat(image.manifest().path("RepoTags").get(0).asText())
-                .isIn(name, "docker.io/" + name);
-        assertThat(manifestImages()).contains(name);
-        nonRootWithJava(image);
+                image(
+                        "worker",
+                        "/opt/fedstream/bin/fedstream",
+                        "/opt/fedstream/lib/fedstream.classpath");
         assertThat(image.list("Entrypoint")).containsExactly("/opt/fedstream/bin/fedstream");
         assertThat(image.list("Env")).anyMatch(e -> e.startsWith("FEDSTREAM_JAVA_OPTS="));
         Node launcher = image.file("/opt/fedstream/bin/fedstream");
@@ -271,14 +279,7 @@ class ImagesIT {
 
     @Test
     void jobImage() throws IOException {
-        Path file = imageFile("job");
-        Image image = read(file, List.of("/etc/passwd", "/docker-entrypoint.sh"));
-        String name = "fedstream/fedstream-job:" + VERSION;
-        // skopeo writes the short name fully qualified, as Docker and podman resolve it
-        assertThat(image.manifest().path("RepoTags").get(0).asText())
-                .isIn(name, "docker.io/" + name);
-        assertThat(manifestImages()).contains(name);
-        nonRootWithJava(image);
+        Image image = image("job", "/docker-entrypoint.sh");
         assertThat(image.list("Entrypoint")).containsExactly("/docker-entrypoint.sh");
         assertThat(image.list("Env")).contains("FLINK_HOME=/opt/flink");
         assertThat(image.file("/docker-entrypoint.sh").executable()).isTrue();

@@ -24,38 +24,45 @@ public final class WorkerArgs {
     /** {@code args} as given to the image's entry point: {@code worker --bootstrap ...}. */
     public static Parsed parse(List<String> args) {
         WorkerCommand w = parse(args, "worker", new WorkerCommand());
-        return new Parsed(
-                w.kafka.bootstrap,
-                w.siteId,
-                w.siteIndex,
-                w.sites,
-                w.kafka.kafkaConfig == null ? null : w.kafka.kafkaConfig.toString(),
-                w.signingKey == null ? null : w.signingKey.toString(),
-                w.keyId,
-                w.healthPort);
+        return site(w.kafka, w.siteId, w.siteIndex, w.sites, w.signingKey, w.keyId, w.healthPort);
     }
 
-    /** The parsed options of a prompt worker the manifests care about. */
-    public record PromptParsed(
-            String bootstrap,
-            String kafkaConfig,
+    private static Parsed site(
+            KafkaOptions kafka,
             String siteId,
             int siteIndex,
             int sites,
-            String imdb,
-            String endpoint) {}
+            Object signingKey,
+            String keyId,
+            Integer healthPort) {
+        return new Parsed(
+                kafka.bootstrap,
+                siteId,
+                siteIndex,
+                sites,
+                text(kafka.kafkaConfig),
+                text(signingKey),
+                keyId,
+                healthPort);
+    }
+
+    private static String text(Object value) {
+        return value == null ? null : value.toString();
+    }
+
+    /**
+     * A prompt worker's parsed options the manifests care about: those it shares with a worker (no
+     * signing key, no health port) and its data file and black-box endpoint.
+     */
+    public record PromptParsed(Parsed site, String imdb, String endpoint) {}
 
     /** {@code args} as given to the image's entry point: {@code prompt-worker --bootstrap ...}. */
     public static PromptParsed parsePromptWorker(List<String> args) {
         PromptWorkerCommand w = parse(args, "prompt-worker", new PromptWorkerCommand());
         return new PromptParsed(
-                w.kafka.bootstrap,
-                w.kafka.kafkaConfig == null ? null : w.kafka.kafkaConfig.toString(),
-                w.siteId,
-                w.siteIndex,
-                w.sites,
-                w.imdb == null ? null : w.imdb.toString(),
-                w.endpoint == null ? null : w.endpoint.toString());
+                site(w.kafka, w.siteId, w.siteIndex, w.sites, null, null, null),
+                text(w.imdb),
+                text(w.endpoint));
     }
 
     /** The {@code --out} file of {@code prompt-embeddings --out FILE}. */

@@ -331,14 +331,15 @@ class WorkloadsTest {
             Container c = container(pod, "prompt-worker");
             assertThat(c.getImage())
                     .isEqualTo("fedstream/fedstream-worker:" + K8s.projectVersion());
-            WorkerArgs.PromptParsed args = WorkerArgs.parsePromptWorker(c.getArgs());
+            WorkerArgs.PromptParsed prompt = WorkerArgs.parsePromptWorker(c.getArgs());
+            WorkerArgs.Parsed args = prompt.site();
             assertThat(args.siteId()).as("--site-id").isNotNull();
             assertThat(bySite.put(args.siteId(), d)).as("one prompt worker per site").isNull();
             assertThat(indexes.add(args.siteIndex())).isTrue();
             assertThat(args.sites()).isEqualTo(sites.size());
             assertThat(args.bootstrap()).isEqualTo(bootstrap(rendered));
             // the local black box: the network policy allows no egress but Kafka and DNS
-            assertThat(args.endpoint()).isNull();
+            assertThat(prompt.endpoint()).isNull();
             assertThat(d.getSpec().getReplicas()).isEqualTo(1);
             assertThat(d.getSpec().getTemplate().getMetadata().getLabels())
                     .containsEntry("fedstream.io/site", args.siteId());
@@ -361,10 +362,10 @@ class WorkloadsTest {
                                                                                     .getName())));
 
             // the site's reviews on its own claim, read-only
-            Volume data = volume(pod, mountFor(c, args.imdb()).getName());
+            Volume data = volume(pod, mountFor(c, prompt.imdb()).getName());
             assertThat(data.getPersistentVolumeClaim().getClaimName())
                     .isEqualTo(args.siteId() + "-prompt-data");
-            assertThat(mountFor(c, args.imdb()).getReadOnly()).isTrue();
+            assertThat(mountFor(c, prompt.imdb()).getReadOnly()).isTrue();
             for (Container any : concat(pod.getInitContainers(), pod.getContainers())) {
                 assertThat(any.getResources().getRequests()).containsKeys("cpu", "memory");
                 assertThat(any.getResources().getLimits()).containsKeys("cpu", "memory");
