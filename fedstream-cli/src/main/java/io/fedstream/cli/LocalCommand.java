@@ -1,6 +1,7 @@
 package io.fedstream.cli;
 
 import io.fedstream.embedded.EmbeddedKafka;
+import io.fedstream.schemas.PrivacySpec;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -139,8 +140,35 @@ final class LocalCommand implements Callable<Integer> {
             description = "Seed of data, model and training (default ${DEFAULT-VALUE}).")
     long seed;
 
+    @Option(
+            names = "--dp-epsilon",
+            description =
+                    "Central client-level DP (DP-FedAvg) with this budget epsilon per site: the"
+                            + " noise multiplier is the smallest that keeps a site in all --versions"
+                            + " versions within it at --dp-delta (RDP accountant), the job refuses"
+                            + " updates beyond it, and each version's line and the CSV's epsilon"
+                            + " column give the largest epsilon a site has spent (default: no DP).")
+    Double dpEpsilon;
+
+    @Option(
+            names = "--dp-delta",
+            defaultValue = "1e-5",
+            description = "With --dp-epsilon: delta (default ${DEFAULT-VALUE}).")
+    double dpDelta;
+
+    @Option(
+            names = "--dp-clip",
+            defaultValue = "1.0",
+            description =
+                    "With --dp-epsilon: clip norm C of every update (L2 over all adapter tensors)"
+                            + " (default ${DEFAULT-VALUE}).")
+    double dpClip;
+
     @Override
     public Integer call() throws Exception {
+        if (dpEpsilon != null) {
+            checkPrivacy(dpEpsilon, dpDelta, dpClip, versions);
+        }
         boolean mlp =
                 switch (model) {
                     case "mlp" -> true;
@@ -200,6 +228,24 @@ final class LocalCommand implements Callable<Integer> {
             SiteProgress progress = new SiteProgress(task.siteIds(), mlp ? 1 : localEpochs);
             fed.progress(progress);
             boolean tty = System.console() != null;
+            if (dpEpsilon != null) {
+                PrivacySpec p =
+                        fed.withPrivacyBudget(
+                                dpEpsilon, dpDelta, dpClip, versions, out.resolve("dp.secret"));
+                System.out.printf(
+                        Locale.ROOT,
+                        "central DP: budget epsilon %s at delta %s per site, clip %s, noise"
+                                + " multiplier %.4f (a site in all %d versions spends at most the"
+                                + " budget), divisor %d; job secret %s (for ./fedstream audit"
+                                + " --privacy-secret)%n",
+                        p.epsilonBudget(),
+                        p.delta(),
+                        p.clipNorm(),
+                        p.noiseMultiplier(),
+                        versions,
+                        p.expectedContributions(),
+                        out.resolve("dp.secret"));
+            }
             Configuration conf = fed.jobConfiguration(out);
             conf.set(RestOptions.PORT, uiPort);
             StreamExecutionEnvironment env =
@@ -287,5 +333,23 @@ final class LocalCommand implements Callable<Integer> {
             }
         }
         return 0;
+    }
+
+    /** The DP options' one-line refusals, before anything starts. */
+    static void checkPrivacy(double epsilon, double delta, double clip, int versions) {
+        if (!(epsilon > 0) || Double.isInfinite(epsilon)) {
+            throw new Errors.UsageError("--dp-epsilon must be a finite number > 0, not " + epsilon);
+        }
+        if (!(delta > 0 && delta < 1)) {
+            throw new Errors.UsageError("--dp-delta must be in (0, 1), not " + delta);
+        }
+        if (!(clip > 0) || Double.isInfinite(clip)) {
+            throw new Errors.UsageError("--dp-clip must be a finite number > 0, not " + clip);
+        }
+        if (versions <= 0) {
+            throw new Errors.UsageError(
+                    "--dp-epsilon needs --versions > 0: the noise is planned for that many"
+                            + " versions");
+        }
     }
 }

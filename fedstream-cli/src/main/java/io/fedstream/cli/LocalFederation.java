@@ -1,15 +1,18 @@
 package io.fedstream.cli;
 
+import io.fedstream.aggregation.privacy.RdpAccountant;
 import io.fedstream.embedded.EmbeddedKafka;
 import io.fedstream.job.FedStreamOptions;
 import io.fedstream.job.adapter.AggregationJob;
 import io.fedstream.schemas.AvroCodec;
 import io.fedstream.schemas.FederationSpec;
 import io.fedstream.schemas.GlobalModelAssembler;
+import io.fedstream.schemas.PrivacySpec;
 import io.fedstream.schemas.SiteKeys;
 import io.fedstream.schemas.TensorCodec;
 import io.fedstream.schemas.Topics;
 import io.fedstream.schemas.avro.GlobalModel;
+import io.fedstream.schemas.avro.PrivacyLedger;
 import io.fedstream.worker.SiteTrainer;
 import io.fedstream.worker.Worker;
 import io.fedstream.worker.WorkerConfig;
@@ -159,10 +162,32 @@ public final class LocalFederation implements AutoCloseable {
      * Central DP for the run's federation: its spec gets {@code privacy} and the job the secret in
      * {@code secretFile}. Call before {@link #jobConfiguration}.
      */
-    public LocalFederation withPrivacy(io.fedstream.schemas.PrivacySpec privacy, Path secretFile) {
+    public LocalFederation withPrivacy(PrivacySpec privacy, Path secretFile) {
         this.spec = spec.withPrivacy(privacy);
         this.privacySecretFile = secretFile;
         return this;
+    }
+
+    /**
+     * Central DP planned for a budget: the noise multiplier is the smallest that keeps a site
+     * contributing to each of {@code versions} versions within {@code epsilon} at {@code delta}
+     * ({@link RdpAccountant#sigmaFor}, sampling rate 1), the budget is {@code epsilon} (the job
+     * refuses updates beyond it: {@code BUDGET_EXHAUSTED}), the divisor the quorum, and a fresh
+     * random job secret is written to {@code secretFile}. Call before {@link #jobConfiguration}.
+     *
+     * @return the spec's privacy object
+     */
+    public PrivacySpec withPrivacyBudget(
+            double epsilon, double delta, double clipNorm, long versions, Path secretFile)
+            throws java.io.IOException {
+        double sigma = RdpAccountant.sigmaFor(epsilon, delta, versions, 1.0);
+        PrivacySpec privacy = new PrivacySpec(clipNorm, sigma, delta, epsilon, settings.quorum());
+        byte[] secret = new byte[32];
+        new java.security.SecureRandom().nextBytes(secret);
+        Files.createDirectories(secretFile.toAbsolutePath().getParent());
+        Files.write(secretFile, secret);
+        withPrivacy(privacy, secretFile);
+        return privacy;
     }
 
     /** Told of every update a site publishes. Call before {@link #start}. */
@@ -254,20 +279,48 @@ public final class LocalFederation implements AutoCloseable {
                 new KafkaConsumer<>(p, new ByteArrayDeserializer(), new ByteArrayDeserializer())) {
             monitorConsumer = c;
             TopicPartition tp = new TopicPartition(Topics.GLOBAL_MODELS, 0);
-            c.assign(List.of(tp));
-            c.seekToBeginning(List.of(tp));
+            boolean dp = privacySecretFile != null;
+            TopicPartition ledgerTp = new TopicPartition(Topics.PRIVACY_LEDGER, 0);
+            List<TopicPartition> read = dp ? List.of(tp, ledgerTp) : List.of(tp);
+            c.assign(read);
+            c.seekToBeginning(read);
             GlobalModelAssembler assembler = new GlobalModelAssembler();
+            byte[] key = spec.id().getBytes(java.nio.charset.StandardCharsets.UTF_8);
+            PrivacyLedgers.LargestSpend largest = new PrivacyLedgers.LargestSpend();
+            Map<Long, Double> spent = new java.util.HashMap<>(Map.of(0L, 0.0));
+            // with DP a version waits for its ledger record (written with it, at the same
+            // checkpoint) so that its row carries what the sites had spent
+            List<Seen> waiting = new ArrayList<>();
             while (monitoring) {
-                List<GlobalModel> ready = new ArrayList<>();
-                for (ConsumerRecord<byte[], byte[]> r : c.poll(Duration.ofMillis(200))) {
-                    ready.addAll(assembler.accept(r.value()));
-                }
+                var polled = c.poll(Duration.ofMillis(200));
                 long seenAtMs = System.currentTimeMillis();
-                for (GlobalModel g : ready) {
-                    if (scoreBehind) {
-                        toScore.add(new Seen(g, seenAtMs));
+                for (ConsumerRecord<byte[], byte[]> r : polled) {
+                    if (r.topic().equals(Topics.PRIVACY_LEDGER)) {
+                        if (r.key() != null && java.util.Arrays.equals(r.key(), key)) {
+                            PrivacyLedger l = AvroCodec.PRIVACY_LEDGER.decode(r.value());
+                            spent.put(l.getVersion(), largest.add(l));
+                        }
                     } else {
-                        emit(g, seenAtMs, onVersion);
+                        for (GlobalModel g : assembler.accept(r.value())) {
+                            waiting.add(new Seen(g, seenAtMs, Double.NaN));
+                        }
+                    }
+                }
+                List<Seen> ready = new ArrayList<>();
+                for (java.util.Iterator<Seen> it = waiting.iterator(); it.hasNext(); ) {
+                    Seen s = it.next();
+                    Double eps = spent.get(s.version().getVersion());
+                    if (dp && eps == null) {
+                        break; // versions stay in order
+                    }
+                    ready.add(new Seen(s.version(), s.seenAtMs(), dp ? eps : Double.NaN));
+                    it.remove();
+                }
+                for (Seen s : ready) {
+                    if (scoreBehind) {
+                        toScore.add(s);
+                    } else {
+                        emit(s, onVersion);
                     }
                 }
             }
@@ -280,17 +333,21 @@ public final class LocalFederation implements AutoCloseable {
         }
     }
 
-    private record Seen(GlobalModel version, long seenAtMs) {}
+    /** A version read from Kafka, when, and the ε spent up to it (NaN without DP). */
+    private record Seen(GlobalModel version, long seenAtMs, double epsilon) {}
 
     private final java.util.concurrent.BlockingQueue<Seen> toScore =
             new java.util.concurrent.LinkedBlockingQueue<>();
-    private static final Seen END = new Seen(null, 0);
+    private static final Seen END = new Seen(null, 0, Double.NaN);
     private Thread scorer;
 
-    private void emit(GlobalModel g, long seenAtMs, Consumer<VersionRow> onVersion) {
+    private void emit(Seen s, Consumer<VersionRow> onVersion) {
+        GlobalModel g = s.version();
         LocalTask.Score score = task.score(TensorCodec.toMap(g.getTensors()));
         LocalTask.Score b = baseline;
-        VersionRow row = VersionRow.of(g, score, b == null ? Double.NaN : b.metric(), seenAtMs);
+        VersionRow row =
+                VersionRow.of(
+                        g, score, b == null ? Double.NaN : b.metric(), s.seenAtMs(), s.epsilon());
         rows.add(row);
         onVersion.accept(row);
     }
@@ -309,7 +366,7 @@ public final class LocalFederation implements AutoCloseable {
                     }
                     boolean last = i == batch.size() - 1 || batch.get(i + 1) == END;
                     if (i == 0 || last || s.seenAtMs() >= lastScored + 1000) {
-                        emit(s.version(), s.seenAtMs(), onVersion);
+                        emit(s, onVersion);
                         lastScored = s.seenAtMs();
                     }
                 }

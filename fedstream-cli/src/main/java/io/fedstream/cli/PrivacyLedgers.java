@@ -9,14 +9,13 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Locale;
 import java.util.Map;
 import java.util.Properties;
 import java.util.TreeMap;
 
 /**
  * Reading the privacy ledger, for {@code ./fedstream ledger} and for runs that report ε per version
- * (the {@code epsilon} columns of a versions CSV: {@link #csvHeader()}, {@link #csv}).
+ * (the {@code epsilon} column of a versions CSV: {@link LargestSpend}).
  */
 public final class PrivacyLedgers {
     private PrivacyLedgers() {}
@@ -77,26 +76,26 @@ public final class PrivacyLedgers {
         return new ArrayList<>(rows.values());
     }
 
-    /** The ledger columns of a versions CSV. */
-    static String csvHeader() {
-        return "epsilon,clip_norm,noise_multiplier,delta";
-    }
-
     /**
-     * A version's ledger columns: {@code epsilon} is the largest ε spent so far by a site that
-     * contributed to it (empty columns for a version without a ledger record, e.g. version 0).
+     * The largest ε any site of a federation has spent, version after version: what the {@code
+     * epsilon} column of a local run's versions CSV holds. Unlike the largest ε among one version's
+     * contributors it never decreases, and it stays within the budget exactly when every site does.
      */
-    static String csv(PrivacyLedger l) {
-        if (l == null) {
-            return ",,,";
+    static final class LargestSpend {
+        private final Map<String, Double> bySite = new java.util.HashMap<>();
+        private double largest;
+
+        /**
+         * Takes the next version's ledger record (in version order) and returns the largest ε any
+         * site has spent up to and including it.
+         */
+        double add(PrivacyLedger l) {
+            for (SiteSpend s : l.getEntries()) {
+                bySite.put(s.getSiteId(), s.getEpsilon());
+            }
+            largest = bySite.values().stream().mapToDouble(Double::doubleValue).max().orElse(0);
+            return largest;
         }
-        return String.format(
-                Locale.ROOT,
-                "%.6f,%s,%s,%s",
-                maxEpsilon(l),
-                l.getClipNorm(),
-                l.getNoiseMultiplier(),
-                l.getDelta());
     }
 
     /** The largest ε spent so far among the sites that contributed to the version. */

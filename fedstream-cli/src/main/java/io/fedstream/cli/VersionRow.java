@@ -14,6 +14,8 @@ import java.util.stream.Collectors;
  * @param baseline the site-alone baseline's metric, the same for every row of a run
  * @param perSite the version's metric per site, in the task's site order
  * @param seenAtMs when the monitor read the version from Kafka (epoch milliseconds)
+ * @param epsilon with central DP, the largest ε at the run's δ that any site has spent up to and
+ *     including this version (from the privacy ledger; 0 at version 0); NaN without DP
  */
 public record VersionRow(
         long version,
@@ -27,14 +29,19 @@ public record VersionRow(
         double metric,
         double baseline,
         List<Double> perSite,
-        long seenAtMs) {
+        long seenAtMs,
+        double epsilon) {
 
     public VersionRow {
         perSite = List.copyOf(perSite);
     }
 
-    /** {@code seenAtMs}: when the version was read from Kafka (readable to every site). */
-    static VersionRow of(GlobalModel g, LocalTask.Score score, double baseline, long seenAtMs) {
+    /**
+     * {@code seenAtMs}: when the version was read from Kafka (readable to every site); {@code
+     * epsilon}: the spend of the version's privacy ledger record (NaN without DP).
+     */
+    static VersionRow of(
+            GlobalModel g, LocalTask.Score score, double baseline, long seenAtMs, double epsilon) {
         List<Contribution> cs = g.getManifest().getContributions();
         return new VersionRow(
                 g.getVersion(),
@@ -48,10 +55,14 @@ public record VersionRow(
                 score.metric(),
                 baseline,
                 score.perSite(),
-                seenAtMs);
+                seenAtMs,
+                epsilon);
     }
 
-    /** The header; {@code siteIds} name the per-site metric columns. */
+    /**
+     * The header; {@code siteIds} name the per-site metric columns, and the last column is {@code
+     * epsilon} (empty without DP).
+     */
     static String csvHeader(List<String> siteIds) {
         StringBuilder sb =
                 new StringBuilder(
@@ -60,7 +71,7 @@ public record VersionRow(
         for (String s : siteIds) {
             sb.append(",metric_").append(s);
         }
-        return sb.toString();
+        return sb.append(",epsilon").toString();
     }
 
     String csv() {
@@ -82,24 +93,35 @@ public record VersionRow(
         for (double v : perSite) {
             sb.append(String.format(Locale.ROOT, ",%.6f", v));
         }
+        sb.append(',');
+        if (!Double.isNaN(epsilon)) {
+            sb.append(String.format(Locale.ROOT, "%.6f", epsilon));
+        }
         return sb.toString();
     }
 
-    /** The console line, e.g. {@code version 3 QUORUM 5 updates [...] ... recall@1 0.712}. */
+    /**
+     * The console line, e.g. {@code version 3 QUORUM 5 updates [...] ... recall@1 0.712}, with DP
+     * followed by the largest ε a site has spent.
+     */
     public String console(String metricName) {
-        return String.format(
-                Locale.ROOT,
-                "version %3d  %-8s %d updates [%s]  staleness mean %.2f max %d  %s %.3f"
-                        + "  (site-alone %.3f, %+.1f points)",
-                version,
-                closeReason,
-                contributors,
-                sites,
-                meanStaleness,
-                maxStaleness,
-                metricName,
-                metric,
-                baseline,
-                100 * (metric - baseline));
+        String line =
+                String.format(
+                        Locale.ROOT,
+                        "version %3d  %-8s %d updates [%s]  staleness mean %.2f max %d  %s %.3f"
+                                + "  (site-alone %.3f, %+.1f points)",
+                        version,
+                        closeReason,
+                        contributors,
+                        sites,
+                        meanStaleness,
+                        maxStaleness,
+                        metricName,
+                        metric,
+                        baseline,
+                        100 * (metric - baseline));
+        return Double.isNaN(epsilon)
+                ? line
+                : line + String.format(Locale.ROOT, "  epsilon %.4f (largest site)", epsilon);
     }
 }

@@ -188,6 +188,31 @@ class CliErrorsTest {
     }
 
     @Test
+    void localRefusesABadPrivacyBudgetNamingTheOption() {
+        String out = dir.resolve("out").toString();
+        for (String[] bad :
+                List.of(
+                        new String[] {"--dp-epsilon", "0"},
+                        new String[] {"--dp-epsilon", "-1"},
+                        new String[] {"--dp-epsilon", "NaN"},
+                        new String[] {"--dp-epsilon", "4", "--dp-delta", "1"},
+                        new String[] {"--dp-epsilon", "4", "--dp-delta", "0"},
+                        new String[] {"--dp-epsilon", "4", "--dp-clip", "0"},
+                        new String[] {"--dp-epsilon", "4", "--versions", "0"})) {
+            String[] args = new String[bad.length + 3];
+            args[0] = "local";
+            args[1] = "--out";
+            args[2] = out;
+            System.arraycopy(bad, 0, args, 3, bad.length);
+            Result r = run(args);
+            String option = bad[bad.length - 2];
+            assertThat(r.code()).as(String.join(" ", bad)).isEqualTo(2);
+            assertThat(r.line()).contains(option).contains(bad[bad.length - 1]);
+        }
+        assertThat(dir.resolve("out")).doesNotExist(); // refused before anything started
+    }
+
+    @Test
     void verboseAddsTheStackTrace() {
         Path missing = dir.resolve("nope.json");
         Result r =

@@ -14,7 +14,6 @@ import io.fedstream.worker.WorkerListener;
 import io.fedstream.worker.mlp.DemoFederation;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.security.SecureRandom;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -157,11 +156,12 @@ final class DpExperimentCommand implements Callable<Integer> {
         try (EmbeddedKafka kafka = EmbeddedKafka.builder().start();
                 LocalFederation fed = new LocalFederation(kafka, settings)) {
             if (privacy != null) {
-                byte[] secret = new byte[32];
-                new SecureRandom().nextBytes(secret);
-                Path secretFile = dir.resolve("job.secret");
-                Files.write(secretFile, secret);
-                fed.withPrivacy(privacy, secretFile);
+                fed.withPrivacyBudget(
+                        privacy.epsilonBudget(),
+                        privacy.delta(),
+                        privacy.clipNorm(),
+                        versions,
+                        dir.resolve("job.secret"));
             }
             fed.withWorkerListener(
                     new WorkerListener() {
