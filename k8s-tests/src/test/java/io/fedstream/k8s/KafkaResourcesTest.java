@@ -155,12 +155,14 @@ class KafkaResourcesTest {
                         Topics.ADAPTER_UPDATES,
                         Topics.GLOBAL_MODELS,
                         Topics.REJECTED_UPDATES,
+                        Topics.PRIVACY_LEDGER,
                         Topics.PROMPT_UPDATES,
                         Topics.GLOBAL_PROMPTS)
                 .containsExactlyInAnyOrder(
                         FedStreamOptions.UPDATES_TOPIC.defaultValue(),
                         FedStreamOptions.GLOBAL_MODELS_TOPIC.defaultValue(),
                         FedStreamOptions.REJECTED_TOPIC.defaultValue(),
+                        FedStreamOptions.PRIVACY_LEDGER_TOPIC.defaultValue(),
                         PromptOptions.UPDATES_TOPIC.defaultValue(),
                         PromptOptions.GLOBAL_PROMPTS_TOPIC.defaultValue());
         assertThat(PromptOptions.REJECTED_TOPIC.defaultValue())
@@ -192,7 +194,9 @@ class KafkaResourcesTest {
                 assertThat(t.getSpec().getConfig()).containsEntry("min.insync.replicas", 2);
             }
         }
-        for (String published : List.of(Topics.GLOBAL_MODELS, Topics.GLOBAL_PROMPTS)) {
+        // the histories and the privacy spend: never expired, never compacted
+        for (String published :
+                List.of(Topics.GLOBAL_MODELS, Topics.GLOBAL_PROMPTS, Topics.PRIVACY_LEDGER)) {
             Map<String, Object> global = topics.get(published).getSpec().getConfig();
             assertThat(((Number) global.get("retention.ms")).longValue())
                     .as(published)
@@ -260,6 +264,14 @@ class KafkaResourcesTest {
                                                 : FederationAcls.forSite(
                                                         name, FederationAcls.Topics.DEFAULT);
                             });
+            // the job writes the privacy ledger; the adapter sites and the operator read it
+            // (sites by design: FederationAcls.forPrivacyLedgerReader says why)
+            String ledger = FedStreamOptions.PRIVACY_LEDGER_TOPIC.defaultValue();
+            if (name.equals(JOB_USER)) {
+                expected.addAll(FederationAcls.forPrivacyLedgerJob(name, ledger));
+            } else if (name.equals(OPERATOR_USER) || name.startsWith("site-")) {
+                expected.addAll(FederationAcls.forPrivacyLedgerReader(name, ledger));
+            }
             List<AclBinding> actual =
                     ((KafkaUserAuthorizationSimple) u.getSpec().getAuthorization())
                             .getAcls().stream().flatMap(r -> toBindings(name, r).stream()).toList();

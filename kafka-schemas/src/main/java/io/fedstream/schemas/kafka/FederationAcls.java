@@ -317,6 +317,39 @@ public final class FederationAcls {
     }
 
     /**
+     * What the aggregation job needs besides {@link #forAggregationJob} when a federation has
+     * central DP: WRITE (the exactly-once ledger sink, in transactions under the job's
+     * transactional ids, which {@link #forAggregationJob} already grants), READ (a federation that
+     * continues without state reads its sites' spend back from the ledger, without a group) and
+     * DESCRIBE on {@code privacyLedger} (literal; by default {@link
+     * io.fedstream.schemas.Topics#PRIVACY_LEDGER}).
+     */
+    public static List<AclBinding> forPrivacyLedgerJob(String jobUser, String privacyLedger) {
+        String principal = principal(jobUser);
+        String topic = requireName(privacyLedger, "privacyLedger");
+        return List.of(
+                topic(topic, principal, AclOperation.WRITE),
+                topic(topic, principal, AclOperation.READ),
+                topic(topic, principal, AclOperation.DESCRIBE));
+    }
+
+    /**
+     * Reading the privacy ledger ({@code ./fedstream ledger}, without a group): READ and DESCRIBE
+     * on {@code privacyLedger} (literal), never WRITE. For operators, and for sites: a site may
+     * check its own spend and that every other site's stays within the budget. The ledger adds
+     * little to what a site already reads: every version's manifest on {@code globalModels} names
+     * the contributing sites and the rule parameters (C, σ, δ) their ε is computed from; only the
+     * local DP other sites declared (their own claim about their own noise) is new to it.
+     */
+    public static List<AclBinding> forPrivacyLedgerReader(String user, String privacyLedger) {
+        String principal = principal(user);
+        String topic = requireName(privacyLedger, "privacyLedger");
+        return List.of(
+                topic(topic, principal, AclOperation.READ),
+                topic(topic, principal, AclOperation.DESCRIBE));
+    }
+
+    /**
      * What an operator may do: read everything, write nothing. Covers the dead letters and {@code
      * ./fedstream audit} (which reads {@code globalModels} and {@code adapterUpdates} from the
      * beginning).

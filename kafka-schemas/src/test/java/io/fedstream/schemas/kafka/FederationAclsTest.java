@@ -54,6 +54,7 @@ class FederationAclsTest {
     private static final Topics TOPICS = Topics.DEFAULT;
     private static final PromptTopics PROMPTS = PromptTopics.DEFAULT;
     private static final String FEDERATION = "demo";
+    private static final String LEDGER = io.fedstream.schemas.Topics.PRIVACY_LEDGER;
     private static final Duration READ_TIMEOUT = Duration.ofSeconds(20);
     private static final Duration NO_RETRY = Duration.ofSeconds(5);
 
@@ -78,7 +79,8 @@ class FederationAclsTest {
                         new NewTopic(TOPICS.globalModels(), 1, (short) 1),
                         new NewTopic(TOPICS.rejectedUpdates(), 1, (short) 1),
                         new NewTopic(PROMPTS.promptUpdates(), 2, (short) 1),
-                        new NewTopic(PROMPTS.globalPrompts(), 1, (short) 1)));
+                        new NewTopic(PROMPTS.globalPrompts(), 1, (short) 1),
+                        new NewTopic(LEDGER, 1, (short) 1)));
         List<AclBinding> acls = new ArrayList<>();
         acls.addAll(FederationAcls.forSite("site-1", TOPICS));
         acls.addAll(FederationAcls.forSite("site-2", TOPICS));
@@ -86,6 +88,10 @@ class FederationAclsTest {
         acls.addAll(FederationAcls.forOperator("operator", TOPICS));
         acls.addAll(FederationAcls.forPromptSite("prompt-site", PROMPTS));
         acls.addAll(FederationAcls.forPromptJob("prompt-job", PROMPTS));
+        acls.addAll(FederationAcls.forPrivacyLedgerJob("job", LEDGER));
+        // site-2 and the operator read the ledger; site-1 was not granted it
+        acls.addAll(FederationAcls.forPrivacyLedgerReader("site-2", LEDGER));
+        acls.addAll(FederationAcls.forPrivacyLedgerReader("operator", LEDGER));
         kafka.createAcls(acls);
     }
 
@@ -437,6 +443,56 @@ class FederationAclsTest {
             assertThat(forged).isInstanceOf(TopicAuthorizationException.class);
             assertThatThrownBy(other::initTransactions)
                     .isInstanceOf(TransactionalIdAuthorizationException.class);
+        }
+    }
+
+    // ---- the privacy ledger ------------------------------------------------------------------
+
+    @Test
+    void jobWritesTheLedgerInTransactionsAndReadsItBackAsGrantedReadersDo() {
+        // arrange
+        try (KafkaProducer<String, String> job = jobProducer("fedstream-aggregator-ledger-0-1")) {
+            job.initTransactions();
+            job.beginTransaction();
+            job.send(new ProducerRecord<>(LEDGER, FEDERATION, "spend-v1"));
+            job.commitTransaction();
+            job.beginTransaction();
+            job.send(new ProducerRecord<>(LEDGER, FEDERATION, "aborted-v2"));
+            job.flush();
+            job.abortTransaction();
+        }
+
+        // act / assert: the job (a start without state), a granted site and the operator
+        for (String reader : List.of("job", "site-2", "operator")) {
+            assertThat(readAll(siteConsumerProperties(reader), LEDGER))
+                    .as(reader)
+                    .contains("spend-v1")
+                    .doesNotContain("aborted-v2");
+        }
+    }
+
+    @Test
+    void ledgerReadersCannotWriteItAndOthersCannotReadIt() {
+        // a reader holds no WRITE (the operator's producer is refused even a producer id: above)
+        assertThat(FederationAcls.forPrivacyLedgerReader("operator", LEDGER))
+                .noneMatch(acl -> acl.entry().operation() == AclOperation.WRITE);
+        try (KafkaProducer<String, String> site2 = siteProducer("site-2")) {
+            // act
+            Throwable error =
+                    causeOf(
+                            () ->
+                                    site2.send(new ProducerRecord<>(LEDGER, FEDERATION, "forged"))
+                                            .get());
+
+            // assert
+            assertThat(error).isInstanceOf(TopicAuthorizationException.class);
+        }
+        for (String other : List.of("site-1", "prompt-site", "prompt-job")) {
+            try (KafkaConsumer<String, String> c = consumer(siteConsumerProperties(other))) {
+                assertThatThrownBy(() -> readAll(c, LEDGER))
+                        .as(other)
+                        .isInstanceOf(TopicAuthorizationException.class);
+            }
         }
     }
 
