@@ -125,6 +125,13 @@ public final class BenchCommand implements Callable<Integer> {
     boolean unsigned;
 
     @Option(
+            names = "--dp",
+            description =
+                    "e2e: also run each parallelism's job with central DP-FedAvg (clip, noise from"
+                            + " the job secret, privacy ledger) for its throughput and latency rows.")
+    boolean dp;
+
+    @Option(
             names = "--whole-records",
             description =
                     "e2e: one 16.8 MB Kafka record per update (the legacy AdapterUpdate form, record"
@@ -212,7 +219,8 @@ public final class BenchCommand implements Callable<Integer> {
                                         : quick ? List.of(4, 8) : List.of(8, 64, 256),
                                 checkpointInterval,
                                 !unsigned,
-                                wholeRecords));
+                                wholeRecords,
+                                dp));
             default:
                 System.err.println(
                         "unknown benchmark '"

@@ -5,6 +5,7 @@ import io.fedstream.job.FedStreamOptions;
 import io.fedstream.job.adapter.AggregationJob;
 import io.fedstream.schemas.AvroCodec;
 import io.fedstream.schemas.FederationSpec;
+import io.fedstream.schemas.PrivacySpec;
 import io.fedstream.schemas.avro.AdapterUpdate;
 import java.io.IOException;
 import java.nio.file.FileVisitResult;
@@ -83,7 +84,8 @@ public final class E2eBench {
             List<Integer> heapQuorums,
             Duration checkpointInterval,
             boolean signed,
-            boolean wholeRecords) {
+            boolean wholeRecords,
+            boolean dp) {
 
         int latencyRounds() {
             return quick ? 2 : 8;
@@ -131,6 +133,7 @@ public final class E2eBench {
     private record JobRun(
             int parallelism,
             int quorum,
+            boolean dp,
             boolean heap,
             List<Long> roundMs,
             List<Long> writtenMs,
@@ -148,6 +151,18 @@ public final class E2eBench {
         double gbps() {
             return throughputBytes / (throughputMs * 1e6);
         }
+
+        String label() {
+            return "job p=" + parallelism + " q=" + quorum + (dp ? " DP" : "");
+        }
+    }
+
+    /**
+     * The DP variant's privacy object: σ = 1 and a budget no site of the bench reaches (its cost is
+     * the same whatever the budget), C = 1, δ = 1e-5, the divisor the quorum.
+     */
+    static PrivacySpec benchPrivacy(int quorum) {
+        return new PrivacySpec(1.0, 1.0, 1e-5, 1e9, quorum);
     }
 
     private final Settings settings;
@@ -209,9 +224,10 @@ public final class E2eBench {
             System.out.printf(
                     Locale.ROOT,
                     "job: AggregationJob.build + Io.kafka on a local MiniCluster in this JVM;"
-                            + " fedavg; rounds close at quorum; checkpoint every %d ms to a local"
+                            + " fedavg%s; rounds close at quorum; checkpoint every %d ms to a local"
                             + " directory (a version is readable by read_committed consumers once"
                             + " the checkpoint after it completes); JVM max heap %d MiB, %d cores%n",
+                    s.dp() ? " (rows 'DP': dp-fedavg with " + benchPrivacy(s.quorum()) + ")" : "",
                     s.checkpointInterval().toMillis(),
                     Runtime.getRuntime().maxMemory() >> 20,
                     Runtime.getRuntime().availableProcessors());
@@ -233,12 +249,15 @@ public final class E2eBench {
         }
         List<JobRun> jobs = new ArrayList<>();
         for (int p : settings.parallelisms()) {
-            jobs.add(job(p, settings.quorum(), false));
+            jobs.add(job(p, settings.quorum(), false, false));
+            if (settings.dp()) {
+                jobs.add(job(p, settings.quorum(), false, true));
+            }
         }
         Broker after = settings.quick() ? null : broker(settings.brokerUpdates(), true);
         List<JobRun> heaps = new ArrayList<>();
         for (int q : settings.heapQuorums()) {
-            heaps.add(job(1, q, true));
+            heaps.add(job(1, q, true, false));
         }
 
         long recordBytes = before.bytes() / before.updates();
@@ -274,11 +293,7 @@ public final class E2eBench {
         double bestJob = 0;
         for (JobRun j : jobs) {
             throughputRow(
-                    String.format(
-                            Locale.ROOT,
-                            "job p=%d q=%d: sites back to back -> last version readable",
-                            j.parallelism(),
-                            j.quorum()),
+                    j.label() + ": sites back to back -> last version readable",
                     j.throughputUpdates(),
                     j.throughputBytes(),
                     j.throughputMs() * 1_000_000L);
@@ -407,7 +422,7 @@ public final class E2eBench {
         System.out.printf(
                 Locale.ROOT,
                 "%-26s %6d | %8d %8d | %8d %8d | %8d %8d%n",
-                "job p=" + j.parallelism() + " q=" + j.quorum(),
+                j.label(),
                 j.roundMs().size(),
                 percentile(j.roundMs(), 50),
                 percentile(j.roundMs(), 99),
@@ -522,8 +537,16 @@ public final class E2eBench {
      * One job run: latency and throughput phases, or ({@code heap}) rounds with the heap sampled,
      * the sites keeping at most {@link #HEAP_WINDOW} updates ahead of the job.
      */
-    private JobRun job(int parallelism, int quorum, boolean heap) throws Exception {
-        String run = "p" + parallelism + "-q" + quorum + (heap ? "-heap" : "") + "-" + (++runs);
+    private JobRun job(int parallelism, int quorum, boolean heap, boolean dp) throws Exception {
+        String run =
+                "p"
+                        + parallelism
+                        + "-q"
+                        + quorum
+                        + (heap ? "-heap" : "")
+                        + (dp ? "-dp" : "")
+                        + "-"
+                        + (++runs);
         String updates = "bench-" + run + "-updates";
         String global = "bench-" + run + "-global";
         String rejected = "bench-" + run + "-rejected";
@@ -534,19 +557,30 @@ public final class E2eBench {
         Path dir = Files.createDirectories(work.resolve(run));
         System.err.printf(
                 Locale.ROOT,
-                "bench e2e: job parallelism %d, quorum %d%s...%n",
+                "bench e2e: job parallelism %d, quorum %d%s%s...%n",
                 parallelism,
                 quorum,
-                heap ? " (heap sampling)" : "");
+                heap ? " (heap sampling)" : "",
+                dp ? " with central DP" : "");
 
+        FederationSpec spec = dp ? sites.spec().withPrivacy(benchPrivacy(quorum)) : sites.spec();
         Configuration conf =
-                jobConfiguration(dir, run, updates, global, rejected, parallelism, quorum);
+                jobConfiguration(dir, run, spec, updates, global, rejected, parallelism, quorum);
+        String ledger = "bench-" + run + "-ledger";
+        if (dp) {
+            kafka.createTopic(ledger, 1, Map.of());
+            byte[] secret = new byte[32];
+            new java.security.SecureRandom().nextBytes(secret);
+            Path secretFile = Files.write(dir.resolve("dp.secret"), secret);
+            conf.set(FedStreamOptions.PRIVACY_SECRET_FILE, secretFile.toString());
+            conf.set(FedStreamOptions.PRIVACY_LEDGER_TOPIC, ledger);
+        }
         HeapSampler sampler = new HeapSampler(settings.heapSampleMs());
         long heapBefore = heap ? sampler.sampleNow() : 0;
         StreamExecutionEnvironment env =
                 StreamExecutionEnvironment.createLocalEnvironment(parallelism, conf);
         AggregationJob.configureEnvironment(env, conf);
-        AggregationJob.build(env, conf, List.of(sites.spec()), AggregationJob.Io.kafka(conf));
+        AggregationJob.build(env, conf, List.of(spec), AggregationJob.Io.kafka(conf));
         JobClient job = env.executeAsync(conf.get(FedStreamOptions.JOB_NAME));
         Duration timeout = Duration.ofMinutes(5);
         try (VersionWatcher readable =
@@ -669,6 +703,7 @@ public final class E2eBench {
             return new JobRun(
                     parallelism,
                     quorum,
+                    dp,
                     heap,
                     roundMs,
                     writtenMs,
@@ -697,7 +732,10 @@ public final class E2eBench {
                 }
                 Thread.sleep(100);
             }
-            deleteTopics(updates, global, rejected);
+            deleteTopics(
+                    dp
+                            ? new String[] {updates, global, rejected, ledger}
+                            : new String[] {updates, global, rejected});
             deleteRecursively(dir);
         }
     }
@@ -721,6 +759,7 @@ public final class E2eBench {
     private Configuration jobConfiguration(
             Path dir,
             String run,
+            FederationSpec spec,
             String updates,
             String global,
             String rejected,
@@ -728,7 +767,7 @@ public final class E2eBench {
             int quorum)
             throws IOException {
         Path federations = dir.resolve("federations.json");
-        FederationSpec.writeAll(federations, List.of(sites.spec()));
+        FederationSpec.writeAll(federations, List.of(spec));
         Configuration conf = new Configuration();
         if (sites.signed()) {
             Path keys = dir.resolve("site-keys.json");
