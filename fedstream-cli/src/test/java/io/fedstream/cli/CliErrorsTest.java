@@ -209,6 +209,9 @@ class CliErrorsTest {
             assertThat(r.code()).as(String.join(" ", bad)).isEqualTo(2);
             assertThat(r.line()).contains(option).contains(bad[bad.length - 1]);
         }
+        Result r = run("local", "--out", out, "--dp-clip", "2");
+        assertThat(r.code()).isEqualTo(2);
+        assertThat(r.line()).contains("--dp-clip").contains("--dp-epsilon");
         assertThat(dir.resolve("out")).doesNotExist(); // refused before anything started
     }
 
