@@ -150,27 +150,31 @@ final class LocalCommand implements Callable<Integer> {
                             + " column give the largest epsilon a site has spent (default: no DP).")
     Double dpEpsilon;
 
-    @Option(names = "--dp-delta", description = "With --dp-epsilon: delta (default 1e-5).")
-    Double dpDelta;
+    @Option(
+            names = "--dp-delta",
+            defaultValue = "1e-5",
+            description = "With --dp-epsilon: delta (default ${DEFAULT-VALUE}).")
+    double dpDelta;
 
     @Option(
             names = "--dp-clip",
+            defaultValue = "1.0",
             description =
                     "With --dp-epsilon: clip norm C of every update (L2 over all adapter tensors)"
-                            + " (default 1).")
-    Double dpClip;
+                            + " (default ${DEFAULT-VALUE}).")
+    double dpClip;
 
     @Override
     public Integer call() throws Exception {
-        if (dpEpsilon == null && (dpDelta != null || dpClip != null)) {
-            throw new Errors.UsageError(
-                    (dpDelta != null ? "--dp-delta" : "--dp-clip")
-                            + " only applies with --dp-epsilon (central DP)");
+        for (String dpOption : List.of("--dp-delta", "--dp-clip")) {
+            if (dpEpsilon == null
+                    && spec.commandLine().getParseResult().hasMatchedOption(dpOption)) {
+                throw new Errors.UsageError(
+                        dpOption + " only applies with --dp-epsilon (central DP)");
+            }
         }
-        double delta = dpDelta != null ? dpDelta : 1e-5;
-        double clip = dpClip != null ? dpClip : 1.0;
         if (dpEpsilon != null) {
-            checkPrivacy(dpEpsilon, delta, clip, versions);
+            checkPrivacy(dpEpsilon, dpDelta, dpClip, versions);
         }
         boolean mlp =
                 switch (model) {
@@ -234,7 +238,7 @@ final class LocalCommand implements Callable<Integer> {
             if (dpEpsilon != null) {
                 PrivacySpec p =
                         fed.withPrivacyBudget(
-                                dpEpsilon, delta, clip, versions, out.resolve("dp.secret"));
+                                dpEpsilon, dpDelta, dpClip, versions, out.resolve("dp.secret"));
                 System.out.printf(
                         Locale.ROOT,
                         "central DP: budget epsilon %s at delta %s per site, clip %s, noise"
