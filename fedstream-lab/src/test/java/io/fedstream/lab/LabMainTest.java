@@ -2,10 +2,22 @@ package io.fedstream.lab;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.fedstream.lab.bench.BenchCommand;
+import io.fedstream.lab.experiment.ExperimentCommand;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
+import picocli.CommandLine;
+import picocli.CommandLine.ParseResult;
 
 class LabMainTest {
 
@@ -36,13 +48,98 @@ class LabMainTest {
     }
 
     @Test
-    void theGroupsHaveTheirOwnHelpAndSubcommands() {
+    void everyExperimentAndBenchIsASubcommandWithItsOwnHelp() {
+        for (String e : List.of("fedit", "feddtpt", "fedpit", "async", "dp")) {
+            Outcome o = run("experiment", e, "--help");
+            assertThat(o.code()).as(e).isZero();
+            assertThat(o.out()).contains("Usage: fedstream experiment " + e + " ", "--out");
+        }
+        for (String b : List.of("digest", "aggregate", "python", "train", "decoder", "e2e")) {
+            Outcome o = run("bench", b, "--help");
+            assertThat(o.code()).as(b).isZero();
+            assertThat(o.out()).contains("Usage: fedstream bench " + b + " ", "--quick");
+        }
         assertThat(run("experiment", "--help").out())
-                .contains("Usage: fedstream experiment", "fedpit", "async", "dp");
+                .contains(
+                        "Usage: fedstream experiment", "fedit", "feddtpt", "fedpit", "async", "dp");
         assertThat(run("bench", "--help").out())
-                .contains("Usage: fedstream bench", "digest", "aggregate", "e2e");
+                .contains("Usage: fedstream bench", "digest", "python", "train", "decoder", "e2e");
+    }
+
+    @Test
+    void sharedOptionsComeFromOneMixinWithEachCommandsDefault() {
+        assertThat(run("experiment", "fedit", "--help").out())
+                .contains("--seed", "(default 42)", "--data", "default fedstream-out/fedit");
         assertThat(run("experiment", "async", "--help").out())
-                .contains("Usage: fedstream experiment async", "--quick");
+                .contains("default fedstream-out/async")
+                .doesNotContain("--seed=");
+        assertThat(run("bench", "train", "--help").out()).contains("--threads", "--data");
+        assertThat(run("bench", "e2e", "--help").out())
+                .contains("--mb")
+                .doesNotContain("--threads");
+    }
+
+    @Test
+    void anUnknownOrMissingNameIsOneLineListingTheValidOnes() {
+        Outcome experiment = run("experiment", "fedavg");
+        assertThat(experiment.code()).isEqualTo(2);
+        assertThat(experiment.err().strip())
+                .isEqualTo(
+                        "fedstream experiment: unknown experiment 'fedavg'; one of: fedit, feddtpt,"
+                                + " fedpit, async, dp (see fedstream experiment --help)");
+        Outcome bench = run("bench", "kernel");
+        assertThat(bench.code()).isEqualTo(2);
+        assertThat(bench.err().strip())
+                .isEqualTo(
+                        "fedstream bench: unknown bench 'kernel'; one of: digest, aggregate,"
+                                + " python, train, decoder, e2e (see fedstream bench --help)");
+        Outcome none = run("experiment");
+        assertThat(none.code()).isEqualTo(2);
+        assertThat(none.err().lines())
+                .singleElement()
+                .asString()
+                .startsWith("fedstream experiment: no experiment named; one of: fedit,");
+        Outcome before = run("bench", "--quick", "e2e");
+        assertThat(before.code()).isEqualTo(2);
+        assertThat(before.err().strip())
+                .isEqualTo(
+                        "fedstream bench: Unknown option: '--quick' (see fedstream bench --help)");
+    }
+
+    /** Every {@code ./fedstream experiment|bench ...} the docs and CI show parses as written. */
+    @Test
+    void everyInvocationInTheDocsParses() throws Exception {
+        Path root = Path.of("..");
+        List<Path> files =
+                new ArrayList<>(List.of(root.resolve("README.md"), root.resolve(".ci/run")));
+        try (Stream<Path> docs = Files.list(root.resolve("docs"))) {
+            docs.filter(p -> p.toString().endsWith(".md")).sorted().forEach(files::add);
+        }
+        Pattern invocation = Pattern.compile("\\./fedstream (experiment|bench) ([^`|#)\\n]*)");
+        int checked = 0;
+        for (Path file : files) {
+            Matcher m = invocation.matcher(Files.readString(file));
+            while (m.find()) {
+                // placeholders (<dir>, "$out/async") stand for any value
+                String line = m.group(2).replaceAll("<[^>]*>|\"[^\"]*\"", "x").strip();
+                List<String> args = new ArrayList<>(Arrays.asList(line.split("\\s+")));
+                args.removeIf(String::isEmpty);
+                if (args.isEmpty() || args.contains("...")) {
+                    continue; // the group itself, as in the module table
+                }
+                CommandLine group =
+                        new CommandLine(
+                                m.group(1).equals("bench")
+                                        ? new BenchCommand()
+                                        : new ExperimentCommand());
+                ParseResult parsed = group.parseArgs(args.toArray(String[]::new));
+                assertThat(parsed.hasSubcommand())
+                        .as(file + ": ./fedstream " + m.group(1) + " " + line)
+                        .isTrue();
+                checked++;
+            }
+        }
+        assertThat(checked).isGreaterThan(40);
     }
 
     @Test
@@ -51,27 +148,26 @@ class LabMainTest {
         assertThat(bench.code()).isEqualTo(2);
         assertThat(bench.err().strip())
                 .isEqualTo(
-                        "fedstream bench: Unknown option: '--no-such-option' (see fedstream bench"
-                                + " --help)");
+                        "fedstream bench digest: Unknown option: '--no-such-option' (see fedstream"
+                                + " bench digest --help)");
         Outcome async = run("experiment", "async", "--sites", "many");
         assertThat(async.code()).isEqualTo(2);
         assertThat(async.err().lines())
                 .singleElement()
                 .asString()
                 .startsWith("fedstream experiment async: ");
-        // the experiment group writes its own usage lines to System.err
-        java.io.PrintStream stderr = System.err;
-        java.io.ByteArrayOutputStream captured = new java.io.ByteArrayOutputStream();
-        System.setErr(
-                new java.io.PrintStream(captured, true, java.nio.charset.StandardCharsets.UTF_8));
-        try {
-            assertThat(run("experiment", "--bogus").code()).isEqualTo(2);
-        } finally {
-            System.setErr(stderr);
-        }
-        assertThat(captured.toString(java.nio.charset.StandardCharsets.UTF_8).lines())
+        Outcome feddtpt = run("experiment", "feddtpt", "--clients", "ten");
+        assertThat(feddtpt.code()).isEqualTo(2);
+        assertThat(feddtpt.err().lines())
                 .singleElement()
                 .asString()
-                .startsWith("unknown option [--bogus]: experiment fedit|feddtpt|fedpit|async|dp");
+                .startsWith("fedstream experiment feddtpt: ")
+                .contains("--clients");
+        Outcome task = run("experiment", "fedit", "--task", "summaries");
+        assertThat(task.code()).isEqualTo(2);
+        assertThat(task.err().strip())
+                .isEqualTo(
+                        "fedstream experiment fedit: --task must be qtype or retrieval, not"
+                                + " summaries");
     }
 }

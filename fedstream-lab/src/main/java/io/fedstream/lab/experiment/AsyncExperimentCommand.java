@@ -6,6 +6,8 @@ import io.fedstream.cli.LocalTasks;
 import io.fedstream.cli.RetrievalLocalTask;
 import io.fedstream.embedded.EmbeddedKafka;
 import io.fedstream.job.FedStreamOptions;
+import io.fedstream.lab.options.OutOption;
+import io.fedstream.lab.options.QuickOption;
 import io.fedstream.schemas.FederationSpec;
 import io.fedstream.worker.SiteTrainer;
 import java.io.IOException;
@@ -24,6 +26,7 @@ import org.apache.flink.configuration.Configuration;
 import org.apache.flink.configuration.RestOptions;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /**
@@ -43,9 +46,13 @@ import picocli.CommandLine.Option;
                     + " MedQuAD retrieval, sites slowed by seeded lognormal delays. Prints the"
                     + " metric against wall-clock time, the time each method needs to reach the"
                     + " synchronous run's final metric, and last 'speedup: X'; writes async.md,"
-                    + " async.csv and async.png to --out."
+                    + " async.csv and async.png to --out. --quick: one seed, 40 s per method."
         })
 final class AsyncExperimentCommand implements Callable<Integer> {
+
+    @Mixin OutOption outOption;
+
+    @Mixin QuickOption quickOption;
 
     @Option(
             names = "--sites",
@@ -156,15 +163,6 @@ final class AsyncExperimentCommand implements Callable<Integer> {
             description = "Sites' Adam learning rate (default ${DEFAULT-VALUE}).")
     double lr;
 
-    @Option(names = "--quick", description = "A short run: one seed, 40 s per method.")
-    boolean quick;
-
-    @Option(
-            names = "--out",
-            defaultValue = "fedstream-out/async",
-            description = "Report directory (default ${DEFAULT-VALUE}).")
-    Path out;
-
     /** One method's configuration of the job. */
     record Method(
             String name,
@@ -195,7 +193,8 @@ final class AsyncExperimentCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        if (quick) {
+        Path out = outOption.out();
+        if (quickOption.quick()) {
             seeds = List.of(seeds.get(0));
             budget = Duration.ofSeconds(40);
         }

@@ -5,6 +5,8 @@ import io.fedstream.cli.LocalFederation;
 import io.fedstream.cli.PrivacyLedgers;
 import io.fedstream.cli.VersionRow;
 import io.fedstream.embedded.EmbeddedKafka;
+import io.fedstream.lab.options.OutOption;
+import io.fedstream.lab.options.SeedOption;
 import io.fedstream.schemas.PrivacySpec;
 import io.fedstream.schemas.TensorCodec;
 import io.fedstream.schemas.avro.AdapterUpdate;
@@ -25,6 +27,7 @@ import java.util.concurrent.CopyOnWriteArrayList;
 import org.apache.flink.configuration.Configuration;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /**
@@ -45,6 +48,11 @@ import picocli.CommandLine.Option;
                     + " privacy ledger)."
         })
 final class DpExperimentCommand implements Callable<Integer> {
+
+    @Mixin SeedOption seedOption;
+
+    /** Where the specs, secrets and dp-utility.csv go. */
+    @Mixin OutOption outOption;
 
     @Option(
             names = "--epsilons",
@@ -67,15 +75,6 @@ final class DpExperimentCommand implements Callable<Integer> {
 
     @Option(names = "--versions", defaultValue = "10", description = "(default ${DEFAULT-VALUE})")
     int versions;
-
-    @Option(names = "--seed", defaultValue = "42", description = "(default ${DEFAULT-VALUE})")
-    long seed;
-
-    @Option(
-            names = "--out",
-            defaultValue = "fedstream-out/dp",
-            description = "Where specs, secrets and dp-utility.csv go (default ${DEFAULT-VALUE}).")
-    Path out;
 
     record Result(
             String setting,
@@ -105,7 +104,7 @@ final class DpExperimentCommand implements Callable<Integer> {
         }
         System.out.printf(
                 "%n%d sites, quorum %d, %d versions, clip %.3g, delta %.0e, seed %d%n",
-                sites, quorum, versions, clip, delta, seed);
+                sites, quorum, versions, clip, delta, seedOption.seed());
         System.out.printf(
                 "%-12s %8s %8s %10s %10s %12s %12s%n",
                 "setting", "sigma", "version", "accuracy", "loss", "max eps", "median norm");
@@ -134,19 +133,19 @@ final class DpExperimentCommand implements Callable<Integer> {
                             r.maxEpsilon(),
                             r.medianNorm()));
         }
-        Files.write(out.resolve("dp-utility.csv"), csv);
-        System.out.println("report: " + out.resolve("dp-utility.csv"));
+        Files.write(outOption.out().resolve("dp-utility.csv"), csv);
+        System.out.println("report: " + outOption.out().resolve("dp-utility.csv"));
         return 0;
     }
 
     private Result run(String setting, PrivacySpec privacy, int quorum) throws Exception {
-        Path dir = out.resolve(setting.replace(' ', '-'));
+        Path dir = outOption.out().resolve(setting.replace(' ', '-'));
         Files.createDirectories(dir);
         List<Double> norms = new CopyOnWriteArrayList<>();
         LocalFederation.Settings settings =
                 new LocalFederation.Settings(
                         sites,
-                        seed,
+                        seedOption.seed(),
                         0.5,
                         quorum,
                         Duration.ofSeconds(20),

@@ -1,20 +1,43 @@
 package io.fedstream.lab.experiment;
 
+import io.fedstream.lab.options.OutOption;
+import io.fedstream.lab.options.QuickOption;
+import io.fedstream.lab.options.SeedOption;
 import io.fedstream.worker.data.ImdbReviews;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Locale;
-import picocli.CommandLine;
+import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
-/**
- * The options of {@code ./fedstream experiment feddtpt} beyond the shared {@code --rounds}, {@code
- * --seed}, {@code --out} and {@code --quick} of {@link ExperimentCommand}, and the run.
- */
-@Command(name = "feddtpt")
-final class FedDtptCommand {
+/** {@code ./fedstream experiment feddtpt}: FedDTPT on IMDb through a black-box zero-shot MiniLM. */
+@Command(
+        name = "feddtpt",
+        mixinStandardHelpOptions = true,
+        description = {
+            "FedDTPT on IMDb sentiment (after scripts/fetch-datasets.sh): clients tune discrete"
+                    + " prompts through a black-box zero-shot MiniLM; hand-written vs local-only vs"
+                    + " FedDTPT (DBSCAN, KMeans) vs embedding averaging, IID and Dirichlet, transfer"
+                    + " to bge-small (docs/experiments.md). Writes feddtpt.md and feddtpt.csv to"
+                    + " --out. --quick: 16 examples per client, a test set of 100, 2 rounds, 240"
+                    + " calls per client and round, scoring sets of 8."
+        })
+final class FedDtptCommand implements Callable<Integer> {
+    @Mixin SeedOption seedOption;
+
+    @Mixin OutOption outOption;
+
+    @Mixin QuickOption quickOption;
+
+    @Option(
+            names = "--rounds",
+            defaultValue = "5",
+            description = "Federated rounds (default ${DEFAULT-VALUE}).")
+    int rounds;
+
     @Option(
             names = "--clients",
             defaultValue = "10",
@@ -78,28 +101,16 @@ final class FedDtptCommand {
             description = "reviews.json (default: where scripts/fetch-datasets.sh puts it).")
     Path imdb;
 
-    static int run(ExperimentCommand parent, List<String> args) throws Exception {
-        FedDtptCommand c = new FedDtptCommand();
-        try {
-            new CommandLine(c).parseArgs(args.toArray(String[]::new));
-        } catch (CommandLine.ParameterException e) {
-            System.err.println(e.getMessage());
-            new CommandLine(c).usage(System.err);
-            return 2;
-        }
-        return c.call(parent);
-    }
-
-    int call(ExperimentCommand parent) throws Exception {
-        int rounds = parent.rounds;
-        if (parent.quick) {
+    @Override
+    public Integer call() throws Exception {
+        if (quickOption.quick()) {
             trainPerClient = 16;
             test = 100;
             rounds = 2;
             budget = 240;
             batch = 8;
         }
-        Path out = parent.out == null ? Path.of("fedstream-out", "feddtpt") : parent.out;
+        Path out = outOption.out();
         long t0 = System.nanoTime();
         Path file = imdb != null ? imdb : ImdbReviews.locate();
         List<ImdbReviews.Review> all = ImdbReviews.read(file);
@@ -118,7 +129,7 @@ final class FedDtptCommand {
                         textTokens,
                         handPrompt,
                         !noTransfer,
-                        parent.seed);
+                        seedOption.seed());
         FedDtptExperiment.Result result = FedDtptExperiment.run(s, all, System.out);
         double seconds = (System.nanoTime() - t0) / 1e9;
         String command =
@@ -128,7 +139,7 @@ final class FedDtptCommand {
                                 + " --train-per-client %d --public-per-class %d --test %d --budget %d --batch %d"
                                 + " --neighbours %d --prompt-tokens %d --text-tokens %d%s",
                         rounds,
-                        parent.seed,
+                        seedOption.seed(),
                         clients,
                         alpha,
                         trainPerClient,

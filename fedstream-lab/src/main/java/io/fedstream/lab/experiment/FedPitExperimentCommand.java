@@ -1,7 +1,10 @@
 package io.fedstream.lab.experiment;
 
+import io.fedstream.lab.options.MedQuadOption;
+import io.fedstream.lab.options.OutOption;
+import io.fedstream.lab.options.QuickOption;
+import io.fedstream.lab.options.SeedOption;
 import io.fedstream.worker.data.InstructionExample;
-import io.fedstream.worker.data.MedQuad;
 import io.fedstream.worker.data.Sampling;
 import io.fedstream.worker.model.DecoderPretraining;
 import java.nio.file.Files;
@@ -16,6 +19,7 @@ import java.util.SplittableRandom;
 import java.util.concurrent.Callable;
 import java.util.stream.Collectors;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /**
@@ -32,9 +36,18 @@ import picocli.CommandLine.Option;
                     + " examples by greedy decoding with the published global adapter; ROUGE-L of"
                     + " the synthetic data against the private data. The base model, a small"
                     + " Llama-style decoder, is pretrained first on MedQuAD sources that are no"
-                    + " site's data (reused from --base-dir when its settings match)."
+                    + " site's data (reused from --base-dir when its settings match). --quick: a"
+                    + " 60-step base, 2 sites of 6 examples, 1 round, 4 candidates, 8 probes."
         })
 final class FedPitExperimentCommand implements Callable<Integer> {
+
+    @Mixin SeedOption seedOption;
+
+    @Mixin OutOption outOption;
+
+    @Mixin QuickOption quickOption;
+
+    @Mixin MedQuadOption medQuad;
 
     @Option(
             names = "--pretrain-sources",
@@ -217,29 +230,11 @@ final class FedPitExperimentCommand implements Callable<Integer> {
             description = "Where the base model is kept and reused (default: --out/base).")
     Path baseDir;
 
-    @Option(names = "--seed", defaultValue = "42", description = "Seed (default ${DEFAULT-VALUE}).")
-    long seed;
-
-    @Option(
-            names = "--data",
-            description = "MedQuAD file or directory (default: found as MedQuad.locate() does).")
-    Path data;
-
-    @Option(
-            names = "--out",
-            defaultValue = "fedstream-out/fedpit",
-            description = "Report directory (default ${DEFAULT-VALUE}).")
-    Path out;
-
-    @Option(
-            names = "--quick",
-            description =
-                    "A smoke-sized run: a 60-step base, 2 sites of 6 examples, 1 round, 4 candidates, 8 probes.")
-    boolean quick;
-
     @Override
     public Integer call() throws Exception {
-        if (quick) {
+        long seed = seedOption.seed();
+        Path out = outOption.out();
+        if (quickOption.quick()) {
             pretrainSteps = 60;
             vocab = 2000;
             trainPerSite = 6;
@@ -256,8 +251,7 @@ final class FedPitExperimentCommand implements Callable<Integer> {
             }
         }
         long t0 = System.nanoTime();
-        List<InstructionExample> all =
-                data == null ? MedQuad.readAll() : MedQuad.readAll(MedQuad.locate(data));
+        List<InstructionExample> all = medQuad.readAll();
         Map<String, List<InstructionExample>> bySource = new LinkedHashMap<>();
         for (InstructionExample e : all) {
             bySource.computeIfAbsent(e.source(), k -> new ArrayList<>()).add(e);
@@ -364,7 +358,7 @@ final class FedPitExperimentCommand implements Callable<Integer> {
 
     private String command() {
         List<String> parts = new ArrayList<>();
-        if (quick) {
+        if (quickOption.quick()) {
             parts.add("--quick");
         } else {
             parts.addAll(
@@ -384,7 +378,7 @@ final class FedPitExperimentCommand implements Callable<Integer> {
                             "--pretrain-steps " + pretrainSteps,
                             "--hidden " + hidden,
                             "--layers " + layers,
-                            "--seed " + seed));
+                            "--seed " + seedOption.seed()));
         }
         return "./fedstream experiment fedpit " + String.join(" ", parts);
     }
