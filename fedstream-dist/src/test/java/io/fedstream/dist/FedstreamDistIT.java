@@ -61,11 +61,19 @@ class FedstreamDistIT {
             assertThat(labJars.map(p -> p.getFileName().toString()))
                     .anyMatch(n -> n.startsWith("fedstream-lab-") && n.endsWith(".jar"));
         }
+        // research code kept in client-worker's tests (decoder pretraining) comes with the lab only
+        String research = Files.readString(home.resolve("lab/research.classpath")).trim();
+        assertThat(research).startsWith("lab/client-worker-").endsWith("-tests.jar");
+        assertThat(home.resolve(research)).isRegularFile();
         assertThat(Files.readString(home.resolve("lib/fedstream.classpath")))
-                .doesNotContain("jmh", "fedstream-lab");
+                .doesNotContain("jmh", "fedstream-lab", "-tests.jar");
         try (var libJars = Files.list(home.resolve("lib"))) {
             assertThat(libJars.map(p -> p.getFileName().toString()))
-                    .noneMatch(n -> n.startsWith("fedstream-lab-") || n.startsWith("jmh-"));
+                    .noneMatch(
+                            n ->
+                                    n.startsWith("fedstream-lab-")
+                                            || n.startsWith("jmh-")
+                                            || n.endsWith("-tests.jar"));
         }
         try (var jobs = Files.list(home.resolve("job"))) {
             assertThat(jobs.map(p -> p.getFileName().toString()))

@@ -124,8 +124,8 @@ class LabMainTest {
                 String line = m.group(2).replaceAll("<[^>]*>|\"[^\"]*\"", "x").strip();
                 List<String> args = new ArrayList<>(Arrays.asList(line.split("\\s+")));
                 args.removeIf(String::isEmpty);
-                if (args.isEmpty() || args.contains("...")) {
-                    continue; // the group itself, as in the module table
+                if (args.isEmpty() || args.get(0).matches("[A-Z]+") || args.contains("...")) {
+                    continue; // the group itself, as in the module table ("experiment NAME")
                 }
                 CommandLine group =
                         new CommandLine(

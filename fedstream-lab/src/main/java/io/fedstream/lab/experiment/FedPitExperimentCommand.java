@@ -6,7 +6,7 @@ import io.fedstream.lab.options.QuickOption;
 import io.fedstream.lab.options.SeedOption;
 import io.fedstream.worker.data.InstructionExample;
 import io.fedstream.worker.data.Sampling;
-import io.fedstream.worker.model.DecoderPretraining;
+import io.fedstream.worker.decoder.DecoderPretraining;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;

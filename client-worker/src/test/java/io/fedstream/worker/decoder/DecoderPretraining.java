@@ -1,14 +1,8 @@
-package io.fedstream.worker.model;
+package io.fedstream.worker.decoder;
 
 import io.fedstream.worker.data.Sampling;
-import io.fedstream.worker.decoder.CausalBatch;
-import io.fedstream.worker.decoder.CausalLm;
-import io.fedstream.worker.decoder.DecoderConfig;
 import io.fedstream.worker.decoder.DecoderConfig.Family;
-import io.fedstream.worker.decoder.DecoderLora;
 import io.fedstream.worker.decoder.DecoderLora.Module;
-import io.fedstream.worker.decoder.DecoderWeights;
-import io.fedstream.worker.decoder.LoraCausalLm;
 import io.fedstream.worker.djl.FloatTensor;
 import io.fedstream.worker.djl.LoraDense;
 import java.io.PrintStream;
@@ -30,6 +24,10 @@ import java.util.SplittableRandom;
  * W + B·A}), which are returned as an ordinary checkpoint. Embeddings, norms and the LM head stay
  * at their random initial values ({@link #randomWeights}; the head is drawn large enough for
  * confident predictions through the frozen final RMSNorm).
+ *
+ * <p>Research code, not a site's: it lives in client-worker's test sources, where the FedPIT tests'
+ * tiny model ({@code TinyMedical}) pretrains with it, and reaches fedstream-lab's {@code experiment
+ * fedpit} through client-worker's test jar, which holds only this class.
  */
 public final class DecoderPretraining {
 

@@ -1,18 +1,10 @@
-package io.fedstream.worker.model;
+package io.fedstream.worker.decoder;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.within;
 
 import ai.djl.huggingface.tokenizers.HuggingFaceTokenizer;
-import io.fedstream.worker.decoder.CausalBatch;
-import io.fedstream.worker.decoder.CausalLm;
-import io.fedstream.worker.decoder.DecoderConfig;
-import io.fedstream.worker.decoder.DecoderLora;
 import io.fedstream.worker.decoder.DecoderLora.Module;
-import io.fedstream.worker.decoder.DecoderWeights;
-import io.fedstream.worker.decoder.LoraCausalLm;
-import io.fedstream.worker.decoder.TinyDecoder;
-import io.fedstream.worker.decoder.WordLevelTokenizer;
 import io.fedstream.worker.djl.DjlRuntime;
 import java.nio.file.Files;
 import java.nio.file.Path;
