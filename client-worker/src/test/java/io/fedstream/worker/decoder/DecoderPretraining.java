@@ -60,6 +60,47 @@ public final class DecoderPretraining {
     }
 
     /**
+     * The Llama config of a decoder pretrained here on a word-level vocabulary ({@link
+     * WordLevelTokenizer}): RMSNorm eps 1e-6, RoPE base 10000, no biases, an untied head, BOS and
+     * EOS from the vocabulary.
+     */
+    public static DecoderConfig wordLevelLlama(
+            List<String> vocab,
+            int hidden,
+            int layers,
+            int heads,
+            int kvHeads,
+            int intermediate,
+            int positions) {
+        return new DecoderConfig(
+                Family.LLAMA,
+                vocab.size(),
+                hidden,
+                layers,
+                heads,
+                kvHeads,
+                intermediate,
+                positions,
+                1e-6,
+                10000,
+                false,
+                false,
+                false,
+                vocab.indexOf(WordLevelTokenizer.BOS),
+                vocab.indexOf(WordLevelTokenizer.EOS));
+    }
+
+    /** {@link #pretrain} from {@link #randomWeights}{@code (config, weightSeed)}. */
+    public static Result pretrainFromScratch(
+            DecoderConfig config,
+            long weightSeed,
+            List<long[]> sequences,
+            Options options,
+            PrintStream log) {
+        return pretrain(config, randomWeights(config, weightSeed), sequences, options, log);
+    }
+
+    /**
      * @param learningRate Adam's learning rate
      * @param batchSize sequences per step
      * @param budget wall-clock limit

@@ -62,9 +62,9 @@ class DecoderPretrainingTest {
         }
 
         DecoderPretraining.Result r =
-                DecoderPretraining.pretrain(
+                DecoderPretraining.pretrainFromScratch(
                         CONFIG,
-                        DecoderPretraining.randomWeights(CONFIG, 5),
+                        5,
                         seqs,
                         new DecoderPretraining.Options(1e-2, 4, Duration.ofMinutes(5), 60, 6),
                         null);

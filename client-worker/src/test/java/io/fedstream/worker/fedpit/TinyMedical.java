@@ -92,23 +92,7 @@ final class TinyMedical {
             // the self-instruct headers are in every text: the vocabulary has them
             List<String> vocab = WordLevelTokenizer.vocabulary(texts, 200);
             Files.writeString(d.resolve("tokenizer.json"), WordLevelTokenizer.json(vocab));
-            DecoderConfig config =
-                    new DecoderConfig(
-                            DecoderConfig.Family.LLAMA,
-                            vocab.size(),
-                            32,
-                            2,
-                            4,
-                            2,
-                            64,
-                            256,
-                            1e-6,
-                            10000,
-                            false,
-                            false,
-                            false,
-                            vocab.indexOf(WordLevelTokenizer.BOS),
-                            vocab.indexOf(WordLevelTokenizer.EOS));
+            DecoderConfig config = DecoderPretraining.wordLevelLlama(vocab, 32, 2, 4, 2, 64, 256);
             // write the random model once to get its tokenizer, then pretrain on the corpus
             DecoderCheckpoint.write(
                     d, config, DecoderPretraining.randomWeights(config, 7), SafeTensors.DType.F32);
@@ -125,9 +109,9 @@ final class TinyMedical {
                 }
             }
             DecoderPretraining.Result r =
-                    DecoderPretraining.pretrain(
+                    DecoderPretraining.pretrainFromScratch(
                             config,
-                            DecoderPretraining.randomWeights(config, 7),
+                            7,
                             sequences,
                             new DecoderPretraining.Options(
                                     3e-3, 8, Duration.ofMinutes(10), 1000, 11),

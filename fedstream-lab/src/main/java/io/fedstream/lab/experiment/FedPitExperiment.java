@@ -172,22 +172,14 @@ final class FedPitExperiment {
         List<String> vocab = WordLevelTokenizer.vocabulary(texts, b.vocab());
         Files.writeString(dir.resolve("tokenizer.json"), WordLevelTokenizer.json(vocab));
         DecoderConfig config =
-                new DecoderConfig(
-                        DecoderConfig.Family.LLAMA,
-                        vocab.size(),
+                DecoderPretraining.wordLevelLlama(
+                        vocab,
                         b.hidden(),
                         b.layers(),
                         b.heads(),
                         b.heads(),
                         b.hidden() * 8 / 3 / 8 * 8,
-                        b.context(),
-                        1e-6,
-                        10000,
-                        false,
-                        false,
-                        false,
-                        vocab.indexOf(WordLevelTokenizer.BOS),
-                        vocab.indexOf(WordLevelTokenizer.EOS));
+                        b.context());
         Files.writeString(dir.resolve("config.json"), config.toHfJson());
         List<long[]> sequences;
         try (HuggingFaceTokenizer tok =
@@ -221,9 +213,9 @@ final class FedPitExperiment {
                 b.steps(),
                 b.batchSize());
         DecoderPretraining.Result r =
-                DecoderPretraining.pretrain(
+                DecoderPretraining.pretrainFromScratch(
                         config,
-                        DecoderPretraining.randomWeights(config, b.seed()),
+                        b.seed(),
                         sequences,
                         new DecoderPretraining.Options(
                                 b.learningRate(),
