@@ -9,6 +9,32 @@ import java.time.Instant;
 public final class Rejections {
     private Rejections() {}
 
+    /** A validator's refusal of a record: why, and whose it was (any of the ids may be null). */
+    public interface Refusal {
+        RejectReason reason();
+
+        String detail();
+
+        String federationId();
+
+        String siteId();
+
+        String updateId();
+    }
+
+    /** The dead letter of {@code raw}, which a validator refused. */
+    public static OutRecord of(RawRecord raw, Refusal r) {
+        return of(
+                raw.topic,
+                raw.partition,
+                raw.offset,
+                r.reason(),
+                r.detail(),
+                r.federationId(),
+                r.siteId(),
+                r.updateId());
+    }
+
     public static OutRecord of(
             String topic,
             int partition,

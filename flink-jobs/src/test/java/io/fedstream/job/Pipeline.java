@@ -219,18 +219,7 @@ final class Pipeline implements AutoCloseable {
         sent.add(raw);
         UpdateValidator.Outcome o = validator.parts(raw);
         if (o instanceof UpdateValidator.Rejected r) {
-            rejections.add(
-                    AvroCodec.REJECTED_UPDATE.decode(
-                            Rejections.of(
-                                            raw.topic,
-                                            raw.partition,
-                                            raw.offset,
-                                            r.reason(),
-                                            r.detail(),
-                                            r.federationId(),
-                                            r.siteId(),
-                                            r.updateId())
-                                    .value));
+            rejections.add(AvroCodec.REJECTED_UPDATE.decode(Rejections.of(raw, r).value));
             return;
         }
         UpdateValidator.Parts p = (UpdateValidator.Parts) o;

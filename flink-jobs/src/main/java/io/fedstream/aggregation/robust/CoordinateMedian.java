@@ -1,8 +1,6 @@
 package io.fedstream.aggregation.robust;
 
-import java.util.Arrays;
 import java.util.List;
-import java.util.Map;
 
 /**
  * Coordinate-wise median (Yin, Chen, Ramchandran, Bartlett 2018, "Byzantine-robust distributed
@@ -29,38 +27,20 @@ public final class CoordinateMedian implements RobustRule {
     }
 
     @Override
-    public Map<String, String> parameters() {
-        return Map.of();
-    }
-
-    @Override
     public boolean needsAllUpdates() {
         return true;
     }
 
     @Override
     public double[][] aggregate(List<WeightedDelta> updates) {
-        List<WeightedDelta> sorted = Updates.canonical(updates);
-        int[] sizes = Updates.sizes(sorted);
-        int k = sorted.size();
-        WeightedDelta[] us = sorted.toArray(new WeightedDelta[0]);
-        float[] column = new float[k];
-        double[][] out = new double[sizes.length][];
-        for (int t = 0; t < sizes.length; t++) {
-            double[] o = new double[sizes[t]];
-            for (int i = 0; i < o.length; i++) {
-                for (int j = 0; j < k; j++) {
-                    column[j] = us[j].get(t, i);
-                }
-                Arrays.sort(column);
-                o[i] =
-                        (k & 1) == 1
-                                ? column[k / 2]
-                                : ((double) column[k / 2 - 1] + (double) column[k / 2]) / 2;
-            }
-            out[t] = o;
-        }
-        return out;
+        return Updates.perCoordinate(updates, CoordinateMedian::median);
+    }
+
+    private static double median(float[] sorted) {
+        int k = sorted.length;
+        return (k & 1) == 1
+                ? sorted[k / 2]
+                : ((double) sorted[k / 2 - 1] + (double) sorted[k / 2]) / 2;
     }
 
     @Override

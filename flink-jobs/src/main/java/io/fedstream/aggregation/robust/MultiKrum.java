@@ -2,11 +2,8 @@ package io.fedstream.aggregation.robust;
 
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.Collections;
 import java.util.List;
 import java.util.Map;
-import java.util.SortedMap;
-import java.util.TreeMap;
 
 /**
  * Multi-Krum (Blanchard, El Mhamdi, Guerraoui, Stainer 2017, "Machine learning with adversaries:
@@ -64,10 +61,7 @@ public final class MultiKrum implements RobustRule {
 
     @Override
     public Map<String, String> parameters() {
-        SortedMap<String, String> p = new TreeMap<>();
-        p.put("f", Integer.toString(f));
-        p.put("m", Integer.toString(m));
-        return Collections.unmodifiableSortedMap(p);
+        return Updates.parameters(Map.of("f", Integer.toString(f), "m", Integer.toString(m)));
     }
 
     @Override

@@ -1,11 +1,8 @@
 package io.fedstream.aggregation.robust;
 
 import io.fedstream.aggregation.LittleEndianFloats;
-import java.util.Collections;
 import java.util.List;
 import java.util.Map;
-import java.util.SortedMap;
-import java.util.TreeMap;
 
 /**
  * Norm clipping (Sun, Kairouz, Suresh, McMahan 2019, "Can you really backdoor federated learning?",
@@ -48,9 +45,7 @@ public final class NormClipping implements RobustRule {
 
     @Override
     public Map<String, String> parameters() {
-        SortedMap<String, String> p = new TreeMap<>();
-        p.put("maxNorm", Double.toString(maxNorm));
-        return Collections.unmodifiableSortedMap(p);
+        return Updates.parameters(Map.of("maxNorm", Double.toString(maxNorm)));
     }
 
     @Override

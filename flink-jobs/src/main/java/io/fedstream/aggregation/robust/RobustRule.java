@@ -38,8 +38,13 @@ public interface RobustRule {
     /** The rule's configuration name, as accepted by {@link RobustRules#of}. */
     String name();
 
-    /** The parameters, sorted by key, values in a form {@link RobustRules#of} parses back. */
-    Map<String, String> parameters();
+    /**
+     * The parameters, sorted by key, values in a form {@link RobustRules#of} parses back; none by
+     * default.
+     */
+    default Map<String, String> parameters() {
+        return Map.of();
+    }
 
     /**
      * The aggregated delta, one float64 array per tensor, for updates that all have the same tensor

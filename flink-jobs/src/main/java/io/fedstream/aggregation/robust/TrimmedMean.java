@@ -1,11 +1,7 @@
 package io.fedstream.aggregation.robust;
 
-import java.util.Arrays;
-import java.util.Collections;
 import java.util.List;
 import java.util.Map;
-import java.util.SortedMap;
-import java.util.TreeMap;
 
 /**
  * Coordinate-wise trimmed mean (Yin, Chen, Ramchandran, Bartlett 2018, "Byzantine-robust
@@ -52,9 +48,7 @@ public final class TrimmedMean implements RobustRule {
 
     @Override
     public Map<String, String> parameters() {
-        SortedMap<String, String> p = new TreeMap<>();
-        p.put("beta", Double.toString(beta));
-        return Collections.unmodifiableSortedMap(p);
+        return Updates.parameters(Map.of("beta", Double.toString(beta)));
     }
 
     @Override
@@ -64,30 +58,18 @@ public final class TrimmedMean implements RobustRule {
 
     @Override
     public double[][] aggregate(List<WeightedDelta> updates) {
-        List<WeightedDelta> sorted = Updates.canonical(updates);
-        int[] sizes = Updates.sizes(sorted);
-        int k = sorted.size();
+        int k = updates.size();
         int b = trimmed(k);
         int kept = k - 2 * b;
-        WeightedDelta[] us = sorted.toArray(new WeightedDelta[0]);
-        float[] column = new float[k];
-        double[][] out = new double[sizes.length][];
-        for (int t = 0; t < sizes.length; t++) {
-            double[] o = new double[sizes[t]];
-            for (int i = 0; i < o.length; i++) {
-                for (int j = 0; j < k; j++) {
-                    column[j] = us[j].get(t, i);
-                }
-                Arrays.sort(column);
-                double s = 0;
-                for (int j = b; j < k - b; j++) {
-                    s += column[j];
-                }
-                o[i] = s / kept;
-            }
-            out[t] = o;
-        }
-        return out;
+        return Updates.perCoordinate(
+                updates,
+                sorted -> {
+                    double s = 0;
+                    for (int j = b; j < k - b; j++) {
+                        s += sorted[j];
+                    }
+                    return s / kept;
+                });
     }
 
     @Override

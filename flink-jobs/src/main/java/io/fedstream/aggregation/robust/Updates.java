@@ -2,9 +2,13 @@ package io.fedstream.aggregation.robust;
 
 import io.fedstream.aggregation.LittleEndianFloats;
 import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Collections;
 import java.util.Comparator;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
+import java.util.TreeMap;
 
 /** Shared checks and kernels of the rules. */
 final class Updates {
@@ -103,5 +107,41 @@ final class Updates {
             }
         }
         return s;
+    }
+
+    /** A reduction of one coordinate's k values, given sorted ascending. */
+    interface SortedColumn {
+        double reduce(float[] sorted);
+    }
+
+    /**
+     * For every element, its k values over the updates (in {@link #canonical} order), sorted
+     * ascending and reduced by {@code rule}: the loop of the per-coordinate rules. Reads the
+     * updates in place; the scratch column is reused.
+     */
+    static double[][] perCoordinate(List<WeightedDelta> updates, SortedColumn rule) {
+        List<WeightedDelta> sorted = canonical(updates);
+        int[] sizes = sizes(sorted);
+        int k = sorted.size();
+        WeightedDelta[] us = sorted.toArray(new WeightedDelta[0]);
+        float[] column = new float[k];
+        double[][] out = new double[sizes.length][];
+        for (int t = 0; t < sizes.length; t++) {
+            double[] o = new double[sizes[t]];
+            for (int i = 0; i < o.length; i++) {
+                for (int j = 0; j < k; j++) {
+                    column[j] = us[j].get(t, i);
+                }
+                Arrays.sort(column);
+                o[i] = rule.reduce(column);
+            }
+            out[t] = o;
+        }
+        return out;
+    }
+
+    /** A rule's parameters as {@link RobustRule#parameters} returns them: sorted, unmodifiable. */
+    static Map<String, String> parameters(Map<String, String> values) {
+        return Collections.unmodifiableSortedMap(new TreeMap<>(values));
     }
 }

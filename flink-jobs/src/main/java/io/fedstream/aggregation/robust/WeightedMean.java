@@ -1,7 +1,6 @@
 package io.fedstream.aggregation.robust;
 
 import java.util.List;
-import java.util.Map;
 
 /**
  * Plain FedAvg, Σ wᵢΔᵢ / Σ wᵢ (McMahan et al. 2017, "Communication-efficient learning of deep
@@ -19,11 +18,6 @@ public final class WeightedMean implements RobustRule {
     @Override
     public String name() {
         return NAME;
-    }
-
-    @Override
-    public Map<String, String> parameters() {
-        return Map.of();
     }
 
     @Override

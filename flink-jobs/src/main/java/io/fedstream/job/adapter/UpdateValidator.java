@@ -3,6 +3,7 @@ package io.fedstream.job.adapter;
 import io.fedstream.aggregation.LittleEndianFloats;
 import io.fedstream.job.ChunkData;
 import io.fedstream.job.RawRecord;
+import io.fedstream.job.Rejections;
 import io.fedstream.schemas.AvroCodec;
 import io.fedstream.schemas.ChunkLayout;
 import io.fedstream.schemas.FederationSpec;
@@ -54,7 +55,7 @@ public final class UpdateValidator implements Serializable {
 
     public record Rejected(
             RejectReason reason, String detail, String federationId, String siteId, String updateId)
-            implements Outcome {}
+            implements Outcome, Rejections.Refusal {}
 
     private final Map<String, FederationSpec> federations;
     private final Limits limits;

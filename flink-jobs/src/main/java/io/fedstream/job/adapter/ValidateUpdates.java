@@ -65,17 +65,7 @@ public class ValidateUpdates extends ProcessFunction<RawRecord, ChunkData> {
             }
         } else if (outcome instanceof UpdateValidator.Rejected r) {
             rejected.inc(r.reason());
-            ctx.output(
-                    REJECTED,
-                    Rejections.of(
-                            raw.topic,
-                            raw.partition,
-                            raw.offset,
-                            r.reason(),
-                            r.detail(),
-                            r.federationId(),
-                            r.siteId(),
-                            r.updateId()));
+            ctx.output(REJECTED, Rejections.of(raw, r));
         }
     }
 }

@@ -1,6 +1,7 @@
 package io.fedstream.job.prompt;
 
 import io.fedstream.job.RawRecord;
+import io.fedstream.job.Rejections;
 import io.fedstream.job.ValidPrompt;
 import io.fedstream.schemas.AvroCodec;
 import io.fedstream.schemas.avro.PromptToken;
@@ -118,7 +119,7 @@ public final class PromptUpdateValidator implements Serializable {
 
     public record Rejected(
             RejectReason reason, String detail, String federationId, String siteId, String updateId)
-            implements Outcome {}
+            implements Outcome, Rejections.Refusal {}
 
     private static Rejected reject(RejectReason reason, String detail, PromptUpdate u) {
         return new Rejected(

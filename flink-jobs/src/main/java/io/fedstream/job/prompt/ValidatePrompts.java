@@ -57,17 +57,7 @@ public class ValidatePrompts extends ProcessFunction<RawRecord, ValidPrompt> {
             out.collect(a.prompt());
         } else if (outcome instanceof PromptUpdateValidator.Rejected r) {
             rejected.inc(r.reason());
-            ctx.output(
-                    REJECTED,
-                    Rejections.of(
-                            raw.topic,
-                            raw.partition,
-                            raw.offset,
-                            r.reason(),
-                            r.detail(),
-                            r.federationId(),
-                            r.siteId(),
-                            r.updateId()));
+            ctx.output(REJECTED, Rejections.of(raw, r));
         }
     }
 }
