@@ -2,9 +2,7 @@ package io.fedstream.cli;
 
 import io.fedstream.job.FedStreamOptions;
 import io.fedstream.job.adapter.AggregationJob;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
 import org.apache.flink.configuration.ConfigOption;
 import org.apache.flink.configuration.Configuration;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
@@ -40,28 +38,6 @@ final class JobCommand extends LocalJobCommand {
             description =
                     "Registry of the sites' public keys (./fedstream keygen); updates must be signed.")
     String siteKeys;
-
-    @Option(
-            names = "--set",
-            description =
-                    "Any job option as key=value, e.g. --set fedstream.round.quorum=5 (see --help-config).")
-    Map<String, String> settings = new LinkedHashMap<>();
-
-    @Option(
-            names = "--help-config",
-            help = true,
-            description = "Print every job option with its default and exit.")
-    boolean helpConfig;
-
-    @Override
-    Map<String, String> settings() {
-        return settings;
-    }
-
-    @Override
-    boolean helpConfig() {
-        return helpConfig;
-    }
 
     @Override
     List<ConfigOption<?>> jobOptions() {

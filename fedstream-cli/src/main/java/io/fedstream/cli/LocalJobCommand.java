@@ -1,6 +1,7 @@
 package io.fedstream.cli;
 
 import io.fedstream.job.FedStreamOptions;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
@@ -14,8 +15,8 @@ import picocli.CommandLine.Option;
 /**
  * What {@code ./fedstream job} and {@code ./fedstream prompt-job} share: {@code --bootstrap} and
  * {@code --ui-port}, printing the job's options for {@code --help-config}, and running the job in a
- * local Flink runtime with its web UI. Each command declares its own {@code --set} and {@code
- * --help-config} (their help texts differ) and its own options.
+ * local Flink runtime with its web UI, {@code --set} of the job's options. Each command declares
+ * its own other options.
  */
 abstract class LocalJobCommand implements Callable<Integer> {
 
@@ -29,12 +30,21 @@ abstract class LocalJobCommand implements Callable<Integer> {
     int uiPort;
 
     /** The {@code --set} key=value settings: the job's configuration before the options. */
-    abstract Map<String, String> settings();
+    @Option(
+            names = "--set",
+            description =
+                    "Any of the job's options as key=value, e.g. --set fedstream.round.quorum=5"
+                            + " (see --help-config).")
+    Map<String, String> settings = new LinkedHashMap<>();
 
     /**
      * Whether {@code --help-config} asks for the table of {@link #jobOptions()} instead of a run.
      */
-    abstract boolean helpConfig();
+    @Option(
+            names = "--help-config",
+            help = true,
+            description = "Print the job's options with their defaults and exit.")
+    boolean helpConfig;
 
     /** The options {@code --help-config} prints. */
     abstract List<ConfigOption<?>> jobOptions();
@@ -54,12 +64,12 @@ abstract class LocalJobCommand implements Callable<Integer> {
 
     @Override
     public final Integer call() throws Exception {
-        if (helpConfig()) {
+        if (helpConfig) {
             System.out.print(configTable(jobOptions()));
             return 0;
         }
-        checkSettings(settings(), settableOptions());
-        Configuration conf = Configuration.fromMap(settings());
+        checkSettings(settings, settableOptions());
+        Configuration conf = Configuration.fromMap(settings);
         conf.set(FedStreamOptions.BOOTSTRAP_SERVERS, bootstrap);
         conf.set(RestOptions.PORT, uiPort);
         configure(conf);
@@ -81,7 +91,7 @@ abstract class LocalJobCommand implements Callable<Integer> {
 
     /** The extra Kafka client properties of the command (SASL/SSL), empty if none. */
     java.util.Properties clientProperties() {
-        String file = settings().get(FedStreamOptions.CLIENT_PROPERTIES_FILE.key());
+        String file = settings.get(FedStreamOptions.CLIENT_PROPERTIES_FILE.key());
         return JobCommand.kafkaProperties(file == null ? null : java.nio.file.Path.of(file));
     }
 

@@ -2,9 +2,7 @@ package io.fedstream.cli;
 
 import io.fedstream.job.prompt.PromptAggregationJob;
 import io.fedstream.job.prompt.PromptOptions;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
 import org.apache.flink.configuration.ConfigOption;
 import org.apache.flink.configuration.Configuration;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
@@ -35,28 +33,6 @@ final class PromptJobCommand extends LocalJobCommand {
             required = true,
             description = "Token embedding table (./fedstream prompt-embeddings writes one).")
     String embeddings;
-
-    @Option(
-            names = "--set",
-            description =
-                    "Any job option as key=value, e.g. --set fedstream.prompt.clustering=kmeans.")
-    Map<String, String> settings = new LinkedHashMap<>();
-
-    @Option(
-            names = "--help-config",
-            help = true,
-            description = "Print the prompt job's own options with their defaults and exit.")
-    boolean helpConfig;
-
-    @Override
-    Map<String, String> settings() {
-        return settings;
-    }
-
-    @Override
-    boolean helpConfig() {
-        return helpConfig;
-    }
 
     @Override
     List<ConfigOption<?>> jobOptions() {
