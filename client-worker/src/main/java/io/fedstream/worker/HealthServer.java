@@ -3,9 +3,7 @@ package io.fedstream.worker;
 import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
 import java.io.IOException;
-import java.io.OutputStream;
 import java.net.InetSocketAddress;
-import java.nio.charset.StandardCharsets;
 import java.util.concurrent.Executors;
 import java.util.function.BooleanSupplier;
 
@@ -48,9 +46,9 @@ public final class HealthServer implements AutoCloseable {
         try (ex) {
             String path = ex.getRequestURI().getPath();
             if (!ex.getRequestMethod().equals("GET") && !ex.getRequestMethod().equals("HEAD")) {
-                send(ex, 405, "method not allowed\n");
+                HttpReplies.send(ex, 405, HttpReplies.TEXT, "method not allowed\n");
             } else if (!path.equals("/healthz") && !path.equals("/readyz")) {
-                send(ex, 404, "not found\n");
+                HttpReplies.send(ex, 404, HttpReplies.TEXT, "not found\n");
             } else {
                 boolean ok;
                 try {
@@ -58,21 +56,9 @@ public final class HealthServer implements AutoCloseable {
                 } catch (RuntimeException e) {
                     ok = false;
                 }
-                send(ex, ok ? 200 : 503, ok ? "ok\n" : "unavailable\n");
+                HttpReplies.send(
+                        ex, ok ? 200 : 503, HttpReplies.TEXT, ok ? "ok\n" : "unavailable\n");
             }
-        }
-    }
-
-    private static void send(HttpExchange ex, int status, String body) throws IOException {
-        byte[] bytes = body.getBytes(StandardCharsets.UTF_8);
-        ex.getResponseHeaders().set("Content-Type", "text/plain; charset=utf-8");
-        if (ex.getRequestMethod().equals("HEAD")) {
-            ex.sendResponseHeaders(status, -1);
-            return;
-        }
-        ex.sendResponseHeaders(status, bytes.length);
-        try (OutputStream out = ex.getResponseBody()) {
-            out.write(bytes);
         }
     }
 

@@ -12,7 +12,6 @@ import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.common.PartitionInfo;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.errors.WakeupException;
-import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -41,8 +40,7 @@ final class SiteFeedback implements AutoCloseable {
                 ConsumerConfig.CLIENT_ID_CONFIG,
                 p.get(ConsumerConfig.CLIENT_ID_CONFIG) + "-feedback");
         this.topic = topic;
-        this.consumer =
-                new KafkaConsumer<>(p, new ByteArrayDeserializer(), new ByteArrayDeserializer());
+        this.consumer = ByteClients.consumer(p);
         this.callback = callback;
         this.thread = new Thread(this::loop, "feedback-" + topic);
         this.thread.setDaemon(true);

@@ -31,8 +31,6 @@ import org.apache.kafka.common.errors.AuthenticationException;
 import org.apache.kafka.common.errors.AuthorizationException;
 import org.apache.kafka.common.errors.RetriableException;
 import org.apache.kafka.common.errors.WakeupException;
-import org.apache.kafka.common.serialization.ByteArrayDeserializer;
-import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -102,16 +100,8 @@ public final class Worker implements Runnable, AutoCloseable {
         started = true;
         Thread.currentThread().setName("worker-" + config.siteId());
         AvroCodec.trustGeneratedClasses();
-        try (KafkaConsumer<byte[], byte[]> c =
-                        new KafkaConsumer<>(
-                                consumerProps(),
-                                new ByteArrayDeserializer(),
-                                new ByteArrayDeserializer());
-                KafkaProducer<byte[], byte[]> producer =
-                        new KafkaProducer<>(
-                                producerProps(),
-                                new ByteArraySerializer(),
-                                new ByteArraySerializer())) {
+        try (KafkaConsumer<byte[], byte[]> c = ByteClients.consumer(consumerProps());
+                KafkaProducer<byte[], byte[]> producer = ByteClients.producer(producerProps())) {
             consumer = c;
             feedback =
                     new SiteFeedback(

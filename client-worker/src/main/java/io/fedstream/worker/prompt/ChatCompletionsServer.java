@@ -5,12 +5,11 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
+import io.fedstream.worker.HttpReplies;
 import java.io.IOException;
-import java.io.OutputStream;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.URI;
-import java.nio.charset.StandardCharsets;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.atomic.AtomicLong;
@@ -67,19 +66,25 @@ public final class ChatCompletionsServer implements AutoCloseable {
         requests.incrementAndGet();
         try (ex) {
             if (!"POST".equals(ex.getRequestMethod())) {
-                send(ex, 405, error("only POST is supported"));
+                HttpReplies.send(
+                        ex, 405, HttpReplies.JSON, error("only POST is supported").toString());
                 return;
             }
             JsonNode request;
             try {
                 request = JSON.readTree(ex.getRequestBody());
             } catch (IOException e) {
-                send(ex, 400, error("request body is not JSON"));
+                HttpReplies.send(
+                        ex, 400, HttpReplies.JSON, error("request body is not JSON").toString());
                 return;
             }
             JsonNode messages = request == null ? null : request.get("messages");
             if (messages == null || !messages.isArray() || messages.isEmpty()) {
-                send(ex, 400, error("messages must be a non-empty array"));
+                HttpReplies.send(
+                        ex,
+                        400,
+                        HttpReplies.JSON,
+                        error("messages must be a non-empty array").toString());
                 return;
             }
             StringBuilder system = new StringBuilder();
@@ -100,7 +105,11 @@ public final class ChatCompletionsServer implements AutoCloseable {
             try {
                 reply = model.complete(system.toString(), user.toString());
             } catch (RuntimeException e) {
-                send(ex, 500, error("model failed: " + e.getMessage()));
+                HttpReplies.send(
+                        ex,
+                        500,
+                        HttpReplies.JSON,
+                        error("model failed: " + e.getMessage()).toString());
                 return;
             }
             ObjectNode body = JSON.createObjectNode();
@@ -111,7 +120,7 @@ public final class ChatCompletionsServer implements AutoCloseable {
             choice.put("index", 0);
             choice.putObject("message").put("role", "assistant").put("content", reply);
             choice.put("finish_reason", "stop");
-            send(ex, 200, body);
+            HttpReplies.send(ex, 200, HttpReplies.JSON, body.toString());
         }
     }
 
@@ -119,15 +128,6 @@ public final class ChatCompletionsServer implements AutoCloseable {
         ObjectNode body = JSON.createObjectNode();
         body.putObject("error").put("message", message).put("type", "invalid_request_error");
         return body;
-    }
-
-    private static void send(HttpExchange ex, int status, ObjectNode body) throws IOException {
-        byte[] bytes = body.toString().getBytes(StandardCharsets.UTF_8);
-        ex.getResponseHeaders().set("Content-Type", "application/json");
-        ex.sendResponseHeaders(status, bytes.length);
-        try (OutputStream out = ex.getResponseBody()) {
-            out.write(bytes);
-        }
     }
 
     @Override

@@ -4,6 +4,7 @@ import io.fedstream.schemas.AvroCodec;
 import io.fedstream.schemas.avro.GlobalPrompt;
 import io.fedstream.schemas.avro.PromptToken;
 import io.fedstream.schemas.avro.PromptUpdate;
+import io.fedstream.worker.ByteClients;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.Instant;
@@ -19,8 +20,6 @@ import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.TopicPartition;
-import org.apache.kafka.common.serialization.ByteArrayDeserializer;
-import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -84,16 +83,8 @@ public final class PromptWorker {
         AvroCodec.trustGeneratedClasses();
         List<PromptUpdate> published = new ArrayList<>();
         long deadline = System.nanoTime() + timeout.toNanos();
-        try (KafkaConsumer<byte[], byte[]> consumer =
-                        new KafkaConsumer<>(
-                                consumerProps(),
-                                new ByteArrayDeserializer(),
-                                new ByteArrayDeserializer());
-                KafkaProducer<byte[], byte[]> producer =
-                        new KafkaProducer<>(
-                                producerProps(),
-                                new ByteArraySerializer(),
-                                new ByteArraySerializer())) {
+        try (KafkaConsumer<byte[], byte[]> consumer = ByteClients.consumer(consumerProps());
+                KafkaProducer<byte[], byte[]> producer = ByteClients.producer(producerProps())) {
             List<TopicPartition> parts =
                     consumer
                             .partitionsFor(config.globalPromptsTopic(), Duration.ofSeconds(60))

@@ -5,12 +5,11 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
+import io.fedstream.worker.HttpReplies;
 import java.io.IOException;
-import java.io.OutputStream;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.URI;
-import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
@@ -43,13 +42,14 @@ final class LoopbackChatServer implements AutoCloseable {
     private void handle(HttpExchange ex) throws IOException {
         try (ex) {
             if (!ex.getRequestMethod().equals("POST")) {
-                send(ex, 405, "{\"error\":\"POST only\"}");
+                HttpReplies.send(ex, 405, HttpReplies.JSON, "{\"error\":\"POST only\"}");
                 return;
             }
             if (apiKey != null
                     && !("Bearer " + apiKey)
                             .equals(ex.getRequestHeaders().getFirst("Authorization"))) {
-                send(ex, 401, "{\"error\":{\"message\":\"bad key\"}}");
+                HttpReplies.send(
+                        ex, 401, HttpReplies.JSON, "{\"error\":{\"message\":\"bad key\"}}");
                 return;
             }
             JsonNode req = JSON.readTree(ex.getRequestBody());
@@ -72,18 +72,13 @@ final class LoopbackChatServer implements AutoCloseable {
             choice.put("index", 0);
             choice.putObject("message").put("role", "assistant").put("content", text);
             choice.put("finish_reason", "stop");
-            send(ex, 200, resp.toString());
+            HttpReplies.send(ex, 200, HttpReplies.JSON, resp.toString());
         } catch (RuntimeException e) {
-            send(ex, 500, "{\"error\":\"" + e.getClass().getSimpleName() + "\"}");
-        }
-    }
-
-    private static void send(HttpExchange ex, int status, String body) throws IOException {
-        byte[] b = body.getBytes(StandardCharsets.UTF_8);
-        ex.getResponseHeaders().set("Content-Type", "application/json");
-        ex.sendResponseHeaders(status, b.length);
-        try (OutputStream out = ex.getResponseBody()) {
-            out.write(b);
+            HttpReplies.send(
+                    ex,
+                    500,
+                    HttpReplies.JSON,
+                    "{\"error\":\"" + e.getClass().getSimpleName() + "\"}");
         }
     }
 
