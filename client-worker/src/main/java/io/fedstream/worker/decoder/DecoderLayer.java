@@ -14,6 +14,7 @@ import ai.djl.util.PairList;
 import io.fedstream.worker.decoder.DecoderConfig.Family;
 import io.fedstream.worker.decoder.DecoderLora.Module;
 import io.fedstream.worker.djl.FrozenLayerNorm;
+import io.fedstream.worker.djl.FrozenNorm;
 import io.fedstream.worker.djl.FrozenRmsNorm;
 import io.fedstream.worker.djl.LoraDense;
 import io.fedstream.worker.djl.NdArrays;
@@ -251,11 +252,9 @@ public final class DecoderLayer extends AbstractBlock {
     }
 
     static void normParameters(Map<String, Parameter> out, String name, Block norm) {
+        out.put(name + ".weight", ((FrozenNorm) norm).weight());
         if (norm instanceof FrozenLayerNorm ln) {
-            out.put(name + ".weight", ln.weight());
             out.put(name + ".bias", ln.bias());
-        } else {
-            out.put(name + ".weight", ((FrozenRmsNorm) norm).weight());
         }
     }
 }
