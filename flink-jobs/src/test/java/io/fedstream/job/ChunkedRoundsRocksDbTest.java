@@ -22,7 +22,7 @@ import java.util.function.Supplier;
 import org.apache.flink.runtime.state.StateBackend;
 import org.apache.flink.runtime.state.hashmap.HashMapStateBackend;
 import org.apache.flink.state.rocksdb.EmbeddedRocksDBStateBackend;
-import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.AutoClose;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -40,14 +40,7 @@ class ChunkedRoundsRocksDbTest {
     /** 8 parameters in chunks of 3: chunks span the tensor boundary. */
     static final FederationSpec SPEC = RoundCoordinatorTest.SPEC;
 
-    private final List<Pipeline> open = new ArrayList<>();
-
-    @AfterEach
-    void close() throws Exception {
-        for (Pipeline p : open) {
-            p.close();
-        }
-    }
+    @AutoClose private final OpenPipelines open = new OpenPipelines();
 
     static RoundPolicy policy(String rule) {
         Map<String, String> params =
@@ -102,8 +95,7 @@ class ChunkedRoundsRocksDbTest {
                         Duration.ofSeconds(30),
                         restore,
                         backend.get());
-        open.add(p);
-        return p;
+        return open.add(p);
     }
 
     /**

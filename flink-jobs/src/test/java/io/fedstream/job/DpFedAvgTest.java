@@ -28,7 +28,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.AutoClose;
 import org.junit.jupiter.api.Test;
 
 /** Central DP-FedAvg through the job's real operators (in test harnesses). */
@@ -52,7 +52,7 @@ class DpFedAvgTest {
         return Fixtures.policy(2, 1, 5); // quorum 2, polynomial staleness (1+s)^-0.5
     }
 
-    private final List<Pipeline> open = new ArrayList<>();
+    @AutoClose private final OpenPipelines open = new OpenPipelines();
     private final Map<Offset, AdapterUpdate> log = new HashMap<>();
 
     private Pipeline pipeline(byte[] secret, Pipeline.Snapshot restore, LedgerLookup ledger)
@@ -74,15 +74,7 @@ class DpFedAvgTest {
                         null,
                         () -> copy,
                         ledger);
-        open.add(p);
-        return p;
-    }
-
-    @AfterEach
-    void close() throws Exception {
-        for (Pipeline p : open) {
-            p.close();
-        }
+        return open.add(p);
     }
 
     /** An update of site {@code site} whose every element is {@code v} (norm v·sqrt(8)). */

@@ -67,6 +67,23 @@ class FederationAuditTest {
         return findings.stream().allMatch(Finding::ok);
     }
 
+    /**
+     * A policy of {@code quorum} updates per round (deadline 10 s, at least 1), staleness discount
+     * (1+s)^-0.5 up to 5 versions, server learning rate {@code lr}, and {@code rule}.
+     */
+    private static RoundPolicy policy(
+            int quorum, double lr, String rule, Map<String, String> params) {
+        return new RoundPolicy(
+                quorum,
+                java.time.Duration.ofSeconds(10),
+                1,
+                new io.fedstream.aggregation.StalenessFunction.Polynomial(0.5),
+                5,
+                lr,
+                rule,
+                params);
+    }
+
     @Test
     void aGenuineHistoryVerifiesBitForBit() {
         List<Finding> findings = FederationAudit.audit(history, log);
@@ -137,16 +154,7 @@ class FederationAuditTest {
 
     @Test
     void aHistoryAggregatedByARobustRuleIsRecomputedWithThatRule() throws Exception {
-        produceHistory(
-                new RoundPolicy(
-                        3,
-                        java.time.Duration.ofSeconds(10),
-                        1,
-                        new io.fedstream.aggregation.StalenessFunction.Polynomial(0.5),
-                        5,
-                        0.8,
-                        "trimmed-mean",
-                        Map.of("beta", "0.34")));
+        produceHistory(policy(3, 0.8, "trimmed-mean", Map.of("beta", "0.34")));
 
         List<Finding> findings = FederationAudit.audit(history, log);
 
@@ -158,16 +166,7 @@ class FederationAuditTest {
 
     @Test
     void normClippingIsRecomputedAsTheChunkedJobAppliesIt() throws Exception {
-        produceHistory(
-                new RoundPolicy(
-                        2,
-                        java.time.Duration.ofSeconds(10),
-                        1,
-                        new io.fedstream.aggregation.StalenessFunction.Polynomial(0.5),
-                        5,
-                        1.0,
-                        "norm-clipping",
-                        Map.of("maxNorm", "2.5")));
+        produceHistory(policy(2, 1.0, "norm-clipping", Map.of("maxNorm", "2.5")));
 
         List<Finding> findings = FederationAudit.audit(history, log);
 
@@ -180,17 +179,7 @@ class FederationAuditTest {
     @Test
     void multiKrumOnSingleChunkUpdatesIsRecomputedBitForBit() throws Exception {
         // Fixtures.SPEC: 8 values, one chunk per update, so a chunk aggregator sees whole updates
-        produceHistory(
-                new RoundPolicy(
-                        3,
-                        java.time.Duration.ofSeconds(10),
-                        1,
-                        new io.fedstream.aggregation.StalenessFunction.Polynomial(0.5),
-                        5,
-                        1.0,
-                        "multi-krum",
-                        Map.of("f", "0", "m", "2")),
-                Fixtures.SPEC);
+        produceHistory(policy(3, 1.0, "multi-krum", Map.of("f", "0", "m", "2")), Fixtures.SPEC);
 
         List<Finding> findings = FederationAudit.audit(history, log);
 

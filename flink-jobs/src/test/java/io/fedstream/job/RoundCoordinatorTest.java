@@ -30,7 +30,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Random;
-import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.AutoClose;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -41,7 +41,7 @@ import org.junit.jupiter.api.Test;
 class RoundCoordinatorTest {
     static final FederationSpec SPEC = Fixtures.SPEC.withChunkElements(3);
 
-    private final List<Pipeline> open = new ArrayList<>();
+    @AutoClose private final OpenPipelines open = new OpenPipelines();
 
     private Pipeline pipeline(RoundPolicy policy) throws Exception {
         return pipeline(policy, LatestVersionLookup.none(), null);
@@ -51,15 +51,7 @@ class RoundCoordinatorTest {
             RoundPolicy policy, LatestVersionLookup lookup, Pipeline.Snapshot restore)
             throws Exception {
         Pipeline p = new Pipeline(SPEC, policy, lookup, Duration.ofSeconds(30), restore);
-        open.add(p);
-        return p;
-    }
-
-    @AfterEach
-    void close() throws Exception {
-        for (Pipeline p : open) {
-            p.close();
-        }
+        return open.add(p);
     }
 
     private static AdapterUpdate u(String id, String site, long base, long examples, float v) {
@@ -627,17 +619,7 @@ class RoundCoordinatorTest {
 
     @Test
     void aRobustRuleHoldsTheRoundsChunksAndIgnoresAnOutlier() throws Exception {
-        RoundPolicy median =
-                new RoundPolicy(
-                        3,
-                        Duration.ofSeconds(10),
-                        1,
-                        new io.fedstream.aggregation.StalenessFunction.Constant(),
-                        5,
-                        1.0,
-                        "median",
-                        Map.of());
-        Pipeline p = pipeline(median);
+        Pipeline p = pipeline(MEDIAN);
         p.start();
 
         p.sendChunked(u("u1", "s1", 0, 10, 1f));
@@ -649,6 +631,18 @@ class RoundCoordinatorTest {
         assertThat(TensorCodec.toMap(v1.getTensors()).get("b")).containsExactly(2f, 2f);
         assertThat(v1.getManifest().getContributions()).hasSize(3);
     }
+
+    /** Coordinate-wise median over rounds of 3, no staleness discount. */
+    private static final RoundPolicy MEDIAN =
+            new RoundPolicy(
+                    3,
+                    Duration.ofSeconds(10),
+                    1,
+                    new io.fedstream.aggregation.StalenessFunction.Constant(),
+                    5,
+                    1.0,
+                    "median",
+                    Map.of());
 
     /** Sites a and b, each with its own registered key. */
     private static final java.security.KeyPair KEY_A = SiteKeys.generate();
@@ -784,17 +778,7 @@ class RoundCoordinatorTest {
 
     @Test
     void aRobustRuleAggregatesTwoSitesThatUseTheSameUpdateId() throws Exception {
-        RoundPolicy median =
-                new RoundPolicy(
-                        3,
-                        Duration.ofSeconds(10),
-                        1,
-                        new io.fedstream.aggregation.StalenessFunction.Constant(),
-                        5,
-                        1.0,
-                        "median",
-                        Map.of());
-        Pipeline p = pipeline(median);
+        Pipeline p = pipeline(MEDIAN);
         p.start();
         p.sendChunked(u("v0", "s1", 0, 10, 1f));
         p.sendChunked(u("v0", "s2", 0, 10, 2f));

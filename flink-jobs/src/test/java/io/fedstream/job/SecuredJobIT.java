@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.fedstream.embedded.EmbeddedKafka;
 import io.fedstream.schemas.AvroCodec;
+import io.fedstream.schemas.GlobalModelAssembler;
 import io.fedstream.schemas.Topics;
 import io.fedstream.schemas.UpdateChunking;
 import io.fedstream.schemas.UpdateSigning;
@@ -14,6 +15,7 @@ import io.fedstream.schemas.avro.RejectReason;
 import io.fedstream.schemas.avro.RejectedUpdate;
 import io.fedstream.schemas.avro.UpdateChunk;
 import io.fedstream.schemas.kafka.FederationAcls;
+import io.fedstream.schemas.kafka.TopicReader;
 import io.fedstream.testing.DeliveryCheck;
 import io.fedstream.testing.MiniClusters;
 import io.fedstream.testing.SigningSites;
@@ -60,12 +62,7 @@ class SecuredJobIT {
             long deadline = System.nanoTime() + Duration.ofMinutes(2).toNanos();
             while (versions.size() < 3 && System.nanoTime() < deadline) {
                 versions.clear();
-                io.fedstream.schemas.GlobalModelAssembler assembler =
-                        new io.fedstream.schemas.GlobalModelAssembler();
-                io.fedstream.schemas.kafka.TopicReader.readAll(
-                        SecuredJob.client(kafka, "site-1"),
-                        Topics.GLOBAL_MODELS,
-                        r -> versions.addAll(assembler.accept(r.value())));
+                versions.addAll(versionsAs(kafka, "site-1"));
                 Thread.sleep(300);
             }
             assertThat(client.getJobStatus().get().isGloballyTerminalState()).isFalse();
@@ -125,13 +122,8 @@ class SecuredJobIT {
             while ((versions.size() < 3 || rejected.isEmpty()) && System.nanoTime() < deadline) {
                 versions.clear();
                 rejected.clear();
-                io.fedstream.schemas.GlobalModelAssembler assembler =
-                        new io.fedstream.schemas.GlobalModelAssembler();
-                io.fedstream.schemas.kafka.TopicReader.readAll(
-                        SecuredJob.client(kafka, "site-b"),
-                        Topics.GLOBAL_MODELS,
-                        r -> versions.addAll(assembler.accept(r.value())));
-                io.fedstream.schemas.kafka.TopicReader.readAll(
+                versions.addAll(versionsAs(kafka, "site-b"));
+                TopicReader.readAll(
                         SecuredJob.client(kafka, SecuredJob.ADMIN),
                         Topics.REJECTED_UPDATES,
                         r -> rejected.add(AvroCodec.REJECTED_UPDATE.decode(r.value())));
@@ -187,5 +179,16 @@ class SecuredJobIT {
 
     private static ProducerRecord<byte[], byte[]> record(byte[] key, byte[] value) {
         return new ProducerRecord<>(Topics.ADAPTER_UPDATES, key, value);
+    }
+
+    /** Every version on {@code global-models}, read as {@code principal}. */
+    private static List<GlobalModel> versionsAs(EmbeddedKafka kafka, String principal) {
+        List<GlobalModel> versions = new ArrayList<>();
+        GlobalModelAssembler assembler = new GlobalModelAssembler();
+        TopicReader.readAll(
+                SecuredJob.client(kafka, principal),
+                Topics.GLOBAL_MODELS,
+                r -> versions.addAll(assembler.accept(r.value())));
+        return versions;
     }
 }

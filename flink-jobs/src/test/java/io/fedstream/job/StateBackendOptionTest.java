@@ -86,12 +86,8 @@ class StateBackendOptionTest {
     void theEnvironmentOfARobustJobUsesRocksDb() {
         Configuration conf = new Configuration();
         conf.set(FedStreamOptions.AGGREGATION_RULE, "median");
-        StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment(conf);
 
-        AggregationJob.configureEnvironment(env, conf);
-
-        assertThat(env.getConfiguration().get(StateBackendOptions.STATE_BACKEND))
-                .isEqualTo("rocksdb");
+        assertThat(configuredStateBackend(conf)).isEqualTo("rocksdb");
     }
 
     @Test
@@ -100,24 +96,23 @@ class StateBackendOptionTest {
         conf.set(FedStreamOptions.AGGREGATION_RULE, "norm-clipping");
         conf.set(FedStreamOptions.AGGREGATION_RULE_PARAMS, Map.of("maxNorm", "1.0"));
         conf.set(StateBackendOptions.STATE_BACKEND, "hashmap"); // e.g. the cluster's
-        StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment(conf);
 
-        AggregationJob.configureEnvironment(env, conf);
-
-        assertThat(env.getConfiguration().get(StateBackendOptions.STATE_BACKEND))
-                .isEqualTo("hashmap");
+        assertThat(configuredStateBackend(conf)).isEqualTo("hashmap");
     }
 
     @Test
     void aFedAvgJobLeavesFlinksOwnChoiceAlone() {
         Configuration conf = new Configuration();
         conf.set(StateBackendOptions.STATE_BACKEND, "rocksdb"); // e.g. the cluster's
+
+        assertThat(configuredStateBackend(conf)).isEqualTo("rocksdb");
+    }
+
+    /** The state backend of an environment the job has configured from {@code conf}. */
+    private static String configuredStateBackend(Configuration conf) {
         StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment(conf);
-
         AggregationJob.configureEnvironment(env, conf);
-
-        assertThat(env.getConfiguration().get(StateBackendOptions.STATE_BACKEND))
-                .isEqualTo("rocksdb");
+        return env.getConfiguration().get(StateBackendOptions.STATE_BACKEND);
     }
 
     private static String ruleParams(String rule) {
