@@ -7,6 +7,7 @@ import java.io.PrintStream;
 import java.time.Duration;
 import java.util.Locale;
 import java.util.concurrent.Callable;
+import java.util.function.BooleanSupplier;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -41,8 +42,6 @@ final class RejectionsCommand implements Callable<Integer> {
             description = "Dead-letter topic (default ${DEFAULT-VALUE}).")
     String topic;
 
-    private volatile boolean running = true;
-
     @Override
     public Integer call() throws Exception {
         var client = kafka.clientProperties();
@@ -50,20 +49,13 @@ final class RejectionsCommand implements Callable<Integer> {
         AvroCodec.trustGeneratedClasses();
         PrintStream out = System.out;
         try (TopicReader reader = new TopicReader(kafka.bootstrap, client, topic, false)) {
-            if (follow) {
-                Runtime.getRuntime()
-                        .addShutdownHook(
-                                new Thread(
-                                        () -> {
-                                            running = false;
-                                            reader.wakeup();
-                                        }));
-            }
+            BooleanSupplier running =
+                    follow ? TopicReader.runningUntilShutdown(reader) : () -> true;
             out.println(header());
             long shown = 0;
             long total = 0;
             try {
-                while (running) {
+                while (running.getAsBoolean()) {
                     for (ConsumerRecord<byte[], byte[]> r : reader.poll(Duration.ofMillis(500))) {
                         total++;
                         String line = row(r, federation, site);

@@ -14,6 +14,7 @@ import java.util.Map;
 import java.util.Properties;
 import java.util.TreeMap;
 import java.util.concurrent.Callable;
+import java.util.function.BooleanSupplier;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.common.errors.WakeupException;
 import picocli.CommandLine.Command;
@@ -51,8 +52,6 @@ final class ReportCommand implements Callable<Integer> {
                     "With --follow: seconds between updates of the page (default ${DEFAULT-VALUE}).")
     int refresh;
 
-    private volatile boolean running = true;
-
     @Override
     public Integer call() throws Exception {
         if (refresh < 1) {
@@ -65,19 +64,11 @@ final class ReportCommand implements Callable<Integer> {
                         new TopicReader(kafka.bootstrap, client, Topics.GLOBAL_MODELS, false);
                 TopicReader dead =
                         new TopicReader(kafka.bootstrap, client, Topics.REJECTED_UPDATES, false)) {
-            if (follow) {
-                Runtime.getRuntime()
-                        .addShutdownHook(
-                                new Thread(
-                                        () -> {
-                                            running = false;
-                                            versions.wakeup();
-                                            dead.wakeup();
-                                        }));
-            }
+            BooleanSupplier running =
+                    follow ? TopicReader.runningUntilShutdown(versions, dead) : () -> true;
             long nextWrite = 0;
             try {
-                while (running) {
+                while (running.getAsBoolean()) {
                     versions.poll(Duration.ofMillis(200)).forEach(c::version);
                     dead.poll(Duration.ofMillis(50)).forEach(c::rejection);
                     if (!follow) {

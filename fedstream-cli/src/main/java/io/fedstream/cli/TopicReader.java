@@ -5,6 +5,8 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.BooleanSupplier;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
@@ -68,6 +70,24 @@ final class TopicReader implements AutoCloseable {
     }
 
     /** Makes a blocked {@link #poll} return (from another thread). */
+    /**
+     * Until the JVM shuts down (Ctrl-C): true, then false, with {@code readers} woken from their
+     * poll so that a {@code --follow} loop ends at once.
+     */
+    static BooleanSupplier runningUntilShutdown(TopicReader... readers) {
+        AtomicBoolean running = new AtomicBoolean(true);
+        Runtime.getRuntime()
+                .addShutdownHook(
+                        new Thread(
+                                () -> {
+                                    running.set(false);
+                                    for (TopicReader r : readers) {
+                                        r.wakeup();
+                                    }
+                                }));
+        return running::get;
+    }
+
     void wakeup() {
         consumer.wakeup();
     }
