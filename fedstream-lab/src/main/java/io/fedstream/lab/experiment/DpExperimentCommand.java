@@ -83,7 +83,21 @@ final class DpExperimentCommand implements Callable<Integer> {
             double accuracy,
             double loss,
             double maxEpsilon,
-            double medianNorm) {}
+            double medianNorm) {
+        /** The fields in this order through {@code pattern} (Locale.ROOT). */
+        String formatted(String pattern) {
+            return String.format(
+                    Locale.ROOT,
+                    pattern,
+                    setting,
+                    sigma,
+                    version,
+                    accuracy,
+                    loss,
+                    maxEpsilon,
+                    medianNorm);
+        }
+    }
 
     @Override
     public Integer call() throws Exception {
@@ -111,27 +125,8 @@ final class DpExperimentCommand implements Callable<Integer> {
         List<String> csv = new ArrayList<>();
         csv.add("setting,sigma,version,accuracy,loss,max_site_epsilon,median_update_norm");
         for (Result r : results) {
-            System.out.printf(
-                    Locale.ROOT,
-                    "%-12s %8.3f %8d %10.3f %10.4f %12.3f %12.4f%n",
-                    r.setting(),
-                    r.sigma(),
-                    r.version(),
-                    r.accuracy(),
-                    r.loss(),
-                    r.maxEpsilon(),
-                    r.medianNorm());
-            csv.add(
-                    String.format(
-                            Locale.ROOT,
-                            "%s,%.4f,%d,%.4f,%.5f,%.4f,%.5f",
-                            r.setting(),
-                            r.sigma(),
-                            r.version(),
-                            r.accuracy(),
-                            r.loss(),
-                            r.maxEpsilon(),
-                            r.medianNorm()));
+            System.out.println(r.formatted("%-12s %8.3f %8d %10.3f %10.4f %12.3f %12.4f"));
+            csv.add(r.formatted("%s,%.4f,%d,%.4f,%.5f,%.4f,%.5f"));
         }
         Files.write(outOption.out().resolve("dp-utility.csv"), csv);
         System.out.println("report: " + outOption.out().resolve("dp-utility.csv"));

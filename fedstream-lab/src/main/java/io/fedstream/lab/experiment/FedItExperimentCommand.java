@@ -1,6 +1,7 @@
 package io.fedstream.lab.experiment;
 
 import io.fedstream.cli.LocalTasks;
+import io.fedstream.lab.options.LoraOptions;
 import io.fedstream.lab.options.MedQuadOption;
 import io.fedstream.lab.options.OutOption;
 import io.fedstream.lab.options.QuickOption;
@@ -88,17 +89,7 @@ final class FedItExperimentCommand implements Callable<Integer> {
                     "Truncation length of the questions in tokens (default ${DEFAULT-VALUE}).")
     int maxTokens;
 
-    @Option(
-            names = "--rank",
-            defaultValue = "8",
-            description = "LoRA rank (default ${DEFAULT-VALUE}).")
-    int rank;
-
-    @Option(
-            names = "--alpha",
-            defaultValue = "16",
-            description = "LoRA alpha (default ${DEFAULT-VALUE}).")
-    double alpha;
+    @Mixin LoraOptions lora;
 
     @Option(
             names = "--lora-dropout",
@@ -269,8 +260,8 @@ final class FedItExperimentCommand implements Callable<Integer> {
                 batchSize,
                 maxTokens,
                 learningRate,
-                rank,
-                alpha,
+                lora.rank(),
+                lora.alpha(),
                 dropout,
                 targets,
                 quorum,
@@ -294,8 +285,8 @@ final class FedItExperimentCommand implements Callable<Integer> {
                         "--lr " + learningRate,
                         "--batch-size " + batchSize,
                         "--max-tokens " + maxTokens,
-                        "--rank " + rank,
-                        "--alpha " + alpha,
+                        "--rank " + lora.rank(),
+                        "--alpha " + lora.alpha(),
                         "--lora-dropout " + dropout,
                         "--targets " + targets,
                         "--methods " + String.join(",", methods)));

@@ -1,5 +1,6 @@
 package io.fedstream.lab.experiment;
 
+import io.fedstream.lab.options.LoraOptions;
 import io.fedstream.lab.options.MedQuadOption;
 import io.fedstream.lab.options.OutOption;
 import io.fedstream.lab.options.QuickOption;
@@ -112,17 +113,7 @@ final class FedPitExperimentCommand implements Callable<Integer> {
             description = "Longest tokenised example (default ${DEFAULT-VALUE}).")
     int maxTokens;
 
-    @Option(
-            names = "--rank",
-            defaultValue = "8",
-            description = "LoRA rank (default ${DEFAULT-VALUE}).")
-    int rank;
-
-    @Option(
-            names = "--alpha",
-            defaultValue = "16",
-            description = "LoRA alpha (default ${DEFAULT-VALUE}).")
-    double alpha;
+    @Mixin LoraOptions lora;
 
     @Option(
             names = "--targets",
@@ -328,8 +319,8 @@ final class FedPitExperimentCommand implements Callable<Integer> {
                         batchSize,
                         learningRate,
                         maxTokens,
-                        rank,
-                        alpha,
+                        lora.rank(),
+                        lora.alpha(),
                         targets,
                         candidates,
                         keep,
