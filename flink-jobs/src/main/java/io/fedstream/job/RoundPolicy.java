@@ -67,19 +67,8 @@ public record RoundPolicy(
     }
 
     public RoundPolicy {
-        if (quorum < 1 || minUpdates < 1 || minUpdates > quorum) {
-            throw new IllegalArgumentException(
-                    "need 1 <= round.min-updates <= round.quorum, got min-updates="
-                            + minUpdates
-                            + ", quorum="
-                            + quorum);
-        }
-        if (timeout.isNegative() || timeout.isZero()) {
-            throw new IllegalArgumentException("round.timeout must be positive: " + timeout);
-        }
-        if (maxStaleness < 0) {
-            throw new IllegalArgumentException("staleness.max must be >= 0: " + maxStaleness);
-        }
+        // RoundRules checks quorum, min-updates, timeout and staleness.max (its messages)
+        new RoundRules(quorum, timeout.toMillis(), minUpdates, maxStaleness);
         ruleParams = ruleParams == null ? Map.of() : new java.util.TreeMap<>(ruleParams);
         robustRule(rule, ruleParams); // fails early on a bad configuration
         if (!(serverLearningRate > 0) || Double.isInfinite(serverLearningRate)) {

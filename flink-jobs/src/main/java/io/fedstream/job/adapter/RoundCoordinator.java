@@ -174,6 +174,12 @@ public class RoundCoordinator
         }
     }
 
+    /** The map state {@code name} of the current key: String keys, {@code values} values. */
+    private <V> MapState<String, V> keyedMap(String name, TypeInformation<V> values) {
+        return getRuntimeContext()
+                .getMapState(new MapStateDescriptor<>(name, Types.STRING, values));
+    }
+
     @Override
     public void open(OpenContext openContext) {
         AvroCodec.trustGeneratedClasses();
@@ -187,48 +193,19 @@ public class RoundCoordinator
                 getRuntimeContext()
                         .getListState(
                                 new ListStateDescriptor<>("round-entries", RoundState.Entry.class));
-        seen =
-                getRuntimeContext()
-                        .getMapState(
-                                new MapStateDescriptor<>(
-                                        "seen-update-ids", Types.STRING, Types.LONG));
-        pending =
-                getRuntimeContext()
-                        .getMapState(
-                                new MapStateDescriptor<>(
-                                        "pending-updates",
-                                        Types.STRING,
-                                        TypeInformation.of(RoundState.Pending.class)));
-        slots =
-                getRuntimeContext()
-                        .getMapState(
-                                new MapStateDescriptor<>(
-                                        "pending-chunks",
-                                        Types.STRING,
-                                        TypeInformation.of(RoundState.Slot.class)));
-        digests =
-                getRuntimeContext()
-                        .getMapState(
-                                new MapStateDescriptor<>(
-                                        "pending-digests", Types.STRING, Types.STRING));
+        seen = keyedMap("seen-update-ids", Types.LONG);
+        pending = keyedMap("pending-updates", TypeInformation.of(RoundState.Pending.class));
+        slots = keyedMap("pending-chunks", TypeInformation.of(RoundState.Slot.class));
+        digests = keyedMap("pending-digests", Types.STRING);
         assembly = new UpdateAssembly(layouts, assemblyTimeoutMs, pending, slots, digests);
         keyedBySite =
                 getRuntimeContext()
                         .getState(new ValueStateDescriptor<>("keyed-by-site", Types.BOOLEAN));
-        privacySpent =
-                getRuntimeContext()
-                        .getMapState(
-                                new MapStateDescriptor<>(
-                                        "privacy-spent",
-                                        Types.STRING,
-                                        TypeInformation.of(PrivacySpend.class)));
+        privacySpent = keyedMap("privacy-spent", TypeInformation.of(PrivacySpend.class));
         localDpDeclared =
-                getRuntimeContext()
-                        .getMapState(
-                                new MapStateDescriptor<>(
-                                        "local-dp-declared",
-                                        Types.STRING,
-                                        PrimitiveArrayTypeInfo.DOUBLE_PRIMITIVE_ARRAY_TYPE_INFO));
+                keyedMap(
+                        "local-dp-declared",
+                        PrimitiveArrayTypeInfo.DOUBLE_PRIMITIVE_ARRAY_TYPE_INFO);
 
         privacyBooks = new PrivacyBookkeeping(privacySpent, localDpDeclared);
 
