@@ -115,12 +115,13 @@ class LabMainTest {
         try (Stream<Path> docs = Files.list(root.resolve("docs"))) {
             docs.filter(p -> p.toString().endsWith(".md")).sorted().forEach(files::add);
         }
-        Pattern invocation = Pattern.compile("\\./fedstream (experiment|bench) ([^`|#)\\n]*)");
+        Pattern invocation = Pattern.compile("\\./fedstream (experiment|bench) ([^`|#()\\n]*)");
         int checked = 0;
         for (Path file : files) {
             Matcher m = invocation.matcher(Files.readString(file));
             while (m.find()) {
-                // placeholders (<dir>, "$out/async") stand for any value
+                // up to a backtick, table bar or comment ("# ...", "(12 min ...)"); placeholders
+                // (<dir>, "$out/async") stand for any value
                 String line = m.group(2).replaceAll("<[^>]*>|\"[^\"]*\"", "x").strip();
                 List<String> args = new ArrayList<>(Arrays.asList(line.split("\\s+")));
                 args.removeIf(String::isEmpty);
