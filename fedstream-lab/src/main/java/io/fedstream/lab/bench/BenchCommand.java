@@ -214,7 +214,8 @@ public final class BenchCommand extends CommandGroup {
             mixinStandardHelpOptions = true,
             description = {
                 "Sites, a real broker and the real job on a local MiniCluster: throughput against"
-                        + " the broker's, latency to a readable version, and heap by quorum."
+                        + " the broker's, latency to a readable version and the checkpoints' cost"
+                        + " at one or more checkpoint intervals, and heap by quorum."
                         + " --quick: 4 updates per round, 2 latency rounds, each throughput"
                         + " measured once, heap at quorums 4 and 8 (one round each)."
             })
@@ -240,14 +241,28 @@ public final class BenchCommand extends CommandGroup {
         @Option(
                 names = "--heap-quorums",
                 split = ",",
-                description = "Quorums of the heap runs (default 8,64,256; 4,8 with --quick).")
+                description =
+                        "Quorums of the heap runs (default 8,64,256; 4,8 with --quick; 0: no heap"
+                                + " runs).")
         List<Integer> heapQuorums;
 
         @Option(
                 names = "--checkpoint-interval",
-                defaultValue = "PT0.5S",
-                description = "The job's checkpoint interval, ISO-8601 (default ${DEFAULT-VALUE}).")
-        Duration checkpointInterval;
+                split = ",",
+                description =
+                        "The job's checkpoint intervals, ISO-8601, e.g. PT10S,PT1S,PT0.5S (default:"
+                                + " the job's default, fedstream.checkpoint.interval). The first is"
+                                + " the one of the ratio and the heap runs; every one gets a"
+                                + " latency and a throughput run per parallelism.")
+        List<Duration> checkpointInterval;
+
+        @Option(
+                names = "--rounds",
+                defaultValue = "20",
+                description =
+                        "Rounds of each latency run, after 3 warm-up rounds (default"
+                                + " ${DEFAULT-VALUE}; 2 and no warm-up with --quick).")
+        int rounds;
 
         @Option(names = "--unsigned", description = "Sites do not sign, the job does not verify.")
         boolean unsigned;
@@ -278,9 +293,14 @@ public final class BenchCommand extends CommandGroup {
                             parallelism,
                             quorum != null ? quorum : q ? 4 : 8,
                             heapQuorums != null
-                                    ? heapQuorums
+                                    ? heapQuorums.stream().filter(h -> h > 0).toList()
                                     : q ? List.of(4, 8) : List.of(8, 64, 256),
-                            checkpointInterval,
+                            checkpointInterval != null
+                                    ? checkpointInterval
+                                    : List.of(
+                                            io.fedstream.job.FedStreamOptions.CHECKPOINT_INTERVAL
+                                                    .defaultValue()),
+                            rounds,
                             !unsigned,
                             wholeRecords,
                             dp));

@@ -82,13 +82,29 @@ public final class E2eBench {
             List<Integer> parallelisms,
             int quorum,
             List<Integer> heapQuorums,
-            Duration checkpointInterval,
+            List<Duration> checkpointIntervals,
+            int rounds,
             boolean signed,
             boolean wholeRecords,
             boolean dp) {
 
         int latencyRounds() {
-            return quick ? 2 : 8;
+            return quick ? 2 : rounds;
+        }
+
+        /**
+         * Rounds each job runs before its latency rounds, not counted: the first rounds of the
+         * first job in this JVM ran while C2 was still compiling (its "written" p99 was 1.8-4.8 s
+         * in three invocations against at most 0.8 s for every later job), which a long-running job
+         * is long past.
+         */
+        int warmUpRounds() {
+            return quick ? 0 : 3;
+        }
+
+        /** The interval of the throughput rows, the ratio and the heap runs: the first given. */
+        Duration mainInterval() {
+            return checkpointIntervals.get(0);
         }
 
         int throughputUpdates() {
@@ -134,6 +150,7 @@ public final class E2eBench {
             int parallelism,
             int quorum,
             boolean dp,
+            Duration interval,
             boolean heap,
             List<Long> roundMs,
             List<Long> writtenMs,
@@ -146,7 +163,10 @@ public final class E2eBench {
             long heapBefore,
             long heapIdle,
             long heapMax,
-            int heapSamples) {
+            int heapSamples,
+            CheckpointCost.Phase latencyCheckpoints,
+            CheckpointCost.Phase throughputCheckpoints,
+            CheckpointCost.Snapshot checkpointsAtEnd) {
 
         double gbps() {
             return throughputBytes / (throughputMs * 1e6);
@@ -154,6 +174,15 @@ public final class E2eBench {
 
         String label() {
             return "job p=" + parallelism + " q=" + quorum + (dp ? " DP" : "");
+        }
+
+        /** Per round: from the version being written to its being readable. */
+        List<Long> commitWaitMs() {
+            List<Long> out = new ArrayList<>();
+            for (int i = 0; i < readableMs.size(); i++) {
+                out.add(readableMs.get(i) - writtenMs.get(i));
+            }
+            return out;
         }
     }
 
@@ -183,7 +212,8 @@ public final class E2eBench {
         AvroCodec.trustGeneratedClasses();
         int layers = BenchSites.layersFor(s.parameters());
         FederationSpec spec = BenchSites.loraSpec(FEDERATION, layers);
-        int siteCount = Math.max(s.quorum(), Collections.max(s.heapQuorums()));
+        int siteCount =
+                Math.max(s.quorum(), s.heapQuorums().stream().max(Integer::compare).orElse(0));
         long t0 = System.nanoTime();
         BenchSites sites = new BenchSites(spec, siteCount, s.signed(), 1);
         Path work = Files.createTempDirectory("fedstream-bench-e2e");
@@ -224,11 +254,16 @@ public final class E2eBench {
             System.out.printf(
                     Locale.ROOT,
                     "job: AggregationJob.build + Io.kafka on a local MiniCluster in this JVM;"
-                            + " fedavg%s; rounds close at quorum; checkpoint every %d ms to a local"
-                            + " directory (a version is readable by read_committed consumers once"
-                            + " the checkpoint after it completes); JVM max heap %d MiB, %d cores%n",
+                            + " fedavg%s; rounds close at quorum; checkpoint interval %s ms (the"
+                            + " job's default: %d ms) to a local directory, otherwise the job's"
+                            + " checkpoint defaults (a version is readable by read_committed"
+                            + " consumers once the checkpoint after it completes); JVM max heap %d"
+                            + " MiB, %d cores%n",
                     s.dp() ? " (rows 'DP': dp-fedavg with " + benchPrivacy(s.quorum()) + ")" : "",
-                    s.checkpointInterval().toMillis(),
+                    s.checkpointIntervals().stream()
+                            .map(d -> Long.toString(d.toMillis()))
+                            .collect(java.util.stream.Collectors.joining(", ")),
+                    FedStreamOptions.CHECKPOINT_INTERVAL.defaultValue().toMillis(),
                     Runtime.getRuntime().maxMemory() >> 20,
                     Runtime.getRuntime().availableProcessors());
             return new E2eBench(s, kafka, sites, work).runAll();
@@ -241,23 +276,27 @@ public final class E2eBench {
         long sitesNanos = sitesAlone(settings.brokerUpdates());
         broker(Math.min(8, settings.brokerUpdates()), false); // warm-up, not reported
         Broker before = null;
+        List<Long> brokerRunsNanos = new ArrayList<>();
         for (int r = 0; r < settings.throughputRuns(); r++) {
             Broker b = broker(settings.brokerUpdates(), true);
+            brokerRunsNanos.add(b.totalNanos());
             if (before == null || b.totalNanos() < before.totalNanos()) {
                 before = b;
             }
         }
         List<JobRun> jobs = new ArrayList<>();
-        for (int p : settings.parallelisms()) {
-            jobs.add(job(p, settings.quorum(), false, false));
-            if (settings.dp()) {
-                jobs.add(job(p, settings.quorum(), false, true));
+        for (Duration interval : settings.checkpointIntervals()) {
+            for (int p : settings.parallelisms()) {
+                jobs.add(job(p, settings.quorum(), interval, false, false));
+                if (settings.dp()) {
+                    jobs.add(job(p, settings.quorum(), interval, false, true));
+                }
             }
         }
         Broker after = settings.quick() ? null : broker(settings.brokerUpdates(), true);
         List<JobRun> heaps = new ArrayList<>();
         for (int q : settings.heapQuorums()) {
-            heaps.add(job(1, q, true, false));
+            heaps.add(job(1, q, settings.mainInterval(), true, false));
         }
 
         long recordBytes = before.bytes() / before.updates();
@@ -279,7 +318,9 @@ public final class E2eBench {
             System.out.println(
                     "  (before the job: the best of "
                             + settings.throughputRuns()
-                            + " runs by produce + consume time)");
+                            + " runs by produce + consume time: "
+                            + seconds(brokerRunsNanos.stream().map(ns -> ns / 1_000_000).toList())
+                            + ")");
         }
         if (after != null) {
             brokerRows("after", after);
@@ -293,7 +334,10 @@ public final class E2eBench {
         double bestJob = 0;
         for (JobRun j : jobs) {
             throughputRow(
-                    j.label() + ": sites back to back -> last version readable",
+                    j.label()
+                            + " ckpt "
+                            + j.interval().toMillis()
+                            + " ms: back to back -> readable",
                     j.throughputUpdates(),
                     j.throughputBytes(),
                     j.throughputMs() * 1_000_000L);
@@ -307,41 +351,131 @@ public final class E2eBench {
                         "  (best of "
                                 + j.throughputRunsMs().size()
                                 + " runs in this job: "
-                                + j.throughputRunsMs().stream()
-                                        .map(ms -> String.format(Locale.ROOT, "%.2f s", ms / 1e3))
-                                        .collect(java.util.stream.Collectors.joining(", "))
+                                + seconds(j.throughputRunsMs())
                                 + ")");
             }
-            bestJob = Math.max(bestJob, j.gbps());
+            if (j.interval().equals(settings.mainInterval())) {
+                bestJob = Math.max(bestJob, j.gbps());
+            }
         }
 
         System.out.println();
         System.out.printf(
                 Locale.ROOT,
-                "%-26s %6s | %8s %8s | %8s %8s | %8s %8s%n",
+                "%-26s %7s %6s | %8s %8s | %8s %8s | %8s %8s | %8s %8s%n",
                 "latency (closed loop)",
+                "ckpt ms",
                 "rounds",
                 "round p50",
                 "p99",
                 "written",
                 "p99",
                 "readable",
+                "p99",
+                "commit",
                 "p99");
         System.out.printf(
                 Locale.ROOT,
-                "%-26s %6s | %8s %8s | %8s %8s | %8s %8s%n",
+                "%-26s %7s %6s | %8s %8s | %8s %8s | %8s %8s | %8s %8s%n",
                 "ms from a round's last append",
+                "",
                 "",
                 "(send..",
                 "readable)",
                 "p50",
                 "",
                 "p50",
+                "",
+                "wait p50",
                 "");
         for (JobRun j : jobs) {
             latencyRow(j);
         }
+        System.out.printf(
+                Locale.ROOT,
+                "(each job runs %d warm-up rounds first, not counted; commit wait: readable -"
+                        + " written per round, the part of the latency the checkpoint after the"
+                        + " round adds)%n",
+                settings.warmUpRounds());
 
+        System.out.println();
+        System.out.printf(
+                Locale.ROOT,
+                "%-16s %7s %-10s %5s %6s | %7s %7s %7s | %7s | %8s %8s | %8s %8s%n",
+                "checkpoints",
+                "ckpt ms",
+                "phase",
+                "n",
+                "ckpt/s",
+                "MB min",
+                "mean",
+                "max",
+                "MB/s",
+                "snap CPU",
+                "JVM CPU",
+                "dur p50",
+                "p99");
+        for (JobRun j : jobs) {
+            checkpointRow(j, "latency", j.latencyCheckpoints());
+            if (j.throughputCheckpoints() != null) {
+                checkpointRow(j, "throughput", j.throughputCheckpoints());
+            }
+        }
+        System.out.println(
+                "(n, ckpt/s, mean MB and MB/s: the checkpoints completed during the phase and the"
+                        + " bytes they wrote; min/max MB and duration p50/p99 (ms, trigger to"
+                        + " completion): over the job's life, from its REST API; snap CPU:"
+                        + " CPU of the asynchronous snapshot threads, JVM CPU: this whole JVM"
+                        + " (broker, sites, job), both in % of one core)");
+
+        if (!heaps.isEmpty()) {
+            heapTable(heaps, recordBytes);
+        }
+        for (JobRun j : jobs) {
+            if (j.interval().equals(FedStreamOptions.CHECKPOINT_INTERVAL.defaultValue())) {
+                System.out.printf(
+                        Locale.ROOT,
+                        "readable latency at the job's default checkpoint interval (%d ms), %s:"
+                                + " p50 %d ms, p99 %d ms over %d rounds (goal: p99 <= 2000 ms);"
+                                + " of which commit wait p50 %d ms, p99 %d ms%n",
+                        j.interval().toMillis(),
+                        j.label(),
+                        percentile(j.readableMs(), 50),
+                        percentile(j.readableMs(), 99),
+                        j.readableMs().size(),
+                        percentile(j.commitWaitMs(), 50),
+                        percentile(j.commitWaitMs(), 99));
+            }
+        }
+        System.out.printf(
+                Locale.ROOT,
+                "ratio = best job GB/s at checkpoint interval %d ms (sites back to back until the"
+                        + " last version is readable) / broker produce-then-consume GB/s (better"
+                        + " of its runs)%n",
+                settings.mainInterval().toMillis());
+        for (JobRun j : jobs) {
+            if (j.interval().equals(settings.mainInterval()) && !j.throughputRunsMs().isEmpty()) {
+                System.out.printf(
+                        Locale.ROOT,
+                        "  %s, each run against that broker figure: %s%n",
+                        j.label(),
+                        j.throughputRunsMs().stream()
+                                .map(
+                                        ms ->
+                                                String.format(
+                                                        Locale.ROOT,
+                                                        "%.2f",
+                                                        j.throughputBytes()
+                                                                / (ms * 1e6)
+                                                                / bestBroker))
+                                .collect(java.util.stream.Collectors.joining(", ")));
+            }
+        }
+        System.out.printf(Locale.ROOT, "ratio: %.2f (goal >= 0.9)%n", bestJob / bestBroker);
+        return 0;
+    }
+
+    private void heapTable(List<JobRun> heaps, long recordBytes) {
         System.out.println();
         System.out.printf(
                 Locale.ROOT,
@@ -386,11 +520,33 @@ public final class E2eBench {
                     lo.quorum(),
                     hi.heapMax() / (double) lo.heapMax());
         }
-        System.out.println(
-                "ratio = best job GB/s (sites back to back until the last version is readable) /"
-                        + " broker produce-then-consume GB/s (better of its runs)");
-        System.out.printf(Locale.ROOT, "ratio: %.2f (goal >= 0.7)%n", bestJob / bestBroker);
-        return 0;
+    }
+
+    private static String seconds(List<Long> ms) {
+        return ms.stream()
+                .map(t -> String.format(Locale.ROOT, "%.2f s", t / 1e3))
+                .collect(java.util.stream.Collectors.joining(", "));
+    }
+
+    private static void checkpointRow(JobRun j, String phase, CheckpointCost.Phase c) {
+        CheckpointCost.Snapshot life = j.checkpointsAtEnd();
+        System.out.printf(
+                Locale.ROOT,
+                "%-16s %7d %-10s %5d %6.2f | %7.1f %7.1f %7.1f | %7.1f | %7.1f%% %7.1f%% | %8d"
+                        + " %8d%n",
+                j.label(),
+                j.interval().toMillis(),
+                phase,
+                c.checkpoints(),
+                c.checkpointsPerSecond(),
+                life.minBytes() / 1e6,
+                c.checkpoints() == 0 ? 0 : c.bytes() / 1e6 / c.checkpoints(),
+                life.maxBytes() / 1e6,
+                c.megabytesPerSecond(),
+                c.snapshotCpuPercent(),
+                c.processCpuPercent(),
+                life.durationP50Ms(),
+                life.durationP99Ms());
     }
 
     private void brokerRows(String when, Broker b) {
@@ -421,15 +577,18 @@ public final class E2eBench {
     private static void latencyRow(JobRun j) {
         System.out.printf(
                 Locale.ROOT,
-                "%-26s %6d | %8d %8d | %8d %8d | %8d %8d%n",
+                "%-26s %7d %6d | %8d %8d | %8d %8d | %8d %8d | %8d %8d%n",
                 j.label(),
+                j.interval().toMillis(),
                 j.roundMs().size(),
                 percentile(j.roundMs(), 50),
                 percentile(j.roundMs(), 99),
                 percentile(j.writtenMs(), 50),
                 percentile(j.writtenMs(), 99),
                 percentile(j.readableMs(), 50),
-                percentile(j.readableMs(), 99));
+                percentile(j.readableMs(), 99),
+                percentile(j.commitWaitMs(), 50),
+                percentile(j.commitWaitMs(), 99));
     }
 
     /** Nearest-rank percentile (p99 of fewer than 100 values is the largest). */
@@ -537,12 +696,15 @@ public final class E2eBench {
      * One job run: latency and throughput phases, or ({@code heap}) rounds with the heap sampled,
      * the sites keeping at most {@link #HEAP_WINDOW} updates ahead of the job.
      */
-    private JobRun job(int parallelism, int quorum, boolean heap, boolean dp) throws Exception {
+    private JobRun job(int parallelism, int quorum, Duration interval, boolean heap, boolean dp)
+            throws Exception {
         String run =
                 "p"
                         + parallelism
                         + "-q"
                         + quorum
+                        + "-c"
+                        + interval.toMillis()
                         + (heap ? "-heap" : "")
                         + (dp ? "-dp" : "")
                         + "-"
@@ -557,15 +719,17 @@ public final class E2eBench {
         Path dir = Files.createDirectories(work.resolve(run));
         System.err.printf(
                 Locale.ROOT,
-                "bench e2e: job parallelism %d, quorum %d%s%s...%n",
+                "bench e2e: job parallelism %d, quorum %d, checkpoint interval %d ms%s%s...%n",
                 parallelism,
                 quorum,
+                interval.toMillis(),
                 heap ? " (heap sampling)" : "",
                 dp ? " with central DP" : "");
 
         FederationSpec spec = dp ? sites.spec().withPrivacy(benchPrivacy(quorum)) : sites.spec();
         Configuration conf =
-                jobConfiguration(dir, run, spec, updates, global, rejected, parallelism, quorum);
+                jobConfiguration(
+                        dir, run, spec, updates, global, rejected, parallelism, quorum, interval);
         String ledger = "bench-" + run + "-ledger";
         if (dp) {
             kafka.createTopic(ledger, 1, Map.of());
@@ -594,6 +758,7 @@ public final class E2eBench {
                         new VersionWatcher(
                                 kafka.clientProperties(), global, null, false, MAX_RECORD_BYTES);
                 UpdatePublisher pub = publisher(updates);
+                CheckpointCost checkpoints = new CheckpointCost(conf, job.getJobID());
                 sampler) {
             java.util.function.BooleanSupplier stopped =
                     () -> job.getJobStatus().join().isGloballyTerminalState();
@@ -605,13 +770,18 @@ public final class E2eBench {
             }
 
             // latency: closed loop, one round at a time
-            int rounds = heap ? settings.heapRounds(quorum) : settings.latencyRounds();
+            CheckpointCost.Snapshot latencyStart = null;
+            int warm = heap ? 0 : settings.warmUpRounds();
+            int rounds = warm + (heap ? settings.heapRounds(quorum) : settings.latencyRounds());
             List<Long> roundMs = new ArrayList<>();
             List<Long> writtenMs = new ArrayList<>();
             List<Long> readableMs = new ArrayList<>();
             long version = 0;
             long sentInRun = 0;
             for (int r = 0; r < rounds; r++) {
+                if (r == warm) {
+                    latencyStart = checkpoints.snapshot();
+                }
                 long first = System.currentTimeMillis();
                 List<CompletableFuture<UpdatePublisher.Published>> sent = new ArrayList<>();
                 for (int i = 0; i < quorum; i++) {
@@ -645,11 +815,15 @@ public final class E2eBench {
                                     + appended.keySet());
                 }
                 long last = Collections.max(appended.values());
-                roundMs.add(c.seenAtMs() - first);
-                writtenMs.add(w.seenAtMs() - last);
-                readableMs.add(c.seenAtMs() - last);
+                if (r >= warm) {
+                    roundMs.add(c.seenAtMs() - first);
+                    writtenMs.add(w.seenAtMs() - last);
+                    readableMs.add(c.seenAtMs() - last);
+                }
                 version++;
             }
+
+            CheckpointCost.Snapshot latencyEnd = checkpoints.snapshot();
 
             // the read_uncommitted watcher only serves the latency rows: closed so that the
             // throughput runs do not also pay for a bench-only consumer of every version
@@ -699,11 +873,13 @@ public final class E2eBench {
             if (tpRuns.isEmpty()) {
                 tpMs = 0;
             }
+            CheckpointCost.Snapshot end = checkpoints.snapshot();
             sampler.close();
             return new JobRun(
                     parallelism,
                     quorum,
                     dp,
+                    interval,
                     heap,
                     roundMs,
                     writtenMs,
@@ -716,7 +892,10 @@ public final class E2eBench {
                     heapBefore,
                     heapIdle,
                     sampler.max(),
-                    sampler.samples());
+                    sampler.samples(),
+                    latencyEnd.since(latencyStart),
+                    tpRuns.isEmpty() ? null : end.since(latencyEnd),
+                    end);
         } finally {
             if (!job.getJobStatus().join().isGloballyTerminalState()) {
                 job.cancel().get();
@@ -764,7 +943,8 @@ public final class E2eBench {
             String global,
             String rejected,
             int parallelism,
-            int quorum)
+            int quorum,
+            Duration interval)
             throws IOException {
         Path federations = dir.resolve("federations.json");
         FederationSpec.writeAll(federations, List.of(spec));
@@ -789,7 +969,7 @@ public final class E2eBench {
         // the open loop builds updates from the newest readable version; the job may be many
         // versions further when it reads them
         conf.set(FedStreamOptions.STALENESS_MAX, 1_000_000L);
-        conf.set(FedStreamOptions.CHECKPOINT_INTERVAL, settings.checkpointInterval());
+        conf.set(FedStreamOptions.CHECKPOINT_INTERVAL, interval);
         conf.set(FedStreamOptions.PARALLELISM, parallelism);
         conf.set(FedStreamOptions.JOB_NAME, "fedstream-bench-" + run);
         // the round state (a 16.8 MB model and its float64 sums) is far over the 5 MB limit of
@@ -799,6 +979,7 @@ public final class E2eBench {
                 CheckpointingOptions.CHECKPOINTS_DIRECTORY,
                 dir.resolve("checkpoints").toUri().toString());
         AcceptedUpdates.enable(conf);
+        CheckpointCost.enable(conf);
         return conf;
     }
 
