@@ -354,10 +354,18 @@ public final class FedStreamOptions {
     public static final ConfigOption<Duration> CHECKPOINT_INTERVAL =
             key("fedstream.checkpoint.interval")
                     .durationType()
-                    .defaultValue(Duration.ofSeconds(10))
+                    .defaultValue(Duration.ofSeconds(1))
                     .withDescription(
                             "Checkpoint interval. Global versions become visible to read_committed"
-                                    + " consumers when the checkpoint after them completes.");
+                                    + " consumers when the checkpoint after them completes, so it"
+                                    + " bounds how fresh they are: at 1 s a 16.8 MB version was"
+                                    + " readable 0.4-0.8 s (p50) and 1.1-1.4 s (p99) after its"
+                                    + " round's last update on a busy 2-core machine"
+                                    + " (docs/benchmarks.md). Every checkpoint of the default"
+                                    + " heap state writes the whole state (the current model, 4"
+                                    + " bytes per parameter, and an open round's float64 sums, 8"
+                                    + " more), so for large models weigh a longer interval against"
+                                    + " that (docs/operations.md#checkpoints-and-fresh-versions).");
 
     public static final ConfigOption<Integer> PARALLELISM =
             key("fedstream.parallelism")
