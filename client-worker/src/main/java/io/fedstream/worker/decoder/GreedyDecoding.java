@@ -78,7 +78,8 @@ public final class GreedyDecoding {
         return out;
     }
 
-    private static long argMaxLast(NDArray logits) {
+    /** The index of the largest logit at the last position of {@code [1, T, V]} (first on ties). */
+    static long argMaxLast(NDArray logits) {
         long t = logits.getShape().get(1);
         float[] last = logits.get(new NDIndex("0, " + (t - 1))).toFloatArray();
         int best = 0;

@@ -4,7 +4,6 @@ import ai.djl.Model;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
-import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.Shape;
 import io.fedstream.worker.djl.AdapterModel;
 import io.fedstream.worker.djl.DjlRuntime;
@@ -108,7 +107,7 @@ public final class LoraCausalLm extends AdapterModel<CausalLm> {
                 try (NDManager step = generation.newSubManager()) {
                     NDArray ids = NdArrays.create(step, next, new Shape(1, next.length));
                     NDArray logits = block.forwardCached(inferenceStore, ids, cache);
-                    token = argMaxLast(logits);
+                    token = GreedyDecoding.argMaxLast(logits);
                     cache.attach(generation);
                 }
                 if (config().isEos(token)) {
@@ -134,7 +133,9 @@ public final class LoraCausalLm extends AdapterModel<CausalLm> {
             try (DjlRuntime.NoGrad ignored = DjlRuntime.noGrad();
                     NDManager scope = model.getNDManager().newSubManager()) {
                 NDArray ids = NdArrays.create(scope, seq, new Shape(1, seq.length));
-                token = argMaxLast(block.forward(inferenceStore, new NDList(ids), false).head());
+                token =
+                        GreedyDecoding.argMaxLast(
+                                block.forward(inferenceStore, new NDList(ids), false).head());
             }
             if (config().isEos(token)) {
                 break;
@@ -151,19 +152,6 @@ public final class LoraCausalLm extends AdapterModel<CausalLm> {
             throw new IllegalArgumentException(
                     "a prompt needs 1 to " + config().maxPositions() + " tokens");
         }
-    }
-
-    // the index of the largest logit at the last position of [1, T, V] (first on ties)
-    private static long argMaxLast(NDArray logits) {
-        long t = logits.getShape().get(1);
-        float[] last = logits.get(new NDIndex("0, " + (t - 1))).toFloatArray();
-        int best = 0;
-        for (int i = 1; i < last.length; i++) {
-            if (last[i] > last[best]) {
-                best = i;
-            }
-        }
-        return best;
     }
 
     /**

@@ -108,24 +108,10 @@ public final class DjlSentenceEncoder implements SentenceEncoder, AutoCloseable 
             for (int r = 0; r < rows.size(); r++) {
                 float[] v = new float[hidden];
                 System.arraycopy(flat, r * hidden, v, 0, hidden);
-                out[rows.get(r)] = unit(v);
+                out[rows.get(r)] = TokenSpace.unit(v);
             }
         }
         return out;
-    }
-
-    private static float[] unit(float[] v) {
-        double s = 0;
-        for (float x : v) {
-            s += (double) x * x;
-        }
-        double n = Math.sqrt(s);
-        if (n > 0) {
-            for (int i = 0; i < v.length; i++) {
-                v[i] = (float) (v[i] / n);
-            }
-        }
-        return v;
     }
 
     @Override

@@ -143,7 +143,8 @@ public final class TokenSpace {
         return out;
     }
 
-    private static float[] unit(float[] v) {
+    /** {@code v} scaled to length 1 (a new array; zeros for a zero vector). */
+    static float[] unit(float[] v) {
         double s = 0;
         for (float x : v) {
             s += (double) x * x;
