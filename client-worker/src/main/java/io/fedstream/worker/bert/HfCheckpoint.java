@@ -6,7 +6,6 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import io.fedstream.worker.djl.FloatTensor;
 import io.fedstream.worker.weights.HfFiles;
 import io.fedstream.worker.weights.SafeTensors;
-import java.io.FileNotFoundException;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.file.Files;
@@ -32,11 +31,7 @@ public record HfCheckpoint(Path directory, BertConfig config, BertWeights weight
 
     /** Loads {@code directory}; the weights are checked against the configuration. */
     public static HfCheckpoint load(Path directory) throws IOException {
-        Path configFile = directory.resolve(HfFiles.CONFIG);
-        if (!Files.isRegularFile(configFile)) {
-            throw new FileNotFoundException(configFile + " does not exist");
-        }
-        BertConfig config = BertConfig.fromHfJson(Files.readString(configFile));
+        BertConfig config = BertConfig.fromHfJson(HfFiles.readConfig(directory));
         Map<String, FloatTensor> tensors = readTensors(directory);
         return new HfCheckpoint(directory, config, BertWeights.of(tensors));
     }
@@ -58,20 +53,10 @@ public record HfCheckpoint(Path directory, BertConfig config, BertWeights weight
                 shards.add(it.next().asText());
             }
             for (String shard : shards) {
-                Path file = directory.resolve(shard).normalize();
-                if (!file.startsWith(directory.normalize())) {
-                    throw new IOException("shard " + shard + " lies outside " + directory);
-                }
-                tensors.putAll(SafeTensors.read(file));
+                tensors.putAll(SafeTensors.read(HfFiles.shardFile(directory, shard, index)));
             }
         } else {
-            throw new FileNotFoundException(
-                    directory
-                            + " has neither "
-                            + HfFiles.WEIGHTS
-                            + " nor "
-                            + HfFiles.WEIGHTS_INDEX
-                            + " (only safetensors checkpoints are supported)");
+            throw HfFiles.noWeights(directory);
         }
         return tensors;
     }
@@ -83,16 +68,11 @@ public record HfCheckpoint(Path directory, BertConfig config, BertWeights weight
     public static void write(
             Path directory, BertConfig config, BertWeights weights, SafeTensors.DType dtype)
             throws IOException {
-        Files.writeString(directory.resolve(HfFiles.CONFIG), config.toHfJson());
-        SafeTensors.write(
-                directory.resolve(HfFiles.WEIGHTS),
-                weights.encoderTensors(config),
-                dtype,
-                Map.of("format", "pt"));
+        HfFiles.write(directory, config.toHfJson(), weights.encoderTensors(config), dtype);
     }
 
     public boolean hasTokenizer() {
-        return Files.isRegularFile(directory.resolve(HfFiles.TOKENIZER));
+        return HfFiles.hasTokenizer(directory);
     }
 
     /** The checkpoint's tokenizer, truncating to {@code maxLength} tokens, not padding. */

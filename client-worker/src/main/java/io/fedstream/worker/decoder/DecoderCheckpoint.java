@@ -37,15 +37,13 @@ public record DecoderCheckpoint(Path directory, DecoderConfig config, DecoderWei
 
     /** Loads {@code directory}; the weights are checked against the configuration. */
     public static DecoderCheckpoint load(Path directory) throws IOException {
-        Path configFile = directory.resolve(HfFiles.CONFIG);
-        if (!Files.isRegularFile(configFile)) {
-            throw new FileNotFoundException(configFile + " does not exist");
-        }
+        String configJson = HfFiles.readConfig(directory);
         DecoderConfig config;
         try {
-            config = DecoderConfig.fromHfJson(Files.readString(configFile));
+            config = DecoderConfig.fromHfJson(configJson);
         } catch (IllegalArgumentException e) {
-            throw new IllegalArgumentException(configFile + ": " + e.getMessage(), e);
+            throw new IllegalArgumentException(
+                    directory.resolve(HfFiles.CONFIG) + ": " + e.getMessage(), e);
         }
         DecoderWeights weights = DecoderWeights.of(storedTensors(directory));
         return new DecoderCheckpoint(directory, config, weights);
@@ -64,13 +62,7 @@ public record DecoderCheckpoint(Path directory, DecoderConfig config, DecoderWei
             return StoredTensor.index(single);
         }
         if (!Files.isRegularFile(index)) {
-            throw new FileNotFoundException(
-                    directory
-                            + " has neither "
-                            + HfFiles.WEIGHTS
-                            + " nor "
-                            + HfFiles.WEIGHTS_INDEX
-                            + " (only safetensors checkpoints are supported)");
+            throw HfFiles.noWeights(directory);
         }
         JsonNode map = JSON.readTree(index.toFile()).get("weight_map");
         if (map == null || !map.isObject()) {
@@ -85,10 +77,7 @@ public record DecoderCheckpoint(Path directory, DecoderConfig config, DecoderWei
                                         .add(f.getKey()));
         for (Map.Entry<String, List<String>> e : byShard.entrySet()) {
             String shard = e.getKey();
-            Path file = directory.resolve(shard).normalize();
-            if (!file.startsWith(directory.normalize())) {
-                throw new IOException(index + ": shard " + shard + " lies outside " + directory);
-            }
+            Path file = HfFiles.shardFile(directory, shard, index);
             if (!Files.isRegularFile(file)) {
                 throw new FileNotFoundException(
                         index
@@ -170,16 +159,11 @@ public record DecoderCheckpoint(Path directory, DecoderConfig config, DecoderWei
     public static void write(
             Path directory, DecoderConfig config, DecoderWeights weights, SafeTensors.DType dtype)
             throws IOException {
-        Files.writeString(directory.resolve(HfFiles.CONFIG), config.toHfJson());
-        SafeTensors.write(
-                directory.resolve(HfFiles.WEIGHTS),
-                weights.modelTensors(config),
-                dtype,
-                Map.of("format", "pt"));
+        HfFiles.write(directory, config.toHfJson(), weights.modelTensors(config), dtype);
     }
 
     public boolean hasTokenizer() {
-        return Files.isRegularFile(directory.resolve(HfFiles.TOKENIZER));
+        return HfFiles.hasTokenizer(directory);
     }
 
     /**
