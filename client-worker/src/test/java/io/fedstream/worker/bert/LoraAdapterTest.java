@@ -3,18 +3,12 @@ package io.fedstream.worker.bert;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import ai.djl.engine.Engine;
-import ai.djl.ndarray.NDArray;
-import ai.djl.ndarray.NDList;
-import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.Parameter;
-import ai.djl.training.GradientCollector;
-import ai.djl.training.ParameterStore;
 import io.fedstream.schemas.FederationSpec;
 import io.fedstream.schemas.TensorSpec;
 import io.fedstream.worker.bert.LoraConfig.Target;
-import io.fedstream.worker.djl.DjlRuntime;
+import io.fedstream.worker.djl.AdapterGradients;
 import io.fedstream.worker.djl.FloatTensor;
 import java.io.IOException;
 import java.util.ArrayList;
@@ -109,41 +103,16 @@ class LoraAdapterTest {
             model.setAdapter(randomAdapter(model.adapterSpec("f", 0), 0.05, 2));
             AdapterBlock block = model.block();
 
-            try (DjlRuntime.NoGrad noGrad = DjlRuntime.noGrad();
-                    NDManager scope = model.model().getNDManager().newSubManager();
-                    GradientCollector collector =
-                            Engine.getEngine(DjlRuntime.ENGINE).newGradientCollector()) {
-                NDList in = batch.toNDList(scope);
-                NDArray logits =
-                        block.forward(new ParameterStore(scope, false), in, true)
-                                .singletonOrThrow();
-                NDArray target = scope.create(new float[] {1, 0, 0, 0, 0, 1}, new Shape(2, 3));
-                collector.backward(LoraBert.crossEntropy(logits, target));
-            }
+            AdapterGradients.backward(
+                    model,
+                    batch::toNDList,
+                    (scope, out) ->
+                            LoraBert.crossEntropy(
+                                    out.singletonOrThrow(),
+                                    scope.create(new float[] {1, 0, 0, 0, 0, 1}, new Shape(2, 3))));
 
-            for (Map.Entry<String, Parameter> e : block.baseParameters().entrySet()) {
-                assertThat(e.getValue().requiresGradient()).as(e.getKey()).isFalse();
-                assertThat(e.getValue().getArray().hasGradient()).as(e.getKey()).isFalse();
-            }
+            AdapterGradients.assertOnlyAdapterTrained(block.baseParameters(), block);
             assertThat(block.baseParameters()).hasSize(5 + 6 * 16);
-            for (Map.Entry<String, Parameter> e : block.adapterParameters().entrySet()) {
-                NDArray value = e.getValue().getArray();
-                assertThat(value.hasGradient()).as(e.getKey()).isTrue();
-                try (NDArray g = value.getGradient()) {
-                    assertThat(g.abs().sum().getFloat()).as(e.getKey()).isPositive();
-                }
-            }
-            List<Parameter> trainable = new ArrayList<>();
-            block.getParameters()
-                    .values()
-                    .forEach(
-                            p -> {
-                                if (p.requiresGradient()) {
-                                    trainable.add(p);
-                                }
-                            });
-            assertThat(trainable)
-                    .containsExactlyInAnyOrderElementsOf(block.adapterParameters().values());
         }
     }
 
