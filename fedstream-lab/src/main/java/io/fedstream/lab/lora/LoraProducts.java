@@ -14,9 +14,24 @@ public final class LoraProducts {
         check(b, out * (long) r, "B");
         check(a, r * (long) in, "A");
         double[] m = new double[Math.multiplyExact(out, in)];
+        addScaledProduct(m, 1.0, b, a, out, r, in);
+        return m;
+    }
+
+    private static double[] toDouble(float[] v) {
+        double[] d = new double[v.length];
+        for (int i = 0; i < v.length; i++) {
+            d[i] = v[i];
+        }
+        return d;
+    }
+
+    // m += p·B·A, skipping zero entries of p·B
+    private static void addScaledProduct(
+            double[] m, double p, double[] b, double[] a, int out, int r, int in) {
         for (int i = 0; i < out; i++) {
             for (int k = 0; k < r; k++) {
-                double x = b[i * r + k];
+                double x = p * b[i * r + k];
                 if (x == 0) {
                     continue;
                 }
@@ -27,7 +42,6 @@ public final class LoraProducts {
                 }
             }
         }
-        return m;
     }
 
     /**
@@ -41,22 +55,7 @@ public final class LoraProducts {
         int r = pair.rank();
         double[] m = new double[Math.multiplyExact(out, in)];
         for (LoraFactors f : updates) {
-            double p = f.weight() / total;
-            float[] a = f.a();
-            float[] b = f.b();
-            for (int i = 0; i < out; i++) {
-                for (int k = 0; k < r; k++) {
-                    double x = p * b[i * r + k];
-                    if (x == 0) {
-                        continue;
-                    }
-                    int ak = k * in;
-                    int mi = i * in;
-                    for (int j = 0; j < in; j++) {
-                        m[mi + j] += x * a[ak + j];
-                    }
-                }
-            }
+            addScaledProduct(m, f.weight() / total, toDouble(f.b()), toDouble(f.a()), out, r, in);
         }
         return m;
     }
