@@ -9,6 +9,7 @@ import org.apache.flink.api.common.state.ValueState;
 import org.apache.flink.api.common.state.ValueStateDescriptor;
 import org.apache.flink.api.common.typeinfo.Types;
 import org.apache.flink.api.common.typeutils.TypeSerializer;
+import org.apache.flink.api.common.typeutils.TypeSerializerSchemaCompatibility;
 import org.apache.flink.api.common.typeutils.TypeSerializerSnapshot;
 import org.apache.flink.api.common.typeutils.base.array.DoublePrimitiveArraySerializer;
 import org.apache.flink.api.common.typeutils.base.array.FloatPrimitiveArraySerializer;
@@ -113,30 +114,30 @@ class BulkArraySerializerTest {
 
         assertThat(restored.restoreSerializer()).isSameAs(BulkArraySerializer.FLOATS);
         assertThat(
-                        BulkArraySerializer.FLOATS
-                                .snapshotConfiguration()
-                                .resolveSchemaCompatibility(
+                        compatibility(
+                                        BulkArraySerializer.FLOATS,
                                         FloatPrimitiveArraySerializer.INSTANCE
                                                 .snapshotConfiguration())
                                 .isCompatibleAsIs())
                 .isTrue();
         assertThat(
-                        BulkArraySerializer.DOUBLES
-                                .snapshotConfiguration()
-                                .resolveSchemaCompatibility(
+                        compatibility(
+                                        BulkArraySerializer.DOUBLES,
                                         DoublePrimitiveArraySerializer.INSTANCE
                                                 .snapshotConfiguration())
                                 .isCompatibleAsIs())
                 .isTrue();
-        assertThat(
-                        BulkArraySerializer.DOUBLES
-                                .snapshotConfiguration()
-                                .resolveSchemaCompatibility(otherType())
-                                .isIncompatible())
+        assertThat(compatibility(BulkArraySerializer.DOUBLES, otherType()).isIncompatible())
                 .isTrue();
     }
 
     @SuppressWarnings({"unchecked", "rawtypes"})
+    // whether state written with old's serializer can be read with ours
+    private static <T> TypeSerializerSchemaCompatibility<T> compatibility(
+            TypeSerializer<T> ours, TypeSerializerSnapshot<T> old) {
+        return ours.snapshotConfiguration().resolveSchemaCompatibility(old);
+    }
+
     private static TypeSerializerSnapshot<double[]> otherType() {
         return (TypeSerializerSnapshot)
                 FloatPrimitiveArraySerializer.INSTANCE.snapshotConfiguration();
