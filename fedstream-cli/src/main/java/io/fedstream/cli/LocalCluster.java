@@ -193,16 +193,7 @@ final class LocalCluster {
         Path kafkaDir = Files.createDirectories(dir.resolve("kafka"));
         Files.writeString(
                 kafkaDir.resolve("log4j2.properties"),
-                String.join(
-                        "\n",
-                        "rootLogger.level = INFO",
-                        "rootLogger.appenderRef.file.ref = file",
-                        "appender.file.type = File",
-                        "appender.file.name = file",
-                        "appender.file.fileName = ${sys:kafka.logs.dir}/server.log",
-                        "appender.file.layout.type = PatternLayout",
-                        "appender.file.layout.pattern = [%d] %p %m (%c)%n",
-                        ""));
+                fileLogging("${sys:kafka.logs.dir}/server.log", "[%d] %p %m (%c)%n"));
         List<String> voters = new ArrayList<>();
         for (int i = 1; i <= brokers; i++) {
             state.setProperty("broker." + i + ".port", Integer.toString(freePort()));
@@ -432,18 +423,26 @@ final class LocalCluster {
         Files.writeString(conf.resolve("config.yaml"), yaml);
         Files.writeString(
                 conf.resolve("log4j.properties"),
-                String.join(
-                        "\n",
-                        "rootLogger.level = INFO",
-                        "rootLogger.appenderRef.file.ref = file",
-                        "appender.file.type = File",
-                        "appender.file.name = file",
-                        "appender.file.fileName = ${sys:log.file}",
-                        "appender.file.layout.type = PatternLayout",
-                        "appender.file.layout.pattern = %d{yyyy-MM-dd HH:mm:ss,SSS} %-5p %-60c %x - %m%n",
-                        "logger.metricgroup.name = org.apache.flink.metrics.MetricGroup",
-                        "logger.metricgroup.level = ERROR",
-                        ""));
+                fileLogging("${sys:log.file}", "%d{yyyy-MM-dd HH:mm:ss,SSS} %-5p %-60c %x - %m%n")
+                        + String.join(
+                                "\n",
+                                "logger.metricgroup.name = org.apache.flink.metrics.MetricGroup",
+                                "logger.metricgroup.level = ERROR",
+                                ""));
+    }
+
+    /** A log4j2 properties file sending everything at INFO and above to one file. */
+    private static String fileLogging(String fileName, String pattern) {
+        return String.join(
+                "\n",
+                "rootLogger.level = INFO",
+                "rootLogger.appenderRef.file.ref = file",
+                "appender.file.type = File",
+                "appender.file.name = file",
+                "appender.file.fileName = " + fileName,
+                "appender.file.layout.type = PatternLayout",
+                "appender.file.layout.pattern = " + pattern,
+                "");
     }
 
     private static String yamlValue(String v) {
