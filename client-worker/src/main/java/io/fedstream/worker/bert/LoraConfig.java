@@ -1,11 +1,9 @@
 package io.fedstream.worker.bert;
 
+import io.fedstream.worker.djl.LoraChecks;
 import java.util.Arrays;
-import java.util.Collections;
-import java.util.EnumSet;
 import java.util.Locale;
 import java.util.Set;
-import java.util.stream.Collectors;
 
 /**
  * Which linear layers of a BERT encoder carry a LoRA adapter (Hu et al. 2021) and how: every
@@ -84,21 +82,7 @@ public record LoraConfig(
     }
 
     public LoraConfig {
-        if (rank < 0) {
-            throw new IllegalArgumentException("LoRA rank must not be negative: " + rank);
-        }
-        if (!(alpha > 0) || Double.isInfinite(alpha)) {
-            throw new IllegalArgumentException("LoRA alpha must be positive: " + alpha);
-        }
-        if (!(dropout >= 0 && dropout < 1)) {
-            throw new IllegalArgumentException("LoRA dropout must be in [0, 1): " + dropout);
-        }
-        EnumSet<Target> copy = EnumSet.noneOf(Target.class);
-        copy.addAll(targets);
-        if (rank > 0 && copy.isEmpty()) {
-            throw new IllegalArgumentException("a LoRA rank without target modules");
-        }
-        targets = Collections.unmodifiableSet(rank == 0 ? EnumSet.noneOf(Target.class) : copy);
+        targets = LoraChecks.checkedTargets(rank, alpha, dropout, targets, Target.class);
         if (fromLayer < 0) {
             throw new IllegalArgumentException("fromLayer must not be negative: " + fromLayer);
         }
@@ -125,10 +109,7 @@ public record LoraConfig(
 
     /** Parses a comma-separated target list such as {@code query,value}. */
     public static Set<Target> parseTargets(String csv) {
-        return Arrays.stream(csv.split(","))
-                .filter(s -> !s.isBlank())
-                .map(Target::fromName)
-                .collect(Collectors.toCollection(() -> EnumSet.noneOf(Target.class)));
+        return LoraChecks.parseTargets(csv, Target::fromName, Target.class);
     }
 
     /** The same adapters with {@code A} frozen (FFA-LoRA) or trainable. */

@@ -1,9 +1,8 @@
 package io.fedstream.worker.decoder;
 
 import io.fedstream.worker.bert.LoraConfig;
+import io.fedstream.worker.djl.LoraChecks;
 import java.util.Arrays;
-import java.util.Collections;
-import java.util.EnumSet;
 import java.util.Locale;
 import java.util.Set;
 import java.util.stream.Collectors;
@@ -76,21 +75,7 @@ public record DecoderLora(int rank, double alpha, double dropout, Set<DecoderLor
     }
 
     public DecoderLora {
-        if (rank < 0) {
-            throw new IllegalArgumentException("LoRA rank must not be negative: " + rank);
-        }
-        if (!(alpha > 0) || Double.isInfinite(alpha)) {
-            throw new IllegalArgumentException("LoRA alpha must be positive: " + alpha);
-        }
-        if (!(dropout >= 0 && dropout < 1)) {
-            throw new IllegalArgumentException("LoRA dropout must be in [0, 1): " + dropout);
-        }
-        EnumSet<Module> copy = EnumSet.noneOf(Module.class);
-        copy.addAll(targets);
-        if (rank > 0 && copy.isEmpty()) {
-            throw new IllegalArgumentException("a LoRA rank without target modules");
-        }
-        targets = Collections.unmodifiableSet(rank == 0 ? EnumSet.noneOf(Module.class) : copy);
+        targets = LoraChecks.checkedTargets(rank, alpha, dropout, targets, Module.class);
     }
 
     /** No adapters. */
@@ -104,10 +89,7 @@ public record DecoderLora(int rank, double alpha, double dropout, Set<DecoderLor
 
     /** Parses a comma-separated list such as {@code q_proj,v_proj} or {@code q,v}. */
     public static Set<Module> parseTargets(String csv) {
-        return Arrays.stream(csv.split(","))
-                .filter(s -> !s.isBlank())
-                .map(Module::fromName)
-                .collect(Collectors.toCollection(() -> EnumSet.noneOf(Module.class)));
+        return LoraChecks.parseTargets(csv, Module::fromName, Module.class);
     }
 
     /** {@code alpha / rank}. */
