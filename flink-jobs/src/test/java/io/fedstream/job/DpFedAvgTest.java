@@ -11,6 +11,7 @@ import io.fedstream.audit.FederationAudit;
 import io.fedstream.audit.FederationAudit.Finding;
 import io.fedstream.audit.FederationAudit.Offset;
 import io.fedstream.job.adapter.AggregationJob;
+import io.fedstream.job.adapter.KafkaLedgerLookup;
 import io.fedstream.job.adapter.LatestVersionLookup;
 import io.fedstream.job.adapter.LedgerLookup;
 import io.fedstream.schemas.FederationSpec;
@@ -241,13 +242,7 @@ class DpFedAvgTest {
                     Map<String, PrivacySpend> out = new HashMap<>();
                     for (PrivacyLedger l : ledger) {
                         for (SiteSpend s : l.getEntries()) {
-                            out.put(
-                                    s.getSiteId(),
-                                    new PrivacySpend(
-                                            s.getRdp().stream()
-                                                    .mapToDouble(Double::doubleValue)
-                                                    .toArray(),
-                                            s.getVersions()));
+                            out.put(s.getSiteId(), KafkaLedgerLookup.spendOf(s));
                         }
                     }
                     return out;

@@ -54,16 +54,16 @@ public final class KafkaLedgerLookup implements LedgerLookup {
                         Long before = at.get(s.getSiteId());
                         if (before == null || before <= l.getVersion()) { // the later record wins
                             at.put(s.getSiteId(), l.getVersion());
-                            out.put(
-                                    s.getSiteId(),
-                                    new PrivacySpend(
-                                            s.getRdp().stream()
-                                                    .mapToDouble(Double::doubleValue)
-                                                    .toArray(),
-                                            s.getVersions()));
+                            out.put(s.getSiteId(), spendOf(s));
                         }
                     }
                 });
         return out;
+    }
+
+    /** The spend a ledger entry records for its site: its Rényi DP and its number of versions. */
+    public static PrivacySpend spendOf(SiteSpend s) {
+        return new PrivacySpend(
+                s.getRdp().stream().mapToDouble(Double::doubleValue).toArray(), s.getVersions());
     }
 }
