@@ -199,14 +199,7 @@ class FederationAclsTest {
         try (KafkaProducer<String, String> producer = siteProducer("site-1")) {
             // act
             Throwable error =
-                    causeOf(
-                            () ->
-                                    producer.send(
-                                                    new ProducerRecord<>(
-                                                            TOPICS.globalModels(),
-                                                            FEDERATION,
-                                                            "forged-model"))
-                                            .get());
+                    sendError(producer, TOPICS.globalModels(), FEDERATION, "forged-model");
 
             // assert
             assertThat(error).isInstanceOf(TopicAuthorizationException.class);
@@ -218,14 +211,7 @@ class FederationAclsTest {
         try (KafkaProducer<String, String> producer = siteProducer("site-1")) {
             // act
             Throwable error =
-                    causeOf(
-                            () ->
-                                    producer.send(
-                                                    new ProducerRecord<>(
-                                                            TOPICS.rejectedUpdates(),
-                                                            "site-2",
-                                                            "forged-rejection"))
-                                            .get());
+                    sendError(producer, TOPICS.rejectedUpdates(), "site-2", "forged-rejection");
 
             // assert
             assertThat(error).isInstanceOf(TopicAuthorizationException.class);
@@ -429,15 +415,7 @@ class FederationAclsTest {
         try (KafkaProducer<String, String> job = producer(props("job"));
                 KafkaProducer<String, String> other = producer(foreignId)) {
             // act
-            Throwable forged =
-                    causeOf(
-                            () ->
-                                    job.send(
-                                                    new ProducerRecord<>(
-                                                            TOPICS.adapterUpdates(),
-                                                            FEDERATION,
-                                                            "forged-update"))
-                                            .get());
+            Throwable forged = sendError(job, TOPICS.adapterUpdates(), FEDERATION, "forged-update");
 
             // assert
             assertThat(forged).isInstanceOf(TopicAuthorizationException.class);
@@ -478,11 +456,7 @@ class FederationAclsTest {
                 .noneMatch(acl -> acl.entry().operation() == AclOperation.WRITE);
         try (KafkaProducer<String, String> site2 = siteProducer("site-2")) {
             // act
-            Throwable error =
-                    causeOf(
-                            () ->
-                                    site2.send(new ProducerRecord<>(LEDGER, FEDERATION, "forged"))
-                                            .get());
+            Throwable error = sendError(site2, LEDGER, FEDERATION, "forged");
 
             // assert
             assertThat(error).isInstanceOf(TopicAuthorizationException.class);
@@ -580,23 +554,10 @@ class FederationAclsTest {
                 KafkaConsumer<String, String> reader = siteConsumer("prompt-site")) {
             // act
             Throwable forged =
-                    causeOf(
-                            () ->
-                                    site.send(
-                                                    new ProducerRecord<>(
-                                                            PROMPTS.globalPrompts(),
-                                                            FEDERATION,
-                                                            "forged-prompt"))
-                                            .get());
+                    sendError(site, PROMPTS.globalPrompts(), FEDERATION, "forged-prompt");
             Throwable adapter =
-                    causeOf(
-                            () ->
-                                    site.send(
-                                                    new ProducerRecord<>(
-                                                            TOPICS.adapterUpdates(),
-                                                            FEDERATION,
-                                                            "not-a-prompt-site-update"))
-                                            .get());
+                    sendError(
+                            site, TOPICS.adapterUpdates(), FEDERATION, "not-a-prompt-site-update");
 
             // assert
             assertThat(forged).isInstanceOf(TopicAuthorizationException.class);
@@ -797,6 +758,12 @@ class FederationAclsTest {
     }
 
     /** The cause of the {@link ExecutionException} the call throws (a future's failure). */
+    // why sending one record fails (the call must fail)
+    private static Throwable sendError(
+            KafkaProducer<String, String> producer, String topic, String key, String value) {
+        return causeOf(() -> producer.send(new ProducerRecord<>(topic, key, value)).get());
+    }
+
     private static Throwable causeOf(FutureCall call) {
         try {
             call.run();
