@@ -91,19 +91,12 @@ public final class ByteLevelBpe {
         if (bosPostProcessor) {
             ObjectNode post = root.putObject("post_processor");
             post.put("type", "TemplateProcessing");
-            ArrayNode single = post.putArray("single");
-            single.addObject()
-                    .putObject("SpecialToken")
-                    .put("id", "<|begin_of_text|>")
-                    .put("type_id", 0);
-            single.addObject().putObject("Sequence").put("id", "A").put("type_id", 0);
-            ArrayNode pair = post.putArray("pair");
-            pair.addObject()
-                    .putObject("SpecialToken")
-                    .put("id", "<|begin_of_text|>")
-                    .put("type_id", 0);
-            pair.addObject().putObject("Sequence").put("id", "A").put("type_id", 0);
-            pair.addObject().putObject("Sequence").put("id", "B").put("type_id", 1);
+            bosThenA(post.putArray("single"));
+            bosThenA(post.putArray("pair"))
+                    .addObject()
+                    .putObject("Sequence")
+                    .put("id", "B")
+                    .put("type_id", 1);
             ObjectNode st = post.putObject("special_tokens").putObject("<|begin_of_text|>");
             st.put("id", "<|begin_of_text|>");
             st.putArray("ids").add(vocab.get("<|begin_of_text|>"));
@@ -170,5 +163,15 @@ public final class ByteLevelBpe {
         root.put("chat_template", template);
         root.put("tokenizer_class", "PreTrainedTokenizerFast");
         return root.toString();
+    }
+
+    // a TemplateProcessing template's start: the BOS token, then sequence A
+    private static ArrayNode bosThenA(ArrayNode template) {
+        template.addObject()
+                .putObject("SpecialToken")
+                .put("id", "<|begin_of_text|>")
+                .put("type_id", 0);
+        template.addObject().putObject("Sequence").put("id", "A").put("type_id", 0);
+        return template;
     }
 }
