@@ -71,14 +71,7 @@ class GenerationTest {
     @Test
     void theChatCompletionsClientGetsWhatTheServersDecoderWrites() throws Exception {
         try (LoopbackChatServer server = new LoopbackChatServer(decoder, "k3y");
-                ChatCompletionsGenerator http =
-                        new ChatCompletionsGenerator(
-                                new ChatCompletionsGenerator.Config(
-                                        server.baseUrl(),
-                                        "tiny-medical",
-                                        "k3y",
-                                        null,
-                                        Duration.ofSeconds(30)))) {
+                ChatCompletionsGenerator http = client(server, "tiny-medical", "k3y", null)) {
             SelfInstructPrompts prompts =
                     new SelfInstructPrompts(SelfInstructPrompts.Config.defaults());
             String p1 = prompts.instructionPrompt(TinyMedical.examples(), new SplittableRandom(1));
@@ -99,14 +92,7 @@ class GenerationTest {
     @Test
     void serverErrorsAndMalformedRepliesThrow() throws Exception {
         try (LoopbackChatServer server = new LoopbackChatServer(decoder, "right");
-                ChatCompletionsGenerator wrongKey =
-                        new ChatCompletionsGenerator(
-                                new ChatCompletionsGenerator.Config(
-                                        server.baseUrl(),
-                                        "m",
-                                        "wrong",
-                                        "be brief",
-                                        Duration.ofSeconds(30)))) {
+                ChatCompletionsGenerator wrongKey = client(server, "m", "wrong", "be brief")) {
             assertThatThrownBy(() -> wrongKey.complete(PROMPT, 4, List.of()))
                     .isInstanceOf(UncheckedIOException.class)
                     .hasMessageContaining("HTTP 401");
@@ -122,14 +108,7 @@ class GenerationTest {
     @Test
     void aSelfInstructRoundRunsThroughTheHttpGenerator() throws Exception {
         try (LoopbackChatServer server = new LoopbackChatServer(decoder, null);
-                ChatCompletionsGenerator http =
-                        new ChatCompletionsGenerator(
-                                new ChatCompletionsGenerator.Config(
-                                        server.baseUrl(),
-                                        "m",
-                                        null,
-                                        null,
-                                        Duration.ofSeconds(30)))) {
+                ChatCompletionsGenerator http = client(server, "m", null, null)) {
             SelfInstruct si = new SelfInstruct(SelfInstruct.Config.defaults().withCandidates(3, 2));
 
             SelfInstruct.Round round =
@@ -145,5 +124,13 @@ class GenerationTest {
             assertThat(round.scored() + filtered).isEqualTo(3);
             assertThat(server.requests).hasSizeBetween(3, 6);
         }
+    }
+
+    // a chat-completions client of the loopback server, with a 30 s timeout
+    private static ChatCompletionsGenerator client(
+            LoopbackChatServer server, String model, String apiKey, String system) {
+        return new ChatCompletionsGenerator(
+                new ChatCompletionsGenerator.Config(
+                        server.baseUrl(), model, apiKey, system, Duration.ofSeconds(30)));
     }
 }
