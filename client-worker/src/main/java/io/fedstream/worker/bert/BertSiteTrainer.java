@@ -1,15 +1,13 @@
 package io.fedstream.worker.bert;
 
 import ai.djl.huggingface.tokenizers.HuggingFaceTokenizer;
-import io.fedstream.schemas.FederationSpec;
 import io.fedstream.worker.Adapters;
-import io.fedstream.worker.SiteTrainer;
 import io.fedstream.worker.data.Sampling;
+import io.fedstream.worker.djl.AdapterSiteTrainer;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collections;
 import java.util.Comparator;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;
@@ -49,12 +47,7 @@ import java.util.SplittableRandom;
  *       still random, but their composition is correlated with length.
  * </ul>
  */
-public final class BertSiteTrainer implements SiteTrainer {
-    public static final String TRAIN_LOSS = "train_loss";
-    public static final String STEPS = "steps";
-    public static final String TRAIN_MILLIS = "train_millis";
-    public static final String DELTA_NORM = "delta_norm";
-
+public final class BertSiteTrainer extends AdapterSiteTrainer<LoraBert> {
     /** Attended tokens trained on in the round (every epoch counted). */
     public static final String TRAIN_TOKENS = "train_tokens";
 
@@ -124,8 +117,6 @@ public final class BertSiteTrainer implements SiteTrainer {
         }
     }
 
-    private final LoraBert model;
-    private final boolean ownsModel;
     private final Options options;
     private final TokenBatch train;
     private final int[] trainLabels;
@@ -134,7 +125,6 @@ public final class BertSiteTrainer implements SiteTrainer {
     private final int numClasses;
     private final int[] trainLengths;
     private float[][] prefixCache;
-    private long rounds;
 
     /**
      * @param model a {@link LoraBert} over a {@link BertClassifier}; shared or owned
@@ -150,14 +140,13 @@ public final class BertSiteTrainer implements SiteTrainer {
             Labelled train,
             Labelled eval,
             Options options) {
+        super(model, ownsModel);
         if (!(model.block() instanceof BertClassifier classifier)) {
             throw new IllegalArgumentException("the model needs a classification head");
         }
         if (train.size() == 0) {
             throw new IllegalArgumentException("a site needs training examples");
         }
-        this.model = model;
-        this.ownsModel = ownsModel;
         this.options = options;
         this.numClasses = classifier.numClasses();
         checkLabels(train.labels());
@@ -185,24 +174,15 @@ public final class BertSiteTrainer implements SiteTrainer {
     }
 
     @Override
-    public FederationSpec federationSpec(String federationId, long seed) {
-        return model.adapterSpec(federationId, seed);
-    }
-
-    @Override
     public TrainResult train(Map<String, float[]> global, long baseVersion) {
         synchronized (model) {
-            Map<String, float[]> start = Adapters.copy(global);
-            model.setAdapter(start);
-            long round = rounds++;
+            Map<String, float[]> start = loadCopy(global);
             SplittableRandom random =
-                    new SplittableRandom(Sampling.streamSeed(options.seed(), baseVersion, round));
+                    new SplittableRandom(nextRoundSeed(options.seed(), baseVersion));
             int[] order = Sampling.range(train.batchSize());
-            long steps = 0;
             long tokens = 0;
             long computed = 0;
-            double lossSum = 0;
-            long t0 = System.nanoTime();
+            Round counts = new Round(start);
             if (options.cacheFrozenPrefix()) {
                 fillPrefixCache();
             }
@@ -218,31 +198,26 @@ public final class BertSiteTrainer implements SiteTrainer {
                                     random)) {
                         TokenBatch batch = gather(train, rows);
                         int[] labels = pick(trainLabels, rows);
-                        lossSum +=
+                        counts.step(
                                 options.cacheFrozenPrefix()
                                         ? training.stepFromPrefix(
                                                 gatherPrefix(rows, batch.sequenceLength()),
                                                 batch,
                                                 labels)
-                                        : training.step(batch, labels);
+                                        : training.step(batch, labels));
                         for (int r : rows) {
                             tokens += trainLengths[r];
                         }
                         computed += (long) rows.length * batch.sequenceLength();
-                        steps++;
                     }
                 }
             }
-            long millis = (System.nanoTime() - t0) / 1_000_000;
-            Map<String, float[]> delta = Adapters.delta(model.getAdapter(), start);
-            Map<String, Double> metrics = new LinkedHashMap<>();
-            metrics.put(TRAIN_LOSS, steps == 0 ? Double.NaN : lossSum / steps);
-            metrics.put(STEPS, (double) steps);
-            metrics.put(TRAIN_MILLIS, (double) millis);
-            metrics.put(DELTA_NORM, Adapters.l2Norm(delta));
+            Finished done = counts.finish();
+            Map<String, Double> metrics = done.metrics();
+            metrics.put(DELTA_NORM, Adapters.l2Norm(done.delta()));
             metrics.put(TRAIN_TOKENS, (double) tokens);
             metrics.put(COMPUTED_TOKENS, (double) computed);
-            return new TrainResult(delta, train.batchSize(), metrics);
+            return new TrainResult(done.delta(), train.batchSize(), metrics);
         }
     }
 
@@ -300,13 +275,10 @@ public final class BertSiteTrainer implements SiteTrainer {
      * shuffled with {@code random}.
      */
     static List<int[]> batches(int[] order, int batchSize, int[] lengths, SplittableRandom random) {
-        List<int[]> out = new ArrayList<>();
         if (lengths == null) {
-            for (int from = 0; from < order.length; from += batchSize) {
-                out.add(Arrays.copyOfRange(order, from, Math.min(order.length, from + batchSize)));
-            }
-            return out;
+            return Sampling.batches(order, batchSize);
         }
+        List<int[]> out = new ArrayList<>();
         int pool = batchSize * BUCKET_POOL;
         for (int from = 0; from < order.length; from += pool) {
             Integer[] chunk =
@@ -404,18 +376,5 @@ public final class BertSiteTrainer implements SiteTrainer {
 
     public Options options() {
         return options;
-    }
-
-    public LoraBert model() {
-        return model;
-    }
-
-    @Override
-    public void close() {
-        if (ownsModel) {
-            synchronized (model) {
-                model.close();
-            }
-        }
     }
 }

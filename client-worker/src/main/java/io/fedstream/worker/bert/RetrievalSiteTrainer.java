@@ -1,13 +1,11 @@
 package io.fedstream.worker.bert;
 
 import ai.djl.huggingface.tokenizers.HuggingFaceTokenizer;
-import io.fedstream.schemas.FederationSpec;
 import io.fedstream.worker.Adapters;
-import io.fedstream.worker.SiteTrainer;
 import io.fedstream.worker.data.Sampling;
+import io.fedstream.worker.djl.AdapterSiteTrainer;
 import java.util.Arrays;
 import java.util.Comparator;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;
@@ -37,12 +35,7 @@ import java.util.SplittableRandom;
  * question is computed once and cached, so a step runs only the adapted layers. Several trainers
  * may share one {@link LoraBert} (calls are serialised on it); only the owner closes it.
  */
-public final class RetrievalSiteTrainer implements SiteTrainer {
-    public static final String TRAIN_LOSS = "train_loss";
-    public static final String STEPS = "steps";
-    public static final String TRAIN_MILLIS = "train_millis";
-    public static final String DELTA_NORM = "delta_norm";
-
+public final class RetrievalSiteTrainer extends AdapterSiteTrainer<LoraBert> {
     private static final int EVAL_BATCH = 64;
 
     /**
@@ -94,8 +87,6 @@ public final class RetrievalSiteTrainer implements SiteTrainer {
     /** Held-out ranking quality: recall@1, mean reciprocal rank, mean loss, number of questions. */
     public record Ranking(double recallAt1, double mrr, double loss, int questions) {}
 
-    private final LoraBert model;
-    private final boolean ownsModel;
     private final Options options;
     private final int hidden;
     private final TokenBatch train;
@@ -104,7 +95,6 @@ public final class RetrievalSiteTrainer implements SiteTrainer {
     private final Queries evalQueries;
     private final float[][] trainPrefix;
     private final float[][] evalPrefix;
-    private long rounds;
 
     /**
      * @param model a {@link LoraBert} over a bare {@link BertEncoder} with LoRA from a layer above
@@ -121,6 +111,7 @@ public final class RetrievalSiteTrainer implements SiteTrainer {
             Queries train,
             Queries eval,
             Options options) {
+        super(model, ownsModel);
         if (!(model.block() instanceof BertEncoder encoder)) {
             throw new IllegalArgumentException("retrieval trains a bare encoder");
         }
@@ -130,8 +121,6 @@ public final class RetrievalSiteTrainer implements SiteTrainer {
         if (train.size() == 0) {
             throw new IllegalArgumentException("a site needs training questions");
         }
-        this.model = model;
-        this.ownsModel = ownsModel;
         this.options = options;
         this.hidden = model.config().hiddenSize();
         checkKeys(train);
@@ -196,15 +185,9 @@ public final class RetrievalSiteTrainer implements SiteTrainer {
     }
 
     @Override
-    public FederationSpec federationSpec(String federationId, long seed) {
-        return model.adapterSpec(federationId, seed);
-    }
-
-    @Override
     public TrainResult train(Map<String, float[]> global, long baseVersion) {
         synchronized (model) {
-            long round = rounds++;
-            return trainRound(global, Sampling.streamSeed(options.seed(), baseVersion, round));
+            return trainRound(global, nextRoundSeed(options.seed(), baseVersion));
         }
     }
 
@@ -225,46 +208,34 @@ public final class RetrievalSiteTrainer implements SiteTrainer {
     }
 
     private TrainResult trainRound(Map<String, float[]> global, long seed) {
-        Map<String, float[]> start = Adapters.copy(global);
-        model.setAdapter(start);
+        Map<String, float[]> start = loadCopy(global);
         SplittableRandom random = new SplittableRandom(seed);
         int n = train.batchSize();
         int[] order = Sampling.range(n);
-        long steps = 0;
-        double lossSum = 0;
-        long t0 = System.nanoTime();
+        Round counts = new Round(start);
         try (LoraBert.Training training =
                 model.newTraining(options.learningRate(), random.nextLong())) {
             for (int epoch = 0; epoch < options.localEpochs(); epoch++) {
                 Sampling.shuffle(order, random);
-                for (int from = 0; from < n; from += options.batchSize()) {
-                    int[] rows =
-                            Arrays.copyOfRange(
-                                    order, from, Math.min(n, from + options.batchSize()));
+                for (int[] rows : Sampling.batches(order, options.batchSize())) {
                     TokenBatch batch = BertSiteTrainer.gather(train, rows);
                     int[] labels = new int[rows.length];
                     for (int i = 0; i < rows.length; i++) {
                         labels[i] = trainQueries.answers()[rows[i]];
                     }
-                    lossSum +=
+                    counts.step(
                             training.retrievalStepFromPrefix(
                                     gatherPrefix(trainPrefix, rows, batch.sequenceLength()),
                                     batch,
                                     trainQueries.keys(),
                                     labels,
-                                    (float) options.scale());
-                    steps++;
+                                    (float) options.scale()));
                 }
             }
         }
-        long millis = (System.nanoTime() - t0) / 1_000_000;
-        Map<String, float[]> delta = Adapters.delta(model.getAdapter(), start);
-        Map<String, Double> metrics = new LinkedHashMap<>();
-        metrics.put(TRAIN_LOSS, steps == 0 ? Double.NaN : lossSum / steps);
-        metrics.put(STEPS, (double) steps);
-        metrics.put(TRAIN_MILLIS, (double) millis);
-        metrics.put(DELTA_NORM, Adapters.l2Norm(delta));
-        return new TrainResult(delta, n, metrics);
+        Finished done = counts.finish();
+        done.metrics().put(DELTA_NORM, Adapters.l2Norm(done.delta()));
+        return new TrainResult(done.delta(), n, done.metrics());
     }
 
     @Override
@@ -323,18 +294,5 @@ public final class RetrievalSiteTrainer implements SiteTrainer {
 
     public Options options() {
         return options;
-    }
-
-    public LoraBert model() {
-        return model;
-    }
-
-    @Override
-    public void close() {
-        if (ownsModel) {
-            synchronized (model) {
-                model.close();
-            }
-        }
     }
 }

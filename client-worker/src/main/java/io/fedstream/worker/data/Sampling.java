@@ -1,5 +1,8 @@
 package io.fedstream.worker.data;
 
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
 import java.util.SplittableRandom;
 
 /**
@@ -27,6 +30,15 @@ public final class Sampling {
             values[i] = values[j];
             values[j] = t;
         }
+    }
+
+    /** {@code order} cut into consecutive batches of {@code batchSize}; the last may be shorter. */
+    public static List<int[]> batches(int[] order, int batchSize) {
+        List<int[]> out = new ArrayList<>();
+        for (int from = 0; from < order.length; from += batchSize) {
+            out.add(Arrays.copyOfRange(order, from, Math.min(order.length, from + batchSize)));
+        }
+        return out;
     }
 
     /** {@code 0, 1, ..., n - 1}. */

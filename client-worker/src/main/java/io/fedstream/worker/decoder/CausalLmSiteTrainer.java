@@ -1,14 +1,10 @@
 package io.fedstream.worker.decoder;
 
 import ai.djl.huggingface.tokenizers.HuggingFaceTokenizer;
-import io.fedstream.schemas.FederationSpec;
-import io.fedstream.worker.Adapters;
-import io.fedstream.worker.SiteTrainer;
 import io.fedstream.worker.data.InstructionExample;
 import io.fedstream.worker.data.Sampling;
+import io.fedstream.worker.djl.AdapterSiteTrainer;
 import java.util.ArrayList;
-import java.util.Arrays;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;
@@ -27,10 +23,7 @@ import java.util.SplittableRandom;
  * top-1 prediction as the accuracy. Batch order and dropout derive from {@link Options#seed()}, the
  * base version and the round, so runs are reproducible.
  */
-public final class CausalLmSiteTrainer implements SiteTrainer {
-    public static final String TRAIN_LOSS = "train_loss";
-    public static final String STEPS = "steps";
-    public static final String TRAIN_MILLIS = "train_millis";
+public final class CausalLmSiteTrainer extends AdapterSiteTrainer<LoraCausalLm> {
     public static final String ANSWER_TOKENS = "answer_tokens";
 
     private static final int EVAL_BATCH = 16;
@@ -53,12 +46,9 @@ public final class CausalLmSiteTrainer implements SiteTrainer {
         }
     }
 
-    private final LoraCausalLm model;
-    private final boolean ownsModel;
     private final Options options;
     private final CausalBatch train;
     private final CausalBatch eval;
-    private long rounds;
 
     /**
      * @param model shared or owned; several trainers may share one model
@@ -90,12 +80,11 @@ public final class CausalLmSiteTrainer implements SiteTrainer {
             List<InstructionExample> train,
             List<InstructionExample> eval,
             Options options) {
+        super(model, ownsModel);
         if (train.isEmpty()) {
             throw new IllegalArgumentException("a site needs training examples");
         }
         int limit = Math.min(options.maxTokens(), model.config().maxPositions());
-        this.model = model;
-        this.ownsModel = ownsModel;
         this.options = options;
         this.train = encode(tokenizer, template, model.config(), train, limit);
         this.eval =
@@ -132,51 +121,31 @@ public final class CausalLmSiteTrainer implements SiteTrainer {
     }
 
     @Override
-    public FederationSpec federationSpec(String federationId, long seed) {
-        return model.adapterSpec(federationId, seed);
-    }
-
-    @Override
     public TrainResult train(Map<String, float[]> global, long baseVersion) {
         synchronized (model) {
-            Map<String, float[]> start = Adapters.copy(global);
-            model.setAdapter(start);
-            long round = rounds++;
+            Map<String, float[]> start = loadCopy(global);
             SplittableRandom random =
-                    new SplittableRandom(Sampling.streamSeed(options.seed(), baseVersion, round));
+                    new SplittableRandom(nextRoundSeed(options.seed(), baseVersion));
             int[] order = Sampling.range(train.batchSize());
-            long steps = 0;
             long answerTokens = 0;
-            double lossSum = 0;
-            long t0 = System.nanoTime();
+            Round counts = new Round(start);
             try (LoraCausalLm.Training training =
                     model.newTraining(options.learningRate(), random.nextLong())) {
                 for (int epoch = 0; epoch < options.localEpochs(); epoch++) {
                     Sampling.shuffle(order, random);
-                    for (int from = 0; from < order.length; from += options.batchSize()) {
-                        int[] rows =
-                                Arrays.copyOfRange(
-                                        order,
-                                        from,
-                                        Math.min(order.length, from + options.batchSize()));
+                    for (int[] rows : Sampling.batches(order, options.batchSize())) {
                         CausalBatch batch = train.select(rows);
                         if (batch.answerTokens() == 0) {
                             continue;
                         }
-                        lossSum += training.step(batch);
+                        counts.step(training.step(batch));
                         answerTokens += batch.answerTokens();
-                        steps++;
                     }
                 }
             }
-            long millis = (System.nanoTime() - t0) / 1_000_000;
-            Map<String, float[]> delta = Adapters.delta(model.getAdapter(), start);
-            Map<String, Double> metrics = new LinkedHashMap<>();
-            metrics.put(TRAIN_LOSS, steps == 0 ? Double.NaN : lossSum / steps);
-            metrics.put(STEPS, (double) steps);
-            metrics.put(TRAIN_MILLIS, (double) millis);
-            metrics.put(ANSWER_TOKENS, (double) answerTokens);
-            return new TrainResult(delta, train.batchSize(), metrics);
+            Finished done = counts.finish();
+            done.metrics().put(ANSWER_TOKENS, (double) answerTokens);
+            return new TrainResult(done.delta(), train.batchSize(), done.metrics());
         }
     }
 
@@ -221,18 +190,5 @@ public final class CausalLmSiteTrainer implements SiteTrainer {
 
     public int numEvalExamples() {
         return eval == null ? 0 : eval.batchSize();
-    }
-
-    public LoraCausalLm model() {
-        return model;
-    }
-
-    @Override
-    public void close() {
-        if (ownsModel) {
-            synchronized (model) {
-                model.close();
-            }
-        }
     }
 }
