@@ -9,6 +9,17 @@ import java.util.Map;
  * the data and the native resources (close them).
  */
 public interface SiteTrainer extends AutoCloseable {
+    /** Metric: mean training loss over a round's steps (NaN without steps). */
+    String TRAIN_LOSS = "train_loss";
+
+    /** Metric: optimizer steps in a round. */
+    String STEPS = "steps";
+
+    /** Metric: wall-clock milliseconds of a round's training. */
+    String TRAIN_MILLIS = "train_millis";
+
+    /** Metric: L2 norm of a round's delta over all tensors. */
+    String DELTA_NORM = "delta_norm";
 
     /** The adapter layout this trainer exchanges, as the federation's contract. */
     FederationSpec federationSpec(String federationId, long seed);

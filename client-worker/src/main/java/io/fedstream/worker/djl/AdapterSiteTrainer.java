@@ -16,18 +16,6 @@ import java.util.Map;
  * @param <M> the adapter model
  */
 public abstract class AdapterSiteTrainer<M extends AdapterModel<?>> implements SiteTrainer {
-    /** Mean training loss over the round's steps (NaN without steps). */
-    public static final String TRAIN_LOSS = "train_loss";
-
-    /** Optimizer steps in the round. */
-    public static final String STEPS = "steps";
-
-    /** Wall-clock milliseconds of the round's training. */
-    public static final String TRAIN_MILLIS = "train_millis";
-
-    /** L2 norm of the round's delta over all tensors. */
-    public static final String DELTA_NORM = "delta_norm";
-
     /** The model; calls that use it synchronise on it. */
     protected final M model;
 

@@ -53,9 +53,7 @@ public final class FedPitSiteTrainer implements SiteTrainer {
     public static final String LOCAL_TRAIN_LOSS = "fedit_train_loss";
     public static final String SYNTHETIC_TRAIN_LOSS = "synthetic_train_loss";
     public static final String LOCAL_ADAPTER_LOSS = "local_adapter_train_loss";
-    public static final String DELTA_NORM = "delta_norm";
     public static final String BETA = "beta";
-    public static final String TRAIN_MILLIS = "train_millis";
 
     /**
      * @param training local training of either adapter (batch, learning rate, seed, epochs of the

@@ -41,9 +41,6 @@ public final class MlpSiteTrainer implements SiteTrainer {
     public static final String EVAL_ACCURACY_BEFORE = "eval_accuracy_before";
     public static final String EVAL_LOSS = "eval_loss";
     public static final String EVAL_ACCURACY = "eval_accuracy";
-    public static final String STEPS = "steps";
-    public static final String TRAIN_MILLIS = "train_millis";
-    public static final String DELTA_NORM = "delta_norm";
 
     // DJL's PtGradientCollector refuses a second collector anywhere in the JVM.
 
