@@ -1,7 +1,6 @@
 package io.fedstream.worker.data;
 
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
@@ -54,11 +53,8 @@ public final class AlpacaJsonl {
 
     /** Reads a whole file with the given policy for malformed lines. */
     public static List<InstructionExample> readAll(Path file, OnMalformed onMalformed) {
-        try {
-            return open(file, onMalformed).readAll();
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot open " + file + ": " + e.getMessage(), e);
-        }
+        return InstructionReader.readAll(
+                file, new Format(String.valueOf(file.getFileName())), onMalformed);
     }
 
     private record Format(String fileName) implements InstructionReader.Format {

@@ -101,6 +101,15 @@ public final class InstructionReader implements Iterator<InstructionExample>, Cl
         this.in = open(file);
     }
 
+    /** Reads all of {@code file} in {@code format}; a file that cannot be opened is unchecked. */
+    static List<InstructionExample> readAll(Path file, Format format, OnMalformed onMalformed) {
+        try {
+            return new InstructionReader(file, format, onMalformed).readAll();
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot open " + file + ": " + e.getMessage(), e);
+        }
+    }
+
     private static InputStream open(Path file) throws IOException {
         PushbackInputStream raw = new PushbackInputStream(Files.newInputStream(file), 2);
         try {

@@ -1,7 +1,6 @@
 package io.fedstream.worker.data;
 
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -120,11 +119,7 @@ public final class MedQuad {
 
     /** Reads a whole MedQuAD JSON-lines file with the given policy for malformed lines. */
     public static List<InstructionExample> readAll(Path file, OnMalformed onMalformed) {
-        try {
-            return open(file, onMalformed).readAll();
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot open " + file + ": " + e.getMessage(), e);
-        }
+        return InstructionReader.readAll(file, new Format(), onMalformed);
     }
 
     private static final class Format implements InstructionReader.Format {
