@@ -26,6 +26,9 @@ import java.util.SplittableRandom;
  * <p>Stored as JSON: {@code {"id": "demo", "seed": 42, "chunkElements": 131072, "tensors":
  * [{"name": "l0.lora_A", "shape": [4, 32], "init": "normal", "scale": 0.02}, ...]}}.
  *
+ * <p>{@code encoding} (default FLOAT32; {@link UpdateEncoding}) is how sites encode their update
+ * chunks: BFLOAT16, or blockwise INT8 or NF4 with a {@code blockSize}.
+ *
  * <p>{@code chunkElements} (default {@link #DEFAULT_CHUNK_ELEMENTS}, 512 KiB of float32) is part of
  * the agreement: updates and global versions travel as chunks of that many elements of the
  * flattened parameter vector ({@link ChunkLayout}), so no record exceeds Kafka's default 1 MB
@@ -44,6 +47,9 @@ public final class FederationSpec implements Serializable {
     /** Central client-level DP (DP-FedAvg), or null for none. */
     private final PrivacySpec privacy;
 
+    /** How sites encode their update chunks, or null for FLOAT32. */
+    private final UpdateEncoding encoding;
+
     /** Elements per chunk unless a spec says otherwise: 131072 float32 = 512 KiB per record. */
     public static final int DEFAULT_CHUNK_ELEMENTS = 131072;
 
@@ -57,13 +63,24 @@ public final class FederationSpec implements Serializable {
         this(id, seed, tensors, chunkElements, null);
     }
 
+    /** A spec whose updates travel as float32. */
+    public FederationSpec(
+            String id,
+            long seed,
+            List<TensorSpec> tensors,
+            Integer chunkElements,
+            PrivacySpec privacy) {
+        this(id, seed, tensors, chunkElements, privacy, null);
+    }
+
     @JsonCreator
     public FederationSpec(
             @JsonProperty("id") String id,
             @JsonProperty("seed") long seed,
             @JsonProperty("tensors") List<TensorSpec> tensors,
             @JsonProperty("chunkElements") Integer chunkElements,
-            @JsonProperty("privacy") PrivacySpec privacy) {
+            @JsonProperty("privacy") PrivacySpec privacy,
+            @JsonProperty("encoding") UpdateEncoding encoding) {
         if (id == null) {
             throw new IllegalArgumentException("federation spec has no \"id\"");
         }
@@ -72,6 +89,7 @@ public final class FederationSpec implements Serializable {
                     "federation " + id + " has no \"tensors\" (./fedstream spec prints a spec)");
         }
         this.privacy = privacy;
+        this.encoding = UpdateEncoding.FLOAT32.equals(encoding) ? null : encoding;
         this.id = id;
         this.seed = seed;
         this.tensors = List.copyOf(tensors);
@@ -124,14 +142,33 @@ public final class FederationSpec implements Serializable {
         return privacy;
     }
 
+    /** How sites encode their update chunks; FLOAT32 unless the spec says otherwise. */
+    @com.fasterxml.jackson.annotation.JsonIgnore
+    public UpdateEncoding encoding() {
+        return encoding == null ? UpdateEncoding.FLOAT32 : encoding;
+    }
+
+    /** The spec's {@code encoding} as written: null for FLOAT32. */
+    @JsonProperty("encoding")
+    @com.fasterxml.jackson.annotation.JsonInclude(
+            com.fasterxml.jackson.annotation.JsonInclude.Include.NON_NULL)
+    UpdateEncoding encodingOrNull() {
+        return encoding;
+    }
+
     /** This spec with another chunk size. */
     public FederationSpec withChunkElements(int chunkElements) {
-        return new FederationSpec(id, seed, tensors, chunkElements, privacy);
+        return new FederationSpec(id, seed, tensors, chunkElements, privacy, encoding);
     }
 
     /** This spec with central DP (or, for null, without). */
     public FederationSpec withPrivacy(PrivacySpec privacy) {
-        return new FederationSpec(id, seed, tensors, chunkElements, privacy);
+        return new FederationSpec(id, seed, tensors, chunkElements, privacy, encoding);
+    }
+
+    /** This spec with another update encoding. */
+    public FederationSpec withEncoding(UpdateEncoding encoding) {
+        return new FederationSpec(id, seed, tensors, chunkElements, privacy, encoding);
     }
 
     /** How this federation's parameter vector is cut into chunks. */
@@ -240,12 +277,13 @@ public final class FederationSpec implements Serializable {
                 && seed == f.seed
                 && chunkElements == f.chunkElements
                 && tensors.equals(f.tensors)
-                && Objects.equals(privacy, f.privacy);
+                && Objects.equals(privacy, f.privacy)
+                && Objects.equals(encoding, f.encoding);
     }
 
     @Override
     public int hashCode() {
-        return Objects.hash(id, seed, tensors, chunkElements, privacy);
+        return Objects.hash(id, seed, tensors, chunkElements, privacy, encoding);
     }
 
     @Override
@@ -259,6 +297,7 @@ public final class FederationSpec implements Serializable {
                 + ", "
                 + tensors
                 + (privacy == null ? "" : ", " + privacy)
+                + (encoding == null ? "" : ", encoding=" + encoding)
                 + "}";
     }
 }

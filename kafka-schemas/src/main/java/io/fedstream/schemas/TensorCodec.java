@@ -55,15 +55,24 @@ public final class TensorCodec {
                 }
                 return out;
             }
-            default -> throw new IllegalArgumentException("unknown dtype " + tensor.getDtype());
+            default ->
+                    throw new IllegalArgumentException(
+                            "tensor "
+                                    + tensor.getName()
+                                    + ": "
+                                    + tensor.getDtype()
+                                    + " travels only in update chunks");
         }
     }
 
-    /** Bytes per element of a dtype. */
+    /** Bytes per element of a dtype (FLOAT32 or BFLOAT16: the blockwise ones have none). */
     public static int elementSize(DType dtype) {
         return switch (dtype) {
             case FLOAT32 -> 4;
             case BFLOAT16 -> 2;
+            case INT8, NF4 ->
+                    throw new IllegalArgumentException(
+                            dtype + " is blockwise (BlockQuantization): no fixed element size");
         };
     }
 

@@ -37,11 +37,23 @@ public final class UpdateChunking {
                     "update " + u.getUpdateId() + " does not have the federation's tensor layout");
         }
         ChunkLayout.Split split = layout.split(u.getTensors());
+        return chunked(u, layout, split.dtype(), split.chunks());
+    }
+
+    /**
+     * The chunks and (unsigned) manifest of {@code u} with its delta already encoded chunk by
+     * chunk, e.g. by {@link ErrorFeedback#encode}: {@code u}'s tensors give the names, shapes and
+     * the metadata, {@code data} the chunks' bytes in {@code dtype}.
+     */
+    public static Chunked chunked(AdapterUpdate u, ChunkLayout layout, DType dtype, byte[][] data) {
+        if (data.length != layout.chunkCount()) {
+            throw new IllegalArgumentException(
+                    data.length + " chunks, the layout has " + layout.chunkCount());
+        }
         List<UpdateChunk> chunks = new ArrayList<>(layout.chunkCount());
         List<String> digests = new ArrayList<>(layout.chunkCount());
         for (int c = 0; c < layout.chunkCount(); c++) {
-            byte[] data = split.chunks()[c];
-            digests.add(ChunkLayout.updateChunkSha256(split.dtype(), data));
+            digests.add(ChunkLayout.updateChunkSha256(dtype, data[c]));
             chunks.add(
                     UpdateChunk.newBuilder()
                             .setUpdateId(u.getUpdateId())
@@ -49,8 +61,8 @@ public final class UpdateChunking {
                             .setSiteId(u.getSiteId())
                             .setChunkIndex(c)
                             .setChunkCount(layout.chunkCount())
-                            .setDtype(split.dtype())
-                            .setData(ByteBuffer.wrap(data))
+                            .setDtype(dtype)
+                            .setData(ByteBuffer.wrap(data[c]))
                             .build());
         }
         List<TensorInfo> infos = new ArrayList<>();
@@ -59,7 +71,7 @@ public final class UpdateChunking {
                     TensorInfo.newBuilder()
                             .setName(t.getName())
                             .setShape(new ArrayList<>(t.getShape()))
-                            .setDtype(split.dtype())
+                            .setDtype(dtype)
                             .build());
         }
         UpdateManifest m =
@@ -100,7 +112,9 @@ public final class UpdateChunking {
                             + layout.chunkCount());
         }
         DType dtype = m.getTensors().get(0).getDtype();
-        int es = TensorCodec.elementSize(dtype);
+        // blockwise chunks are decoded (exactly as the job's kernel reads them) into FLOAT32
+        boolean decode = BlockQuantization.quantized(dtype);
+        int es = decode ? 4 : TensorCodec.elementSize(dtype);
         byte[][] tensors = new byte[layout.tensorCount()][];
         for (int t = 0; t < tensors.length; t++) {
             tensors[t] = new byte[layout.tensorSize(t) * es];
@@ -117,6 +131,9 @@ public final class UpdateChunking {
                         "chunk " + c + " of " + m.getUpdateId() + " does not match its digest");
             }
             ByteBuffer data = chunk.getData().duplicate();
+            if (decode) {
+                data = decoded(dtype, chunk.getData(), layout.chunkLength(c));
+            }
             long flat = layout.chunkStart(c);
             int left = layout.chunkLength(c);
             while (left > 0) {
@@ -134,7 +151,7 @@ public final class UpdateChunking {
                     Tensor.newBuilder()
                             .setName(names.get(t))
                             .setShape(new ArrayList<>(m.getTensors().get(t).getShape()))
-                            .setDtype(dtype)
+                            .setDtype(decode ? DType.FLOAT32 : dtype)
                             .setData(ByteBuffer.wrap(tensors[t]))
                             .build());
         }
@@ -148,5 +165,25 @@ public final class UpdateChunking {
                 .setTensors(out)
                 .setCreatedAtMs(m.getCreatedAtMs())
                 .build();
+    }
+
+    /** A valid blockwise chunk of {@code n} elements as little-endian float32 bytes. */
+    private static ByteBuffer decoded(DType dtype, ByteBuffer data, int n) {
+        byte[] bytes = new byte[data.remaining()];
+        data.duplicate().get(bytes);
+        String problem =
+                BlockQuantization.problem(
+                        bytes,
+                        dtype,
+                        n,
+                        bytes.length >= 4 ? BlockQuantization.blockSize(bytes) : 0);
+        if (problem != null) {
+            throw new IllegalArgumentException("a " + dtype + " chunk " + problem);
+        }
+        float[] values = new float[n];
+        BlockQuantization.decode(bytes, dtype, n, values, 0);
+        ByteBuffer out = ByteBuffer.allocate(4 * n).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+        out.asFloatBuffer().put(values);
+        return out;
     }
 }
