@@ -1,10 +1,13 @@
 package io.fedstream.worker;
 
 import io.fedstream.schemas.AvroCodec;
+import io.fedstream.schemas.ChunkLayout;
+import io.fedstream.schemas.ErrorFeedback;
 import io.fedstream.schemas.FederationSpec;
 import io.fedstream.schemas.GlobalModelAssembler;
 import io.fedstream.schemas.TensorCodec;
 import io.fedstream.schemas.UpdateChunking;
+import io.fedstream.schemas.UpdateEncoding;
 import io.fedstream.schemas.UpdateSigning;
 import io.fedstream.schemas.avro.AdapterUpdate;
 import io.fedstream.schemas.avro.GlobalModel;
@@ -76,6 +79,11 @@ public final class Worker implements Runnable, AutoCloseable {
     private int published;
     private GlobalModelAssembler assembler = new GlobalModelAssembler();
     private volatile LocalDp localDp;
+    private volatile UpdateEncoding encoding = UpdateEncoding.FLOAT32;
+
+    /** What this site's encoding has lost so far (null until the first encoded update). */
+    private ErrorFeedback errorFeedback;
+
     private final java.security.SecureRandom localNoise = new java.security.SecureRandom();
 
     public Worker(
@@ -92,6 +100,16 @@ public final class Worker implements Runnable, AutoCloseable {
      */
     public Worker withLocalDp(LocalDp dp) {
         this.localDp = dp;
+        return this;
+    }
+
+    /**
+     * How this site encodes its updates (the federation spec's {@code encoding}); lossy encodings
+     * carry what they lose into the next update ({@link ErrorFeedback}). Call before {@link
+     * #run()}.
+     */
+    public Worker withEncoding(UpdateEncoding encoding) {
+        this.encoding = java.util.Objects.requireNonNull(encoding, "encoding");
         return this;
     }
 
@@ -314,8 +332,16 @@ public final class Worker implements Runnable, AutoCloseable {
             AdapterUpdate update,
             int chunkElements)
             throws InterruptedException {
-        UpdateChunking.Chunked chunked =
-                UpdateChunking.split(update, spec.withChunkElements(chunkElements).layout());
+        ChunkLayout layout = spec.withChunkElements(chunkElements).layout();
+        UpdateChunking.Chunked chunked;
+        if (encoding.equals(UpdateEncoding.FLOAT32)) {
+            chunked = UpdateChunking.split(update, layout);
+        } else {
+            if (errorFeedback == null || errorFeedback.size() != layout.totalElements()) {
+                errorFeedback = new ErrorFeedback((int) layout.totalElements());
+            }
+            chunked = UpdateChunking.split(update, layout, encoding, errorFeedback);
+        }
         if (config.signingKey() != null) {
             UpdateSigning.sign(chunked.manifest(), config.signingKeyId(), config.signingKey());
         }

@@ -190,6 +190,15 @@ public final class LocalFederation implements AutoCloseable {
         return privacy;
     }
 
+    /**
+     * The update encoding of the run's federation: its spec gets {@code encoding} and every site
+     * encodes with it. Call before {@link #jobConfiguration}.
+     */
+    public LocalFederation withEncoding(io.fedstream.schemas.UpdateEncoding encoding) {
+        this.spec = spec.withEncoding(encoding);
+        return this;
+    }
+
     /** Told of every update a site publishes. Call before {@link #start}. */
     public LocalFederation withWorkerListener(WorkerListener listener) {
         this.workerListener = listener;
@@ -260,7 +269,9 @@ public final class LocalFederation implements AutoCloseable {
                             .withSigningKey(keyId(i), siteKeys.get(i).getPrivate());
             WorkerListener listener =
                     progress == null ? workerListener : both(progress.listener(i), workerListener);
-            Worker w = new Worker(wc, trainer, listener, settings.seed());
+            Worker w =
+                    new Worker(wc, trainer, listener, settings.seed())
+                            .withEncoding(spec.encoding());
             workers.add(w);
             Thread t = new Thread(w, "worker-" + wc.siteId());
             t.setDaemon(true);

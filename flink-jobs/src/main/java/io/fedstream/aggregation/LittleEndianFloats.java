@@ -1,12 +1,19 @@
 package io.fedstream.aggregation;
 
+import io.fedstream.schemas.BlockQuantization;
+import io.fedstream.schemas.avro.DType;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
 import java.nio.ByteOrder;
 
 /**
- * Kernels over little-endian tensor bytes (FLOAT32 or BFLOAT16), read in place: no per-element
- * allocation, no boxing, no intermediate float[].
+ * Kernels over little-endian tensor bytes (FLOAT32 or BFLOAT16, or the blockwise INT8 and NF4 of
+ * {@link BlockQuantization}), read in place: no per-element allocation, no boxing, no intermediate
+ * float[].
+ *
+ * <p>Blockwise bytes do not say how many elements they hold: {@link #accumulate} takes it from the
+ * sums ({@code acc.length}), {@link #stats(byte[], Kind, int)} as an argument; the kernels assume
+ * bytes validation accepted ({@link BlockQuantization#problem}) and check only the length.
  */
 public final class LittleEndianFloats {
     private static final VarHandle F32 =
@@ -16,25 +23,54 @@ public final class LittleEndianFloats {
     private static final VarHandle I16 =
             MethodHandles.byteArrayViewVarHandle(short[].class, ByteOrder.LITTLE_ENDIAN);
 
-    /** Element type of the bytes: FLOAT32 (4 bytes) or BFLOAT16 (2 bytes). */
+    /**
+     * Element type of the bytes: FLOAT32 (4 bytes), BFLOAT16 (2 bytes), or blockwise INT8 and NF4
+     * ({@link #bytes} 0: their length depends on the block size). Names are the {@link DType}'s;
+     * ordinals are stored in chunk state, so kinds are only ever appended.
+     */
     public enum Kind {
         FLOAT32(4),
-        BFLOAT16(2);
+        BFLOAT16(2),
+        INT8(0),
+        NF4(0);
 
+        /** Bytes per element; 0 for the blockwise kinds. */
         public final int bytes;
 
         Kind(int bytes) {
             this.bytes = bytes;
         }
+
+        /** Whether this is a blockwise quantized kind. */
+        public boolean blockwise() {
+            return bytes == 0;
+        }
+
+        /** The record dtype of this kind. */
+        public DType dtype() {
+            return DType.valueOf(name());
+        }
+
+        /** The kind of a record dtype. */
+        public static Kind of(DType dtype) {
+            return valueOf(dtype.name());
+        }
     }
+
+    /** The NF4 code book, read by the kernels. */
+    private static final float[] NF4 = BlockQuantization.nf4CodeBook();
 
     private LittleEndianFloats() {}
 
-    /** Element {@code i} of {@code data}. */
+    /** Element {@code i} of FLOAT32 or BFLOAT16 {@code data}. */
     public static float get(byte[] data, Kind kind, int i) {
-        return kind == Kind.FLOAT32
-                ? (float) F32.get(data, i << 2)
-                : Float.intBitsToFloat(((short) I16.get(data, i << 1) & 0xFFFF) << 16);
+        if (kind == Kind.FLOAT32) {
+            return (float) F32.get(data, i << 2);
+        }
+        if (kind == Kind.BFLOAT16) {
+            return Float.intBitsToFloat(((short) I16.get(data, i << 1) & 0xFFFF) << 16);
+        }
+        throw new IllegalArgumentException(kind + " has no element size: decode it first");
     }
 
     /**
@@ -52,7 +88,9 @@ public final class LittleEndianFloats {
     /** acc[i] += w · x[i] for i in [from, to) (e.g. one thread's part of a tensor). */
     public static void accumulate(double[] acc, byte[] x, Kind kind, double w, int from, int to) {
         checkRange(acc, x, kind, from, to);
-        if (VECTOR != null) {
+        if (kind.blockwise()) {
+            blockwise(acc, x, kind, w, from, to, VECTOR);
+        } else if (VECTOR != null) {
             VECTOR.accumulate(acc, x, kind == Kind.FLOAT32, w, from, to);
         } else {
             scalar(acc, x, kind, w, from, to);
@@ -73,7 +111,12 @@ public final class LittleEndianFloats {
         for (byte[] x : xs) {
             checkRange(acc, x, kind, from, to);
         }
-        if (VECTOR != null) {
+        if (kind.blockwise()) {
+            // per element the same additions in update order as the batch kernels
+            for (int u = 0; u < xs.length; u++) {
+                blockwise(acc, xs[u], kind, w[u], from, to, VECTOR);
+            }
+        } else if (VECTOR != null) {
             VECTOR.accumulateAll(acc, xs, kind == Kind.FLOAT32, w, from, to);
         } else {
             scalarAll(acc, xs, kind, w, from, to);
@@ -117,6 +160,12 @@ public final class LittleEndianFloats {
      * block of sums comes from memory once per batch and the inner loop is the plain scalar one.
      */
     static void scalarAll(double[] acc, byte[][] xs, Kind kind, double[] w, int from, int to) {
+        if (kind.blockwise()) {
+            for (int u = 0; u < xs.length; u++) {
+                blockwise(acc, xs[u], kind, w[u], from, to, null);
+            }
+            return;
+        }
         for (int b = from; b < to; b += BLOCK) {
             int e = Math.min(to, b + BLOCK);
             for (int u = 0; u < xs.length; u++) {
@@ -145,7 +194,11 @@ public final class LittleEndianFloats {
                     "jdk.incubator.vector is not loaded (java --add-modules jdk.incubator.vector)");
         }
         checkRange(acc, x, kind, from, to);
-        k.accumulate(acc, x, kind == Kind.FLOAT32, w, from, to);
+        if (kind.blockwise()) {
+            blockwise(acc, x, kind, w, from, to, k);
+        } else {
+            k.accumulate(acc, x, kind == Kind.FLOAT32, w, from, to);
+        }
     }
 
     /**
@@ -157,7 +210,9 @@ public final class LittleEndianFloats {
     }
 
     private static void scalar(double[] acc, byte[] x, Kind kind, double w, int from, int to) {
-        if (kind == Kind.FLOAT32) {
+        if (kind.blockwise()) {
+            blockwise(acc, x, kind, w, from, to, null);
+        } else if (kind == Kind.FLOAT32) {
             for (int i = from; i < to; i++) {
                 acc[i] += w * (float) F32.get(x, i << 2);
             }
@@ -168,14 +223,104 @@ public final class LittleEndianFloats {
         }
     }
 
-    private static void checkSize(double[] acc, byte[] x, Kind kind) {
-        if (x.length != acc.length * kind.bytes) {
-            throw new IllegalArgumentException(
-                    "tensor has " + x.length + " bytes, expected " + acc.length * kind.bytes);
+    /**
+     * The blockwise kernel: acc[i] += w · (scale[b] · value(code[i])) for i in [from, to), where
+     * {@code acc.length} is the chunk's element count. INT8 runs the kernel's vector loop over the
+     * whole vectors of each block, if there is a kernel; NF4 looks each nibble up in the block's
+     * table of the 16 products {@code w · (scale · NF4[k])}, the same doubles the per-element
+     * formula gives, so every path adds the same bits.
+     */
+    private static void blockwise(
+            double[] acc, byte[] x, Kind kind, double w, int from, int to, Kernel vector) {
+        int n = acc.length;
+        int block = BlockQuantization.blockSize(x);
+        int codes = BlockQuantization.codesOffset(n, block);
+        double[] table = kind == Kind.NF4 ? new double[16] : null;
+        for (int b = from / block; b * block < to; b++) {
+            int start = Math.max(from, b * block);
+            int end = Math.min(to, (b + 1) * block);
+            float scale = (float) F32.get(x, BlockQuantization.HEADER_BYTES + 4 * b);
+            if (kind == Kind.INT8) {
+                if (vector != null) {
+                    vector.int8(acc, x, codes, scale, w, start, end);
+                } else {
+                    int8(acc, x, codes, scale, w, start, end);
+                }
+            } else {
+                for (int k = 0; k < 16; k++) {
+                    table[k] = w * (double) (scale * NF4[k]);
+                }
+                nf4(acc, x, codes, table, start, end);
+            }
         }
     }
 
+    /** The scalar INT8 loop over one block's [from, to). */
+    static void int8(double[] acc, byte[] x, int codes, float scale, double w, int from, int to) {
+        for (int i = from; i < to; i++) {
+            acc[i] += w * (double) (scale * (float) x[codes + i]);
+        }
+    }
+
+    /** The NF4 loop over one block's [from, to): two elements per byte after an odd start. */
+    private static void nf4(double[] acc, byte[] x, int codes, double[] table, int from, int to) {
+        int i = from;
+        if ((i & 1) == 1 && i < to) {
+            acc[i] += table[(x[codes + (i >> 1)] >> 4) & 0xF];
+            i++;
+        }
+        for (; i + 1 < to; i += 2) {
+            int b = x[codes + (i >> 1)];
+            acc[i] += table[b & 0xF];
+            acc[i + 1] += table[(b >> 4) & 0xF];
+        }
+        if (i < to) {
+            acc[i] += table[x[codes + (i >> 1)] & 0xF];
+        }
+    }
+
+    private static void checkSize(double[] acc, byte[] x, Kind kind) {
+        if (x.length != expectedBytes(acc.length, x, kind)) {
+            throw new IllegalArgumentException(
+                    "tensor has "
+                            + x.length
+                            + " bytes, expected "
+                            + expectedBytes(acc.length, x, kind));
+        }
+    }
+
+    /**
+     * Bytes of {@code n} elements of the kind; for the blockwise kinds with the block size {@code
+     * x} declares (-1 if it declares none allowed).
+     */
+    public static long expectedBytes(int n, byte[] x, Kind kind) {
+        if (!kind.blockwise()) {
+            return (long) n * kind.bytes;
+        }
+        if (x.length < BlockQuantization.HEADER_BYTES) {
+            return -1;
+        }
+        int block = BlockQuantization.blockSize(x);
+        try {
+            BlockQuantization.checkBlockSize(block);
+        } catch (IllegalArgumentException e) {
+            return -1;
+        }
+        return BlockQuantization.encodedLength(kind.dtype(), n, block);
+    }
+
     private static void checkRange(double[] acc, byte[] x, Kind kind, int from, int to) {
+        if (kind.blockwise() && x.length != expectedBytes(acc.length, x, kind)) {
+            throw new IllegalArgumentException(
+                    kind
+                            + " bytes of "
+                            + x.length
+                            + " are not "
+                            + acc.length
+                            + " elements in blocks (expected "
+                            + expectedBytes(acc.length, x, kind)
+                            + ")");
+        }
         if (from < 0 || to < from || to > acc.length || (long) to * kind.bytes > x.length) {
             throw new IndexOutOfBoundsException(
                     "range ["
@@ -196,6 +341,9 @@ public final class LittleEndianFloats {
 
         void accumulateAll(
                 double[] acc, byte[][] xs, boolean float32, double[] w, int from, int to);
+
+        /** INT8 over [from, to) of one block: acc[i] += w · (scale · code[i]). */
+        void int8(double[] acc, byte[] x, int codes, float scale, double w, int from, int to);
 
         String describe();
     }
@@ -254,6 +402,9 @@ public final class LittleEndianFloats {
      * bounded this loop, the busiest in validation).
      */
     public static Stats stats(byte[] x, Kind kind) {
+        if (kind.blockwise()) {
+            throw new IllegalArgumentException(kind + " bytes: stats(x, kind, elements)");
+        }
         int n = x.length / kind.bytes;
         boolean f32 = kind == Kind.FLOAT32;
         int max0 = 0;
@@ -294,17 +445,60 @@ public final class LittleEndianFloats {
                 maxBits < 0x7F800000, Float.intBitsToFloat(maxBits), (s0 + s1) + (s2 + s3));
     }
 
+    /**
+     * {@link #stats(byte[], Kind)} of {@code n} elements of any kind; the blockwise ones decoded
+     * element by element (valid bytes only: {@link BlockQuantization#problem} first), their squares
+     * summed in the same four interleaved sums.
+     */
+    public static Stats stats(byte[] x, Kind kind, int n) {
+        if (!kind.blockwise()) {
+            return stats(x, kind);
+        }
+        DType dtype = kind.dtype();
+        int block = BlockQuantization.blockSize(x);
+        int codes = BlockQuantization.codesOffset(n, block);
+        double[] s = new double[4];
+        float max = 0;
+        for (int i = 0; i < n; i++) {
+            float scale = (float) F32.get(x, BlockQuantization.HEADER_BYTES + 4 * (i / block));
+            int code =
+                    kind == Kind.INT8
+                            ? x[codes + i]
+                            : ((i & 1) == 0 ? x[codes + (i >> 1)] : x[codes + (i >> 1)] >> 4) & 0xF;
+            double v = scale * BlockQuantization.codeValue(dtype, code);
+            max = Math.max(max, (float) Math.abs(v));
+            s[i & 3] += v * v;
+        }
+        return new Stats(true, max, (s[0] + s[1]) + (s[2] + s[3]));
+    }
+
     /** The float32 bit pattern of element {@code i} (bfloat16 widened). */
     private static int bits(byte[] x, boolean f32, int i) {
         return f32 ? (int) I32.get(x, i << 2) : ((short) I16.get(x, i << 1) & 0xFFFF) << 16;
     }
 
-    /** The elements as a new float[]. */
+    /** The elements of FLOAT32 or BFLOAT16 bytes as a new float[]. */
     public static float[] toFloats(byte[] x, Kind kind) {
+        if (kind.blockwise()) {
+            throw new IllegalArgumentException(kind + ": use toFloats(x, kind, elements)");
+        }
         float[] out = new float[x.length / kind.bytes];
         for (int i = 0; i < out.length; i++) {
             out[i] = get(x, kind, i);
         }
+        return out;
+    }
+
+    /**
+     * The {@code n} elements of bytes of any kind as a new float[]; blockwise ones decoded exactly
+     * as the kernel reads them.
+     */
+    public static float[] toFloats(byte[] x, Kind kind, int n) {
+        if (!kind.blockwise()) {
+            return toFloats(x, kind);
+        }
+        float[] out = new float[n];
+        BlockQuantization.decode(x, kind.dtype(), n, out, 0);
         return out;
     }
 

@@ -1,6 +1,7 @@
 package io.fedstream.aggregation;
 
 import java.nio.ByteOrder;
+import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.DoubleVector;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
@@ -39,10 +40,43 @@ final class VectorAccumulate implements LittleEndianFloats.Kernel {
 
     private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
 
+    /** Eight INT8 codes per load, the smallest byte vector; widened in parts of D's length. */
+    private static final VectorSpecies<Byte> B = ByteVector.SPECIES_64;
+
+    private static final int PARTS = Math.max(1, B.length() / LANES);
+
     public VectorAccumulate() {
         if (F.length() != LANES || S.length() != LANES || I.length() != LANES) {
             throw new IllegalStateException("unexpected vector shapes " + D + " " + F + " " + S);
         }
+    }
+
+    /**
+     * INT8: eight codes per load, each part of {@link #LANES} widened to int, converted to float
+     * and multiplied by the block's scale in float32 (the same rounding as the scalar {@code scale
+     * · (float) code}), then widened to double, times w, added.
+     */
+    @Override
+    public void int8(double[] acc, byte[] x, int codes, float scale, double w, int from, int to) {
+        int step = Math.max(B.length(), LANES);
+        int i = from;
+        int bound = from + (to - from) / step * step;
+        if (LANES <= B.length()) {
+            for (; i < bound; i += step) {
+                ByteVector b = ByteVector.fromArray(B, x, codes + i);
+                for (int p = 0; p < PARTS; p++) {
+                    FloatVector f =
+                            ((IntVector) b.convertShape(VectorOperators.B2I, I, p))
+                                    .convert(VectorOperators.I2F, 0)
+                                    .reinterpretAsFloats()
+                                    .mul(scale);
+                    DoubleVector v = (DoubleVector) f.convertShape(VectorOperators.F2D, D, 0);
+                    int at = i + p * LANES;
+                    DoubleVector.fromArray(D, acc, at).add(v.mul(w)).intoArray(acc, at);
+                }
+            }
+        }
+        LittleEndianFloats.int8(acc, x, codes, scale, w, i, to);
     }
 
     @Override

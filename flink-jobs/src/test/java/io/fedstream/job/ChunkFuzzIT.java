@@ -4,10 +4,15 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.fedstream.embedded.EmbeddedKafka;
 import io.fedstream.schemas.AvroCodec;
+import io.fedstream.schemas.BlockQuantization;
+import io.fedstream.schemas.ChunkLayout;
+import io.fedstream.schemas.ErrorFeedback;
 import io.fedstream.schemas.FederationSpec;
 import io.fedstream.schemas.UpdateChunking;
+import io.fedstream.schemas.UpdateEncoding;
 import io.fedstream.schemas.UpdateSigning;
 import io.fedstream.schemas.avro.AdapterUpdate;
+import io.fedstream.schemas.avro.DType;
 import io.fedstream.schemas.avro.RejectReason;
 import io.fedstream.schemas.avro.RejectedUpdate;
 import io.fedstream.schemas.avro.Signature;
@@ -34,10 +39,12 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * {@link FuzzIT} for the chunked wire format: genuine signed updates sent as workers send them
- * (chunks, then the signed manifest) to a federation of three chunks, with hostile and damaged
- * chunk and manifest records interleaved. The job keeps running, publishes the same versions as a
- * run on the genuine records alone, counts each genuine update once, and dead-letters every other
- * record exactly once with a known reason, at the record's own offset.
+ * (chunks, then the signed manifest) to a federation of three chunks, in turn in every update
+ * encoding (FLOAT32, BFLOAT16, INT8, NF4), with hostile and damaged chunk and manifest records
+ * interleaved, among them correctly signed updates whose INT8 or NF4 chunk breaks the encoding's
+ * rules ({@code BAD_ENCODING}, one dead letter at the manifest). The job keeps running, publishes
+ * the same versions as a run on the genuine records alone, counts each genuine update once, and
+ * dead-letters every other record exactly once with a known reason, at the record's own offset.
  *
  * <p>Accounting: every mutant record is dead-lettered by itself, except the chunks of an update
  * that never gets a manifest, which are one rejection ({@code MISSING_CHUNK}, at the first of them)
@@ -48,6 +55,15 @@ class ChunkFuzzIT {
     private static final SigningSites SITES = SigningSites.generate("site-1");
 
     static final FederationSpec SPEC = Fixtures.SPEC.withChunkElements(3); // 8 = 3 + 3 + 2
+
+    /** Update i travels in encoding i mod 4. */
+    static final List<UpdateEncoding> ENCODINGS =
+            List.of(
+                    UpdateEncoding.FLOAT32,
+                    UpdateEncoding.parse("bfloat16"),
+                    UpdateEncoding.parse("int8:64"),
+                    UpdateEncoding.parse("nf4:64"));
+
     static final int GENUINE = 12;
     static final int MUTANTS_PER_UPDATE = 100;
 
@@ -74,7 +90,11 @@ class ChunkFuzzIT {
         Path registry = SITES.writeRegistry(dir.resolve("keys.json"));
         List<Update> genuine = new ArrayList<>();
         for (int i = 0; i < GENUINE; i++) {
-            genuine.add(signedChunked(genuineUpdate(i), SITES.privateKey("site-1")));
+            genuine.add(
+                    signedChunked(
+                            genuineUpdate(i),
+                            ENCODINGS.get(i % ENCODINGS.size()),
+                            SITES.privateKey("site-1")));
         }
         List<Sent> clean = new ArrayList<>();
         for (Update u : genuine) {
@@ -194,8 +214,13 @@ class ChunkFuzzIT {
         return u;
     }
 
-    private static Update signedChunked(AdapterUpdate u, PrivateKey key) {
-        UpdateChunking.Chunked c = UpdateChunking.split(u, SPEC.layout());
+    private static Update signedChunked(AdapterUpdate u, UpdateEncoding enc, PrivateKey key) {
+        UpdateChunking.Chunked c =
+                UpdateChunking.split(
+                        u,
+                        SPEC.layout(),
+                        enc,
+                        new ErrorFeedback((int) SPEC.layout().totalElements()));
         UpdateSigning.sign(c.manifest(), SITES.keyId("site-1"), key);
         return new Update(c.chunks(), c.manifest());
     }
@@ -244,7 +269,7 @@ class ChunkFuzzIT {
         Update u = genuine.get(i);
         UpdateChunk chunk = copy(u.chunks().get(rnd.nextInt(u.chunks().size())));
         String ghost = SPEC.id() + "-ghost-" + i + "-" + m;
-        switch (rnd.nextInt(13)) {
+        switch (rnd.nextInt(14)) {
             case 0 -> { // bit flips in the chunk's data
                 byte[] data = bytes(chunk.getData());
                 for (int k = 1 + rnd.nextInt(3); k > 0; k--) {
@@ -357,6 +382,9 @@ class ChunkFuzzIT {
                 return List.of(
                         own(AvroCodec.UPDATE_MANIFEST.encode(t), RejectReason.MISSING_CHUNK));
             }
+            case 12 -> { // a correctly signed INT8 or NF4 update with one chunk breaking the rules
+                return badlyEncoded(i, ghost, rnd, key);
+            }
             case 11 -> { // one chunk under a new id: an update without a manifest
                 chunk.setUpdateId(ghost);
                 return List.of(new Sent(encode(chunk), Kind.PER_UPDATE, null, ghost));
@@ -370,6 +398,56 @@ class ChunkFuzzIT {
                 }
                 return out;
             }
+        }
+    }
+
+    /**
+     * A hostile site's update: update i's values in INT8 or NF4, one chunk's bytes then broken (a
+     * NaN, negative or zero scale, INT8's -128, a set NF4 padding nibble, another block size, a
+     * byte more or less), the manifest signed over the broken digest. Its chunks are the update's
+     * own copies, so the update is dead-lettered once, {@code BAD_ENCODING}, at its manifest.
+     */
+    private static List<Sent> badlyEncoded(
+            int i, String ghost, SplittableRandom rnd, PrivateKey key) {
+        UpdateEncoding enc = ENCODINGS.get(2 + rnd.nextInt(2));
+        AdapterUpdate u = genuineUpdate(i);
+        u.setUpdateId(ghost);
+        ChunkLayout layout = SPEC.layout();
+        byte[][] data =
+                new ErrorFeedback((int) layout.totalElements())
+                        .encode(layout.flatten(u.getTensors()), layout, enc);
+        int c = rnd.nextInt(data.length);
+        byte[] b = data[c];
+        int n = layout.chunkLength(c);
+        switch (rnd.nextInt(enc.dtype() == DType.NF4 && n % 2 == 1 ? 7 : 6)) {
+            case 0 -> setScale(b, Float.NaN);
+            case 1 -> setScale(b, rnd.nextBoolean() ? -1f : Float.POSITIVE_INFINITY);
+            case 2 -> setScale(b, 0f); // with codes that are not 0
+            case 3 -> b[0] = (byte) 128; // block size 128, the federation's is 64
+            case 4 -> b = java.util.Arrays.copyOf(b, b.length + (rnd.nextBoolean() ? 1 : -1));
+            case 5 -> {
+                if (enc.dtype() == DType.INT8) {
+                    b[BlockQuantization.codesOffset(n, 64) + rnd.nextInt(n)] = -128;
+                } else {
+                    b = java.util.Arrays.copyOf(b, b.length - 2); // too short
+                }
+            }
+            default -> b[b.length - 1] |= (byte) 0x10; // NF4's padding nibble
+        }
+        data[c] = b;
+        UpdateChunking.Chunked bad = UpdateChunking.chunked(u, layout, enc.dtype(), data);
+        UpdateSigning.sign(bad.manifest(), SITES.keyId("site-1"), key);
+        List<Sent> out = new ArrayList<>();
+        // its own copies: never dead-lettered by themselves
+        bad.chunks().forEach(ch -> out.add(genuine(encode(ch))));
+        out.add(own(AvroCodec.UPDATE_MANIFEST.encode(bad.manifest()), RejectReason.BAD_ENCODING));
+        return out;
+    }
+
+    private static void setScale(byte[] b, float scale) {
+        int bits = Float.floatToRawIntBits(scale);
+        for (int k = 0; k < 4; k++) {
+            b[BlockQuantization.HEADER_BYTES + k] = (byte) (bits >>> (8 * k));
         }
     }
 

@@ -296,4 +296,81 @@ class UpdateValidatorTest {
         assertThat(((UpdateValidator.Rejected) r2).reason())
                 .isEqualTo(RejectReason.BAD_EXAMPLE_COUNT);
     }
+
+    /** Update u1's chunks encoded in {@code encoding} (the federation's block size 64). */
+    private io.fedstream.schemas.UpdateChunking.Chunked encoded(String encoding, float value) {
+        AdapterUpdate u = update("u1", 0, 10, constantDelta(value)).build();
+        var layout = chunked3.layout();
+        return io.fedstream.schemas.UpdateChunking.split(
+                u,
+                layout,
+                io.fedstream.schemas.UpdateEncoding.parse(encoding),
+                new io.fedstream.schemas.ErrorFeedback((int) layout.totalElements()));
+    }
+
+    private UpdateEvent receipt(io.fedstream.schemas.avro.UpdateChunk c) {
+        var parts =
+                (UpdateValidator.Parts) chunkValidator.parts(raw(AvroCodec.UPDATE_CHUNK.encode(c)));
+        return parts.events().get(0);
+    }
+
+    @org.junit.jupiter.params.ParameterizedTest
+    @org.junit.jupiter.params.provider.ValueSource(strings = {"int8", "nf4"})
+    void blockwiseChunksAreReadInPlaceAndBadEncodingsAreReceiptsWithTheProblem(String encoding) {
+        var c = encoded(encoding, 0.5f);
+        var good = c.chunks().get(2); // 2 elements
+        var parts =
+                (UpdateValidator.Parts)
+                        chunkValidator.parts(raw(AvroCodec.UPDATE_CHUNK.encode(good)));
+        assertThat(parts.events().get(0).problem).isNull();
+        assertThat(parts.events().get(0).sha256).isEqualTo(c.manifest().getChunkSha256().get(2));
+        assertThat(parts.events().get(0).sumSquares).isEqualTo(2 * 0.25);
+        assertThat(parts.chunks())
+                .singleElement()
+                .satisfies(d -> assertThat(d.data).hasSize(good.getData().remaining()));
+
+        java.util.function.Function<java.util.function.Consumer<byte[]>, UpdateEvent> mutated =
+                change -> {
+                    byte[] b = new byte[good.getData().remaining()];
+                    good.getData().duplicate().get(b);
+                    change.accept(b);
+                    var m = io.fedstream.schemas.avro.UpdateChunk.newBuilder(good).build();
+                    m.setData(ByteBuffer.wrap(b));
+                    return receipt(m);
+                };
+        UpdateEvent nanScale =
+                mutated.apply(
+                        b -> {
+                            b[6] = (byte) 0xC0;
+                            b[7] = (byte) 0x7F;
+                        });
+        UpdateEvent block128 = mutated.apply(b -> b[0] = (byte) 128);
+        UpdateEvent zeroScale = mutated.apply(b -> java.util.Arrays.fill(b, 4, 8, (byte) 0));
+        UpdateEvent badCode =
+                mutated.apply(b -> b[8] = (byte) (encoding.equals("int8") ? -128 : 0x00));
+        var wrongLength = io.fedstream.schemas.avro.UpdateChunk.newBuilder(good).build();
+        wrongLength.setData(ByteBuffer.wrap(new byte[good.getData().remaining() + 1]));
+
+        for (UpdateEvent e : List.of(nanScale, block128, zeroScale, receipt(wrongLength))) {
+            assertThat(e.problem).as(e.problemDetail).isEqualTo("BAD_ENCODING");
+            assertThat(e.hasData).isFalse();
+        }
+        assertThat(nanScale.problemDetail).contains("chunk 2 block 0 has scale NaN");
+        assertThat(block128.problemDetail)
+                .contains("declares block size 128, the federation's is 64");
+        assertThat(zeroScale.problemDetail).contains("has scale 0 but element 0");
+        if (encoding.equals("int8")) {
+            assertThat(badCode.problemDetail).contains("code -128");
+        } else {
+            // two NF4 elements -1 (code 0): a valid, different chunk
+            assertThat(badCode.problem).isNull();
+        }
+    }
+
+    @Test
+    void anInlineUpdateCannotCarryABlockwiseTensor() {
+        AdapterUpdate u = update("u1", 0, 10, constantDelta(0.5f)).build();
+        u.getTensors().get(1).setDtype(DType.INT8);
+        assertThat(reasonFor(u)).isEqualTo(RejectReason.BAD_ENCODING);
+    }
 }

@@ -47,6 +47,11 @@ public final class ErrorFeedback {
         return chunks;
     }
 
+    /** Elements of the vector. */
+    public int size() {
+        return residual.length;
+    }
+
     /** What the encoding has lost so far and the next update will carry (a copy). */
     public float[] residual() {
         return residual.clone();

@@ -41,6 +41,17 @@ public final class UpdateChunking {
     }
 
     /**
+     * The chunks and (unsigned) manifest of {@code u} (float32 tensors in the layout's order) in
+     * {@code encoding}, through the site's error {@code feedback}: what this update's encoding
+     * loses is carried into the next one.
+     */
+    public static Chunked split(
+            AdapterUpdate u, ChunkLayout layout, UpdateEncoding encoding, ErrorFeedback feedback) {
+        byte[][] data = feedback.encode(layout.flatten(u.getTensors()), layout, encoding);
+        return chunked(u, layout, encoding.dtype(), data);
+    }
+
+    /**
      * The chunks and (unsigned) manifest of {@code u} with its delta already encoded chunk by
      * chunk, e.g. by {@link ErrorFeedback#encode}: {@code u}'s tensors give the names, shapes and
      * the metadata, {@code data} the chunks' bytes in {@code dtype}.

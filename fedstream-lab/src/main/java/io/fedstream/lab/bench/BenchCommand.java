@@ -26,7 +26,8 @@ import picocli.CommandLine.Option;
             BenchCommand.Python.class,
             BenchCommand.Train.class,
             BenchCommand.Decoder.class,
-            BenchCommand.E2e.class
+            BenchCommand.E2e.class,
+            BenchCommand.Wire.class
         },
         description = {
             "Runs a benchmark and prints a table (docs/benchmarks.md). `bench NAME --help` lists"
@@ -304,6 +305,38 @@ public final class BenchCommand extends CommandGroup {
                             !unsigned,
                             wholeRecords,
                             dp));
+        }
+    }
+
+    @Command(
+            name = "wire",
+            mixinStandardHelpOptions = true,
+            description = {
+                "Bytes per update and held-out recall@1 of the local run's default task in float32"
+                        + " and each update encoding, and the accumulate kernel per decoded element"
+                        + " (JMH); last line bytes ratio: X. --quick: 2 versions per run instead"
+                        + " of 5, shorter JMH runs."
+            })
+    static final class Wire implements Callable<Integer> {
+        @Mixin QuickOption quick;
+
+        @Mixin MedQuadOption medQuad;
+
+        @Option(
+                names = "--encodings",
+                split = ",",
+                defaultValue = "bfloat16,int8:64,nf4:64",
+                description =
+                        "Encodings compared with float32 (default ${DEFAULT-VALUE}; int8:B and nf4:B"
+                                + " with B a multiple of 16 from 64 to 256; float32 there is a"
+                                + " second float32 run, to see how much the metric moves by"
+                                + " itself).")
+        List<String> encodings;
+
+        @Override
+        public Integer call() throws Exception {
+            return WireBench.run(
+                    new WireBench.Settings(quick.quick(), encodings, 0, 42, medQuad.path(), null));
         }
     }
 }

@@ -344,6 +344,13 @@ public class ChunkAggregator
             h.weight = d.weight;
             h.kind = c.kind;
             h.data = c.data;
+            if (kind.blockwise()) {
+                // the robust rules read elements at random: they get the exact float32 decoding
+                int n = layouts.get(d.federationId).chunkLength(d.chunkIndex);
+                h.kind = (byte) LittleEndianFloats.Kind.FLOAT32.ordinal();
+                h.data =
+                        LittleEndianFloats.fromFloats(LittleEndianFloats.toFloats(c.data, kind, n));
+            }
             held.add(h);
         }
         added.add(d.updateKey());

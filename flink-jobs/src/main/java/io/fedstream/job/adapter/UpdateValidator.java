@@ -5,6 +5,7 @@ import io.fedstream.job.ChunkData;
 import io.fedstream.job.RawRecord;
 import io.fedstream.job.Rejections;
 import io.fedstream.schemas.AvroCodec;
+import io.fedstream.schemas.BlockQuantization;
 import io.fedstream.schemas.ChunkLayout;
 import io.fedstream.schemas.FederationSpec;
 import io.fedstream.schemas.SiteKeys;
@@ -202,11 +203,19 @@ public final class UpdateValidator implements Serializable {
                         site,
                         id);
             }
-            LittleEndianFloats.Kind kind =
-                    switch (t.getDtype()) {
-                        case FLOAT32 -> LittleEndianFloats.Kind.FLOAT32;
-                        case BFLOAT16 -> LittleEndianFloats.Kind.BFLOAT16;
-                    };
+            LittleEndianFloats.Kind kind = LittleEndianFloats.Kind.of(t.getDtype());
+            if (kind.blockwise()) {
+                return new Rejected(
+                        RejectReason.BAD_ENCODING,
+                        "tensor "
+                                + ts.name()
+                                + " is "
+                                + t.getDtype()
+                                + ", which travels only in update chunks",
+                        fed,
+                        site,
+                        id);
+            }
             ByteBuffer data = t.getData();
             long expectedBytes = (long) ts.size() * kind.bytes;
             if (data.remaining() != expectedBytes) {
@@ -305,9 +314,23 @@ public final class UpdateValidator implements Serializable {
         }
         UpdateEvent receipt = event(UpdateEvent.RECEIPT, raw, fed, site, id);
         receipt.chunkIndex = index;
-        LittleEndianFloats.Kind kind = kind(c.getDtype());
+        LittleEndianFloats.Kind kind = LittleEndianFloats.Kind.of(c.getDtype());
         ByteBuffer data = c.getData();
-        long expectedBytes = (long) layout.chunkLength(index) * kind.bytes;
+        int n = layout.chunkLength(index);
+        long expectedBytes = (long) n * kind.bytes;
+        if (kind.blockwise()) {
+            byte[] bytes = toArray(data);
+            String problem =
+                    BlockQuantization.problem(
+                            bytes, c.getDtype(), n, federations.get(fed).encoding().blockSize());
+            if (problem != null) {
+                receipt.sha256 = ChunkLayout.updateChunkSha256(c.getDtype(), bytes);
+                receipt.problem = RejectReason.BAD_ENCODING.name();
+                receipt.problemDetail = c.getDtype() + " chunk " + index + " " + problem;
+                return new Parts(List.of(receipt), List.of());
+            }
+            expectedBytes = bytes.length;
+        }
         if (data.remaining() != expectedBytes) {
             receipt.problem = RejectReason.CORRUPT_CHUNK.name();
             receipt.problemDetail =
@@ -322,7 +345,7 @@ public final class UpdateValidator implements Serializable {
             return new Parts(List.of(receipt), List.of());
         }
         byte[] bytes = toArray(data);
-        LittleEndianFloats.Stats stats = LittleEndianFloats.stats(bytes, kind);
+        LittleEndianFloats.Stats stats = LittleEndianFloats.stats(bytes, kind, n);
         receipt.sha256 = ChunkLayout.updateChunkSha256(c.getDtype(), bytes);
         receipt.sumSquares = stats.sumSquares();
         if (!stats.finite()) {
@@ -616,13 +639,6 @@ public final class UpdateValidator implements Serializable {
         d.sha256 = sha;
         d.data = bytes;
         return d;
-    }
-
-    private static LittleEndianFloats.Kind kind(DType dtype) {
-        return switch (dtype) {
-            case FLOAT32 -> LittleEndianFloats.Kind.FLOAT32;
-            case BFLOAT16 -> LittleEndianFloats.Kind.BFLOAT16;
-        };
     }
 
     /** Null if the update is signed by one of its site's registered keys. */
