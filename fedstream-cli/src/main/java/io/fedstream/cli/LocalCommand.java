@@ -135,6 +135,15 @@ final class LocalCommand implements Callable<Integer> {
     double alpha;
 
     @Option(
+            names = "--encoding",
+            defaultValue = "float32",
+            description =
+                    "How the sites' updates travel (the spec's encoding): float32 (default),"
+                            + " bfloat16, int8[:B] or nf4[:B] (B a multiple of 16 from 64 to 256,"
+                            + " default 64; ./fedstream bench wire compares them).")
+    String encoding;
+
+    @Option(
             names = "--seed",
             defaultValue = "42",
             description = "Seed of data, model and training (default ${DEFAULT-VALUE}).")
@@ -188,6 +197,13 @@ final class LocalCommand implements Callable<Integer> {
         int n = sites != null ? sites : mlp ? 3 : 9;
         int q = quorum != null ? quorum : Math.max(1, n - 1);
         Path cacheDir = cache != null ? cache : LocalTasks.defaultCacheDir();
+        io.fedstream.schemas.UpdateEncoding updateEncoding;
+        try {
+            updateEncoding = io.fedstream.schemas.UpdateEncoding.parse(encoding);
+        } catch (IllegalArgumentException e) {
+            throw new picocli.CommandLine.ParameterException(
+                    spec.commandLine(), "--encoding: " + e.getMessage());
+        }
         Preflight.portFree(uiPort, "--ui-port", "Flink web UI"); // before anything starts
         LocalFederation.Settings settings =
                 new LocalFederation.Settings(
@@ -230,7 +246,9 @@ final class LocalCommand implements Callable<Integer> {
                 baseline.metric(),
                 LocalTasks.perSite(task.siteIds(), baseline.perSite()));
         try (EmbeddedKafka kafka = EmbeddedKafka.builder().port(kafkaPort).start();
-                LocalFederation fed = new LocalFederation(kafka, settings, task, true)) {
+                LocalFederation fed =
+                        new LocalFederation(kafka, settings, task, true)
+                                .withEncoding(updateEncoding)) {
             fed.baseline(baseline);
             SiteProgress progress = new SiteProgress(task.siteIds(), mlp ? 1 : localEpochs);
             fed.progress(progress);

@@ -94,6 +94,16 @@ final class WorkerCommand implements Callable<Integer> {
     String keyId;
 
     @Option(
+            names = "--encoding",
+            defaultValue = "float32",
+            description =
+                    "How updates travel: float32 (default), bfloat16, int8[:B] or nf4[:B] (blockwise,"
+                            + " B elements per scale, a multiple of 16 from 64 to 256, default 64);"
+                            + " the job's federation spec must have the same block size. Lossy"
+                            + " encodings carry what they lose into the next update.")
+    String encoding;
+
+    @Option(
             names = "--health-port",
             description =
                     "Serve /healthz (alive, loop not failed) and /readyz (has read the newest"
@@ -196,6 +206,12 @@ final class WorkerCommand implements Callable<Integer> {
                 return 2;
             }
             Worker worker = new Worker(config, trainer, progress, seed);
+            try {
+                worker.withEncoding(io.fedstream.schemas.UpdateEncoding.parse(encoding));
+            } catch (IllegalArgumentException e) {
+                System.err.println("--encoding: " + e.getMessage());
+                return 2;
+            }
             if (localDpClip != null) {
                 try {
                     worker.withLocalDp(new io.fedstream.worker.LocalDp(localDpClip, localDpNoise));

@@ -8,11 +8,15 @@ import io.fedstream.audit.FederationAudit;
 import io.fedstream.audit.FederationAudit.Finding;
 import io.fedstream.audit.FederationAudit.Offset;
 import io.fedstream.job.adapter.LatestVersionLookup;
+import io.fedstream.schemas.ErrorFeedback;
 import io.fedstream.schemas.FederationSpec;
 import io.fedstream.schemas.GlobalModelAssembler;
 import io.fedstream.schemas.TensorCodec;
+import io.fedstream.schemas.UpdateChunking;
+import io.fedstream.schemas.UpdateEncoding;
 import io.fedstream.schemas.avro.AdapterUpdate;
 import io.fedstream.schemas.avro.GlobalModel;
+import io.fedstream.schemas.avro.UpdateChunk;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -25,6 +29,9 @@ class FederationAuditTest {
     private final List<GlobalModel> history = new ArrayList<>();
     private final Map<Offset, AdapterUpdate> log = new HashMap<>();
 
+    /** The float32 updates before encoding, for the encoded history. */
+    private final Map<Offset, AdapterUpdate> original = new HashMap<>();
+
     @BeforeEach
     void produceHistory() throws Exception {
         produceHistory(Fixtures.policy(2, 1, 5));
@@ -35,6 +42,16 @@ class FederationAuditTest {
     }
 
     private void produceHistory(RoundPolicy policy, FederationSpec spec) throws Exception {
+        produceHistory(policy, spec, List.of());
+    }
+
+    /**
+     * The history; with {@code encodings}, update i travels as chunks in encoding i mod size and
+     * the log holds it as the audit reads it ({@link UpdateChunking#join}: decoded to float32).
+     */
+    private void produceHistory(
+            RoundPolicy policy, FederationSpec spec, List<UpdateEncoding> encodings)
+            throws Exception {
         history.clear();
         log.clear();
         try (Pipeline p = new Pipeline(spec, policy, LatestVersionLookup.none())) {
@@ -56,6 +73,24 @@ class FederationAuditTest {
                         update(u[0], Long.parseLong(u[1]), Long.parseLong(u[2]), delta)
                                 .setSiteId("s-" + u[0])
                                 .build();
+                if (!encodings.isEmpty()) {
+                    UpdateEncoding enc = encodings.get(log.size() % encodings.size());
+                    UpdateChunking.Chunked c =
+                            UpdateChunking.split(
+                                    update,
+                                    spec.layout(),
+                                    enc,
+                                    new ErrorFeedback((int) spec.layout().totalElements()));
+                    Map<Integer, UpdateChunk> byIndex = new HashMap<>();
+                    for (UpdateChunk chunk : c.chunks()) {
+                        p.send(chunk);
+                        byIndex.put(chunk.getChunkIndex(), chunk);
+                    }
+                    long offset = p.send(c.manifest());
+                    log.put(new Offset(0, offset), UpdateChunking.join(c.manifest(), byIndex));
+                    original.put(new Offset(0, offset), update);
+                    continue;
+                }
                 long offset = (chunked = !chunked) ? p.sendChunked(update) : p.sendWhole(update);
                 log.put(new Offset(0, offset), update);
             }
@@ -91,6 +126,24 @@ class FederationAuditTest {
         assertThat(history).extracting(GlobalModel::getVersion).containsExactly(0L, 1L, 2L, 3L);
         assertThat(findings).hasSize(4).allMatch(Finding::ok);
         assertThat(findings.get(3).detail()).contains("recomputed bit for bit");
+    }
+
+    @Test
+    void aHistoryOfEncodedUpdatesVerifiesBitForBitFromTheDecodedChunks() throws Exception {
+        produceHistory(
+                Fixtures.policy(2, 1, 5),
+                RoundCoordinatorTest.SPEC,
+                List.of(
+                        UpdateEncoding.parse("int8:64"),
+                        UpdateEncoding.parse("nf4:64"),
+                        UpdateEncoding.parse("bfloat16")));
+
+        assertThat(history).extracting(GlobalModel::getVersion).containsExactly(0L, 1L, 2L, 3L);
+        assertThat(FederationAudit.audit(history, log)).hasSize(4).allMatch(Finding::ok);
+        // the versions are of the encoded values: the float32 updates do not give them (those of
+        // version 1 are ±constant per block, which INT8 and NF4 encode exactly)
+        assertThat(FederationAudit.audit(history, original).subList(2, 4))
+                .allMatch(f -> !f.ok() && f.detail().contains("differs"));
     }
 
     @Test

@@ -40,13 +40,16 @@ import org.openjdk.jmh.runner.options.VerboseMode;
 
 /**
  * {@code ./fedstream bench wire}: for float32 and each update encoding, the local run's default
- * task (MiniLM + LoRA retrieval on MedQuAD, 9 sites, quorum 8, the same seed) through the real job
- * for a few versions: bytes per update as they travel (every chunk record and the manifest of each
- * update on the updates topic, Avro framing included) and the held-out recall@1 at the last
- * version; then the job's accumulate kernel per decoded element in each encoding (JMH, {@link
- * WireBenchmark}). The chosen encoding is the one with the fewest bytes whose metric is within
- * {@link #MAX_LOSS_POINTS} points of float32's; the last line is {@code bytes ratio: X}, float32's
- * bytes per update over the chosen one's.
+ * task (MiniLM + LoRA retrieval on MedQuAD, 9 sites, the same seed) through the real job for a few
+ * versions, in synchronous rounds (quorum 9, no deadline, no extra delays: every round holds every
+ * site's update from the newest version, so rounds do not depend on timing and the runs differ only
+ * by the encoding; with the local run's quorum 8 the sites in each round vary from run to run and
+ * move recall@1 by about 2 points, more than the encodings do): bytes per update as they travel
+ * (every chunk record and the manifest of each update on the updates topic, Avro framing included)
+ * and the held-out recall@1 at the last version; then the job's accumulate kernel per decoded
+ * element in each encoding (JMH, {@link WireBenchmark}). The chosen encoding is the one with the
+ * fewest bytes whose metric is within {@link #MAX_LOSS_POINTS} points of float32's; the last line
+ * is {@code bytes ratio: X}, float32's bytes per update over the chosen one's.
  */
 public final class WireBench {
     /** Metric loss (points of recall@1) an encoding may cost to be chosen. */
@@ -87,7 +90,8 @@ public final class WireBench {
         }
         System.out.printf(
                 Locale.ROOT,
-                "%nthe default task, 9 sites, quorum 8, seed %d, metric at version %d:%n",
+                "%nthe default task, 9 sites, synchronous rounds (quorum 9), seed %d, metric at"
+                        + " version %d:%n",
                 s.seed(),
                 versions);
         System.out.printf(
@@ -134,10 +138,10 @@ public final class WireBench {
                         9,
                         seed,
                         0.5,
-                        8,
-                        Duration.ofSeconds(20),
+                        9,
+                        Duration.ofMinutes(30),
                         Duration.ofSeconds(1),
-                        Duration.ofMillis(500),
+                        Duration.ZERO,
                         2);
         Path dir = Files.createTempDirectory("fedstream-wire-");
         try (EmbeddedKafka kafka = EmbeddedKafka.builder().start()) {
@@ -226,7 +230,7 @@ public final class WireBench {
                 Locale.ROOT,
                 "%naccumulate kernel on one chunk of 131072 elements (the job's; JMH, 1 fork, %s,"
                         + " best iteration; kernel in this JVM: %s)%n",
-                quick ? "1x0.3 s warm-up, 2x0.3 s measured" : "3x0.5 s warm-up, 10x0.5 s measured",
+                quick ? "3x0.5 s warm-up, 3x0.5 s measured" : "5x1 s warm-up, 5x1 s measured",
                 LittleEndianFloats.kernel());
         System.out.printf(
                 Locale.ROOT,
@@ -245,16 +249,18 @@ public final class WireBench {
                             .jvmArgsAppend(
                                     "--add-modules=jdk.incubator.vector", "-XX:+UseG1GC", "-Xmx1g")
                             .verbosity(VerboseMode.SILENT);
+            // long warm-ups: the Vector API code is only fast once C2 has compiled it, which takes
+            // seconds on a loaded machine
             if (quick) {
-                o.warmupIterations(1)
-                        .warmupTime(TimeValue.milliseconds(300))
-                        .measurementIterations(2)
-                        .measurementTime(TimeValue.milliseconds(300));
-            } else {
                 o.warmupIterations(3)
                         .warmupTime(TimeValue.milliseconds(500))
-                        .measurementIterations(10)
+                        .measurementIterations(3)
                         .measurementTime(TimeValue.milliseconds(500));
+            } else {
+                o.warmupIterations(5)
+                        .warmupTime(TimeValue.seconds(1))
+                        .measurementIterations(5)
+                        .measurementTime(TimeValue.seconds(1));
             }
             RunResult result = new Runner(o.build()).runSingle();
             double best = 0;
