@@ -32,12 +32,6 @@ public final class BlockQuantization {
     /** Block sizes are multiples of this (whole vectors of the accumulate kernel). */
     public static final int BLOCK_STEP = 16;
 
-    /** Bytes before the scales: the block size. */
-    public static final int HEADER_BYTES = 4;
-
-    /** NF4's code for 0. */
-    public static final int NF4_ZERO = 7;
-
     /**
      * The NF4 data type of QLoRA (Dettmers et al., "QLoRA: Efficient Finetuning of Quantized LLMs",
      * 2023, Appendix E; the table in bitsandbytes' functional.py): quantiles of N(0, 1) normalised
@@ -61,6 +55,9 @@ public final class BlockQuantization {
         0.7229568362236023f,
         1.0f
     };
+
+    /** NF4's code for 0. */
+    public static final int NF4_ZERO = 7;
 
     /** Midpoints between neighbouring NF4 values, for nearest-value encoding. */
     private static final float[] NF4_MID = new float[15];
@@ -103,6 +100,9 @@ public final class BlockQuantization {
         }
         return blockSize;
     }
+
+    /** Bytes before the scales: the block size. */
+    public static final int HEADER_BYTES = 4;
 
     /** Number of blocks of {@code n} elements. */
     public static int blocks(int n, int blockSize) {

@@ -33,6 +33,34 @@ public final class AggregateBench {
         }
     }
 
+    /**
+     * Runs one JMH benchmark as every bench here does: one silent fork with the vector module, the
+     * given warm-up and measured iterations.
+     */
+    static RunResult jmh(
+            ChainedOptionsBuilder o, int warmups, TimeValue warmup, int measured, TimeValue time)
+            throws org.openjdk.jmh.runner.RunnerException {
+        o.forks(1)
+                .jvmArgsAppend("--add-modules=jdk.incubator.vector", "-XX:+UseG1GC", "-Xmx2g")
+                .verbosity(VerboseMode.SILENT)
+                .warmupIterations(warmups)
+                .warmupTime(warmup)
+                .measurementIterations(measured)
+                .measurementTime(time);
+        return new Runner(o.build()).runSingle();
+    }
+
+    /** The best measured iteration's score (other load only ever slows an iteration down). */
+    static double best(RunResult result) {
+        double best = 0;
+        for (BenchmarkResult br : result.getBenchmarkResults()) {
+            for (IterationResult ir : br.getIterationResults()) {
+                best = Math.max(best, ir.getPrimaryResult().getScore());
+            }
+        }
+        return best;
+    }
+
     public static int run(boolean quick, int n) throws Exception {
         List<Row> rows =
                 List.of(
@@ -86,32 +114,20 @@ public final class AggregateBench {
                     new OptionsBuilder()
                             .include(AggregateBenchmark.class.getName() + "." + r.method() + "$")
                             .param("n", Integer.toString(n))
-                            .forks(1)
-                            .threads(r.threads())
-                            .jvmArgsAppend(
-                                    "--add-modules=jdk.incubator.vector", "-XX:+UseG1GC", "-Xmx2g")
-                            .verbosity(VerboseMode.SILENT);
-            if (quick) {
-                o.warmupIterations(1)
-                        .warmupTime(TimeValue.milliseconds(300))
-                        .measurementIterations(2)
-                        .measurementTime(TimeValue.milliseconds(300));
-            } else {
-                o.warmupIterations(3)
-                        .warmupTime(TimeValue.milliseconds(500))
-                        .measurementIterations(10)
-                        .measurementTime(TimeValue.milliseconds(500));
-            }
-            RunResult result = new Runner(o.build()).runSingle();
+                            .threads(r.threads());
+            RunResult result =
+                    quick
+                            ? jmh(o, 1, TimeValue.milliseconds(300), 2, TimeValue.milliseconds(300))
+                            : jmh(
+                                    o,
+                                    3,
+                                    TimeValue.milliseconds(500),
+                                    10,
+                                    TimeValue.milliseconds(500));
             // the best measured iteration (as the other benches: best of the runs, since other
             // load only slows a run down); the mean is printed next to it
             double mean = result.getPrimaryResult().getScore();
-            double opsPerS = 0;
-            for (BenchmarkResult br : result.getBenchmarkResults()) {
-                for (IterationResult ir : br.getIterationResults()) {
-                    opsPerS = Math.max(opsPerS, ir.getPrimaryResult().getScore());
-                }
-            }
+            double opsPerS = best(result);
             // one op = n / threads elements; JMH sums the threads' throughput
             double elemsPerS = opsPerS * n / r.div() / r.threads();
             double input = elemsPerS * r.inputBytes() / 1e9;

@@ -335,8 +335,7 @@ public final class BenchCommand extends CommandGroup {
 
         @Override
         public Integer call() throws Exception {
-            return WireBench.run(
-                    new WireBench.Settings(quick.quick(), encodings, 0, 42, medQuad.path(), null));
+            return WireBench.run(new WireBench.Settings(quick.quick(), encodings, medQuad.path()));
         }
     }
 }

@@ -29,14 +29,10 @@ import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
-import org.openjdk.jmh.results.BenchmarkResult;
-import org.openjdk.jmh.results.IterationResult;
 import org.openjdk.jmh.results.RunResult;
-import org.openjdk.jmh.runner.Runner;
 import org.openjdk.jmh.runner.options.ChainedOptionsBuilder;
 import org.openjdk.jmh.runner.options.OptionsBuilder;
 import org.openjdk.jmh.runner.options.TimeValue;
-import org.openjdk.jmh.runner.options.VerboseMode;
 
 /**
  * {@code ./fedstream bench wire}: for float32 and each update encoding, the local run's default
@@ -58,13 +54,10 @@ public final class WireBench {
     private WireBench() {}
 
     /** What to run. */
-    public record Settings(
-            boolean quick,
-            List<String> encodings,
-            int versions,
-            long seed,
-            Path data,
-            Path cache) {}
+    public record Settings(boolean quick, List<String> encodings, Path data) {}
+
+    /** The local run's seed. */
+    static final long SEED = 42;
 
     private record Row(
             UpdateEncoding encoding, double bytesPerUpdate, long updates, double metric) {}
@@ -73,26 +66,24 @@ public final class WireBench {
         List<UpdateEncoding> encodings = new ArrayList<>();
         encodings.add(UpdateEncoding.FLOAT32);
         for (String e : s.encodings()) {
-            UpdateEncoding enc = UpdateEncoding.parse(e);
-            if (!encodings.contains(enc)) {
-                encodings.add(enc);
-            }
+            // float32 again is a second float32 run: how much the metric moves between runs
+            encodings.add(UpdateEncoding.parse(e));
         }
-        int versions = s.versions() > 0 ? s.versions() : s.quick() ? 2 : 5;
-        Path cache = s.cache() != null ? s.cache() : LocalTasks.defaultCacheDir();
+        int versions = s.quick() ? 2 : 5;
+        Path cache = LocalTasks.defaultCacheDir();
         List<Row> rows = new ArrayList<>();
         try (RetrievalLocalTask task =
-                LocalTasks.retrieval(s.data(), 9, 32, 40, 2, 3e-3, s.seed(), cache)) {
+                LocalTasks.retrieval(s.data(), 9, 32, 40, 2, 3e-3, SEED, cache)) {
             System.out.println("task: " + task.description());
             for (UpdateEncoding enc : encodings) {
-                rows.add(federate(task, enc, versions, s.seed()));
+                rows.add(federate(task, enc, versions, SEED));
             }
         }
         System.out.printf(
                 Locale.ROOT,
                 "%nthe default task, 9 sites, synchronous rounds (quorum 9), seed %d, metric at"
                         + " version %d:%n",
-                s.seed(),
+                SEED,
                 versions);
         System.out.printf(
                 Locale.ROOT,
@@ -120,7 +111,7 @@ public final class WireBench {
                 chosen = r;
             }
         }
-        kernel(s.quick(), encodings);
+        kernel(s.quick(), encodings.stream().distinct().toList());
         System.out.printf(
                 Locale.ROOT,
                 "chosen: %s (fewest bytes within %.1f points of float32's recall@1)%n",
@@ -244,31 +235,20 @@ public final class WireBench {
             ChainedOptionsBuilder o =
                     new OptionsBuilder()
                             .include(WireBenchmark.class.getName() + ".accumulate$")
-                            .param("encoding", enc.toString())
-                            .forks(1)
-                            .jvmArgsAppend(
-                                    "--add-modules=jdk.incubator.vector", "-XX:+UseG1GC", "-Xmx1g")
-                            .verbosity(VerboseMode.SILENT);
+                            .param("encoding", enc.toString());
             // long warm-ups: the Vector API code is only fast once C2 has compiled it, which takes
             // seconds on a loaded machine
-            if (quick) {
-                o.warmupIterations(3)
-                        .warmupTime(TimeValue.milliseconds(500))
-                        .measurementIterations(3)
-                        .measurementTime(TimeValue.milliseconds(500));
-            } else {
-                o.warmupIterations(5)
-                        .warmupTime(TimeValue.seconds(1))
-                        .measurementIterations(5)
-                        .measurementTime(TimeValue.seconds(1));
-            }
-            RunResult result = new Runner(o.build()).runSingle();
-            double best = 0;
-            for (BenchmarkResult br : result.getBenchmarkResults()) {
-                for (IterationResult ir : br.getIterationResults()) {
-                    best = Math.max(best, ir.getPrimaryResult().getScore());
-                }
-            }
+            RunResult result =
+                    quick
+                            ? AggregateBench.jmh(
+                                    o,
+                                    3,
+                                    TimeValue.milliseconds(500),
+                                    3,
+                                    TimeValue.milliseconds(500))
+                            : AggregateBench.jmh(
+                                    o, 5, TimeValue.seconds(1), 5, TimeValue.seconds(1));
+            double best = AggregateBench.best(result);
             double ns = 1e9 / (best * 131072);
             if (f32 == 0) {
                 f32 = ns;
