@@ -4,6 +4,11 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.fedstream.embedded.EmbeddedKafka;
 import io.fedstream.schemas.AvroCodec;
+import io.fedstream.schemas.BlockQuantization;
+import io.fedstream.schemas.ChunkLayout;
+import io.fedstream.schemas.UpdateEncoding;
+import io.fedstream.schemas.avro.DType;
+import io.fedstream.schemas.avro.UpdateChunk;
 import io.fedstream.schemas.FederationSpec;
 import io.fedstream.schemas.GlobalModelAssembler;
 import io.fedstream.schemas.TensorCodec;
@@ -73,10 +78,56 @@ class WorkerIT {
         JoinedUpdates joined = new JoinedUpdates();
         List<AdapterUpdate> out =
                 TestTopics.readUntil(
-                        kafka, Topics.ADAPTER_UPDATES, joined::accept, u -> u.size() >= atLeast);
+                        kafka,
+                        Topics.ADAPTER_UPDATES,
+                        v ->
+                                joined.accept(v).stream()
+                                        .filter(u -> u.getFederationId().equals("fed"))
+                                        .toList(),
+                        u -> u.size() >= atLeast);
         assertThat(joined.manifests())
                 .allSatisfy(m -> assertThat(m.getChunkElements()).isEqualTo(CHUNK));
         return out;
+    }
+
+    @Test
+    void aSiteWithAnNf4EncodingSendsValidBlockwiseChunks() throws Exception {
+        FederationSpec spec;
+        try (MlpSiteTrainer t = trainer()) {
+            spec = t.federationSpec("enc", 1);
+        }
+        publish("enc", spec, 1, spec.initialValues());
+        WorkerConfig config =
+                WorkerConfig.defaults(kafka.bootstrapServers(), "enc", "site-e").withMaxUpdates(1);
+        try (MlpSiteTrainer t = trainer();
+                Worker w =
+                        new Worker(config, t, WorkerListener.NONE, 1)
+                                .withEncoding(UpdateEncoding.parse("nf4:64"))) {
+            w.run(); // returns after one update
+        }
+        ChunkLayout layout = spec.withChunkElements(CHUNK).layout();
+        List<UpdateChunk> chunks =
+                TestTopics.readUntil(
+                        kafka,
+                        Topics.ADAPTER_UPDATES,
+                        v ->
+                                AvroCodec.UPDATE_CHUNK.accepts(v)
+                                        ? List.of(AvroCodec.UPDATE_CHUNK.decode(v)).stream()
+                                                .filter(c -> c.getFederationId().equals("enc"))
+                                                .toList()
+                                        : List.of(),
+                        c -> c.size() >= layout.chunkCount());
+        assertThat(chunks).hasSize(layout.chunkCount());
+        for (UpdateChunk c : chunks) {
+            byte[] data = new byte[c.getData().remaining()];
+            c.getData().duplicate().get(data);
+            assertThat(c.getDtype()).isEqualTo(DType.NF4);
+            assertThat(
+                            BlockQuantization.problem(
+                                    data, DType.NF4, layout.chunkLength(c.getChunkIndex()), 64))
+                    .isNull();
+            assertThat(data.length).isLessThan(layout.chunkLength(c.getChunkIndex()));
+        }
     }
 
     @Test

@@ -465,11 +465,11 @@ public final class LittleEndianFloats {
                     kind == Kind.INT8
                             ? x[codes + i]
                             : ((i & 1) == 0 ? x[codes + (i >> 1)] : x[codes + (i >> 1)] >> 4) & 0xF;
-            double v = scale * BlockQuantization.codeValue(dtype, code);
-            max = Math.max(max, (float) Math.abs(v));
-            s[i & 3] += v * v;
+            float v = scale * BlockQuantization.codeValue(dtype, code); // INT8: may overflow
+            max = Math.max(max, Math.abs(v));
+            s[i & 3] += (double) v * v;
         }
-        return new Stats(true, max, (s[0] + s[1]) + (s[2] + s[3]));
+        return new Stats(Float.isFinite(max), max, (s[0] + s[1]) + (s[2] + s[3]));
     }
 
     /** The float32 bit pattern of element {@code i} (bfloat16 widened). */

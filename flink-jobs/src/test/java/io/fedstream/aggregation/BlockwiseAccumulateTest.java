@@ -88,6 +88,17 @@ class BlockwiseAccumulateTest {
                 .hasMessageContaining("decode it first");
     }
 
+    @org.junit.jupiter.api.Test
+    void anInt8ScaleNearTheFloatLimitDecodesToInfinityAndIsNotFinite() {
+        float[] v = new float[64];
+        v[0] = Float.MAX_VALUE;
+        byte[] x = BlockQuantization.encode(Kind.INT8.dtype(), v, 0, 64, 64);
+        // code 127 (element 0) under a valid, finite scale whose product overflows float32
+        java.nio.ByteBuffer.wrap(x).order(java.nio.ByteOrder.LITTLE_ENDIAN).putFloat(4, 3e38f);
+        assertThat(BlockQuantization.problem(x, Kind.INT8.dtype(), 64, 64)).isNull();
+        assertThat(LittleEndianFloats.stats(x, Kind.INT8, 64).finite()).isFalse();
+    }
+
     /** Gaussian values of a few magnitudes per block, some blocks all zero. */
     private static float[] values(SplittableRandom rnd, int n, int block) {
         float[] v = new float[n];

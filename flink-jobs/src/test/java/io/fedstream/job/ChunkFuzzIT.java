@@ -186,7 +186,13 @@ class ChunkFuzzIT {
                         .filter(at -> !byRecord.containsKey(at))
                         .sorted()
                         .toList();
-        assertThat(notDeadLettered).as("mutant records without a dead letter").isEmpty();
+        assertThat(notDeadLettered)
+                .as(
+                        "mutant records without a dead letter: %s",
+                        notDeadLettered.stream()
+                                .map(at -> describe(byCoordinates.get(at)))
+                                .toList())
+                .isEmpty();
         assertThat(perGroup)
                 .as("one dead letter per update without a manifest")
                 .hasSize(groups.size());
@@ -205,6 +211,19 @@ class ChunkFuzzIT {
                             + reasons);
         }
         return out.versions();
+    }
+
+    /** What a sent record is, for failure messages. */
+    private static String describe(Sent r) {
+        String what = "other";
+        if (AvroCodec.UPDATE_CHUNK.accepts(r.value())) {
+            UpdateChunk c = AvroCodec.UPDATE_CHUNK.decode(r.value());
+            what = "chunk " + c.getChunkIndex() + " " + c.getDtype() + " of " + c.getUpdateId();
+        } else if (AvroCodec.UPDATE_MANIFEST.accepts(r.value())) {
+            UpdateManifest m = AvroCodec.UPDATE_MANIFEST.decode(r.value());
+            what = "manifest " + m.getTensors().get(0).getDtype() + " of " + m.getUpdateId();
+        }
+        return what + " (expected " + r.expected() + ")";
     }
 
     /** Random values (so no two chunks are alike), base versions zero or one round back. */
