@@ -92,7 +92,7 @@ class LabMainTest {
         assertThat(bench.err().strip())
                 .isEqualTo(
                         "fedstream bench: unknown bench 'kernel'; one of: digest, aggregate,"
-                                + " python, train, decoder, e2e (see fedstream bench --help)");
+                                + " python, train, decoder, e2e, wire (see fedstream bench --help)");
         Outcome none = run("experiment");
         assertThat(none.code()).isEqualTo(2);
         assertThat(none.err().lines())
