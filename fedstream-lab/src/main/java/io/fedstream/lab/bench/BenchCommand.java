@@ -318,10 +318,6 @@ public final class BenchCommand extends CommandGroup {
                         + " of 5, shorter JMH runs."
             })
     static final class Wire implements Callable<Integer> {
-        @Mixin QuickOption quick;
-
-        @Mixin MedQuadOption medQuad;
-
         @Option(
                 names = "--encodings",
                 split = ",",
@@ -332,6 +328,10 @@ public final class BenchCommand extends CommandGroup {
                                 + " second float32 run, to see how much the metric moves by"
                                 + " itself).")
         List<String> encodings;
+
+        @Mixin QuickOption quick;
+
+        @Mixin MedQuadOption medQuad;
 
         @Override
         public Integer call() throws Exception {
