@@ -1,5 +1,7 @@
 package io.fedstream.worker.weights;
 
+import io.fedstream.schemas.UpdateEncoding;
+
 /**
  * Conversions between float32 and the 16-bit formats found in checkpoints: IEEE half precision
  * (F16) and bfloat16 (BF16). Narrowing rounds to nearest, ties to even, like PyTorch.
@@ -66,13 +68,11 @@ public final class HalfFloats {
         return Float.intBitsToFloat((bits & 0xffff) << 16);
     }
 
-    /** The nearest bfloat16 value (ties to even). */
+    /**
+     * The nearest bfloat16 value (ties to even): the rounding the wire's BFLOAT16 encoding uses, so
+     * a checkpoint and an update round alike.
+     */
     public static short floatToBf16(float f) {
-        int bits = Float.floatToRawIntBits(f);
-        if (Float.isNaN(f)) {
-            return (short) ((bits >>> 16) | 0x40);
-        }
-        int rounding = 0x7fff + ((bits >>> 16) & 1);
-        return (short) ((bits + rounding) >>> 16);
+        return UpdateEncoding.bfloat16Bits(f);
     }
 }
