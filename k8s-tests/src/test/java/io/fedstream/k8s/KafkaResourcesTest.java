@@ -264,6 +264,14 @@ class KafkaResourcesTest {
                                                 : FederationAcls.forSite(
                                                         name, FederationAcls.Topics.DEFAULT);
                             });
+            // the job tells each adapter site of its rejected updates on rejected-updates.<site>
+            // (the manifests' site ids are the site users' names); each site reads only its own
+            if (name.equals(JOB_USER)) {
+                expected.addAll(FederationAcls.forJobFeedback(name, FederationAcls.Topics.DEFAULT));
+            } else if (name.startsWith("site-")) {
+                expected.addAll(
+                        FederationAcls.forSiteFeedback(name, name, FederationAcls.Topics.DEFAULT));
+            }
             // the job writes the privacy ledger; the adapter sites and the operator read it
             // (sites by design: FederationAcls.forPrivacyLedgerReader says why)
             String ledger = FedStreamOptions.PRIVACY_LEDGER_TOPIC.defaultValue();
