@@ -30,11 +30,11 @@ public final class ErrorFeedback {
                             + layout.totalElements());
         }
         byte[][] chunks = new byte[layout.chunkCount()][];
+        float[] input = new float[layout.chunkElements()];
         float[] decoded = new float[layout.chunkElements()];
         for (int c = 0; c < chunks.length; c++) {
             int from = (int) layout.chunkStart(c);
             int n = layout.chunkLength(c);
-            float[] input = new float[n];
             for (int i = 0; i < n; i++) {
                 input[i] = delta[from + i] + residual[from + i];
             }
